@@ -1,0 +1,286 @@
+"""Every ribbon action, written once against the ``Book`` interface. The CLI runs them on the file,
+the xlwings macros on the live workbook; neither holds any logic of its own."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import sheets
+from .book import layout as L
+from .book.base import Book
+from .core import engine, planning
+from .core.i18n import text
+from .core.rules import Rules, rules_from_table
+from .core.schema import HeaderMatch, field as schema_field, fields, match_headers
+from .core.settings import Settings, settings_from_pairs
+from .core.values import parse_dates
+
+
+class ActionError(Exception):
+    """An action cannot run on this workbook; the message names the sheet and cell."""
+
+
+@dataclass
+class Inputs:
+    ledger: pd.DataFrame  # canonical keys, index = Excel rows
+    ledger_headers: HeaderMatch
+    log: pd.DataFrame
+    log_headers: HeaderMatch
+    rules: Rules
+    settings: Settings
+    blocks: pd.DataFrame
+
+
+@dataclass
+class Outcome:
+    """What an action did: counts for the summary, flags, and files written beside the workbook."""
+    today: dt.date
+    summary: dict[str, object] = field(default_factory=dict)
+    flags: pd.DataFrame | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return 0 if self.flags is None else int((self.flags["severity"] == "error").sum())
+
+
+# ---------------------------------------------------------------- reading
+def load(book: Book) -> Inputs:
+    ledger_raw = book.read_table(L.T_CUSTOMERS)
+    ledger_headers = match_headers("ledger", list(ledger_raw.columns))
+    log_raw = book.read_table(L.T_CONTACTS)
+    log_headers = match_headers("contacts", list(log_raw.columns))
+    rules_raw = book.read_table(L.T_RULES)
+    rules = rules_from_table(_canonical(rules_raw, match_headers("rules", list(rules_raw.columns))),
+                             _pairs(book.read_table(L.T_PARAMS)))
+    settings = settings_from_pairs(
+        _pairs(book.read_table(L.T_SETTINGS)),
+        extra_holidays=_dates(book.read_table(L.T_HOLIDAYS)), extra_workdays=_dates(book.read_table(L.T_WORKDAYS)),
+        owners=_owners(book.read_table(L.T_OWNERS)))
+    return Inputs(_canonical(_non_blank(ledger_raw), ledger_headers), ledger_headers,
+                  _canonical(_non_blank(log_raw), log_headers), log_headers, rules, settings,
+                  book.read_table(L.T_BLOCKS))
+
+
+def _canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:
+    return frame[list(headers.columns)].rename(columns=headers.columns)
+
+
+def _non_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    filled = frame.map(lambda v: v is not None and str(v).strip() != "").any(axis=1)
+    return frame[filled]
+
+
+def _pairs(frame: pd.DataFrame) -> dict[str, object]:
+    keys, values = frame.iloc[:, 0], frame.iloc[:, 1]
+    return {str(k).strip(): v for k, v in zip(keys, values) if k is not None and str(k).strip()}
+
+
+def _dates(frame: pd.DataFrame) -> list[dt.date]:
+    days, _ = parse_dates(frame.iloc[:, 0], dt.date.today())
+    return [d.astype(dt.date) for d in days if not np.isnat(d)]
+
+
+def _owners(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = _non_blank(frame).iloc[:, :4]
+    frame.columns = ["owner", "code", "capacity", "manager"][: frame.shape[1]]
+    return frame
+
+
+# ---------------------------------------------------------------- writing helpers
+def address(book: Book, table: str, header: str | None, row: object) -> str:
+    """Sheet!A1 of a table cell, for messages; the sheet alone when the cell is unknown."""
+    info = book.tables()[table]
+    if header is None or not isinstance(row, (int, np.integer)):
+        return info.sheet
+    col = info.first_col + list(info.columns).index(header)
+    return f"{info.sheet}!{_letters(col)}{row}"
+
+
+def _letters(col: int) -> str:
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _write_column(book: Book, headers: HeaderMatch, key: str, values: dict[int, object], table: str) -> bool:
+    header = headers.header_of(key)
+    if header is None or not values:
+        return False
+    book.set_column_values(table, header, values)
+    return True
+
+
+def _cell_value(value: object) -> object:
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return None if pd.isna(value) else pd.Timestamp(value).date()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    return value
+
+
+def _today(inputs: Inputs, today: dt.date | None) -> dt.date:
+    return inputs.settings.today(today)
+
+
+# ---------------------------------------------------------------- actions
+def refresh(book: Book, today: dt.date | None = None) -> Outcome:
+    """Derive from the log, write the tool's ledger columns and the Agenda, Checks and Dashboard sheets."""
+    inputs = load(book)
+    result = _run_engine(inputs, today)
+    written = _write_ledger(book, inputs, result)
+    plan = _plan(inputs, result, planning.week_start(result.today))
+    sheets.write_agenda(book, inputs, result, plan)
+    sheets.write_checks(book, inputs, result)
+    sheets.write_dashboard(book, inputs, result)
+    return Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result))
+
+
+def check(book: Book, today: dt.date | None = None) -> Outcome:
+    """Check tiers and data only: the Checks sheet, every flag with its Sheet!cell."""
+    inputs = load(book)
+    result = _run_engine(inputs, today)
+    sheets.write_checks(book, inputs, result)
+    return Outcome(result.today, _counts(result), _located(book, inputs, result))
+
+
+def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = None) -> tuple[Outcome, planning.PlanResult]:
+    inputs = load(book)
+    result = _run_engine(inputs, today)
+    monday = planning.parse_week(week) if week else planning.week_start(result.today)
+    plan = _plan(inputs, result, monday)
+    sheets.write_plan(book, inputs, result, plan, monday)
+    summary = {"week": monday.isoformat(), "planned": len(plan.entries), "not_fitting": len(plan.unplaced)}
+    return Outcome(result.today, summary), plan
+
+
+def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
+                agreed: dt.date | None = None, note: str = "", when: dt.datetime | None = None,
+                new_tier: str | None = None, owner: str | None = None) -> Outcome:
+    """Append one touch to the contact log, then refresh so the ledger follows it."""
+    inputs = load(book)
+    ids = inputs.ledger.get("customer_id", pd.Series(dtype=object)).astype("string").str.strip()
+    match = ids[ids == customer_id.strip()]
+    if match.empty:
+        raise ActionError(text(inputs.settings.language, "errors", "unknown_customer", id=customer_id,
+                               sheet=book.tables()[L.T_CUSTOMERS].sheet))
+    lang = inputs.settings.language
+    row = {"when": when or dt.datetime.now().replace(second=0, microsecond=0), "customer_id": customer_id.strip(),
+           "owner": owner if owner is not None else _cell_value(inputs.ledger.at[match.index[0], "owner"])
+           if "owner" in inputs.ledger else None,
+           "channel": _label("channel", channel, lang), "reached": _label("bool", reached, lang),
+           "outcome": _label("outcome", outcome, lang) if outcome else None, "agreed_date": agreed,
+           "new_tier": new_tier, "notes": note or None}
+    labels = {inputs.log_headers.header_of(k): v for k, v in row.items() if inputs.log_headers.header_of(k)}
+    book.append_table_rows(L.T_CONTACTS, [labels])
+    out = refresh(book, today)
+    out.summary["logged"] = customer_id
+    return out
+
+
+def _label(vocab: str, value: str, lang: str) -> str:
+    from .core.schema import vocabulary
+    key = vocabulary(vocab).parse(value)
+    if key is None:
+        raise ActionError(text(lang, "errors", "bad_choice", value=value,
+                               choices=" / ".join(vocabulary(vocab).labels(lang))))
+    return vocabulary(vocab).label(key, lang)
+
+
+def new_customer_ids(book: Book) -> Outcome:
+    """IDs for rows without one: prefix + market letter + 2-digit owner code + 3-digit sequence."""
+    inputs = load(book)
+    s = inputs.settings
+    ledger = inputs.ledger
+    ids = ledger.get("customer_id", pd.Series(index=ledger.index, dtype=object)).astype("string").str.strip().fillna("")
+    owners = ledger.get("owner", pd.Series(index=ledger.index, dtype=object)).astype("string").str.strip().fillna("")
+    codes = _owner_codes(s.owners, owners)
+    used = set(ids)
+    new: dict[int, str] = {}
+    for row in ledger.index[ids.eq("").to_numpy() & _named(ledger)]:
+        stem = f"{s.id_prefix}{s.id_market}{codes[owners[row]]}"
+        seq = _next_sequence(used, stem)
+        new[int(row)] = f"{stem}{seq:03d}"
+        used.add(new[int(row)])
+    _write_column(book, inputs.ledger_headers, "customer_id", new, L.T_CUSTOMERS)
+    return Outcome(s.today(), {"ids_created": len(new)})
+
+
+def _named(ledger: pd.DataFrame) -> np.ndarray:
+    if "name" not in ledger:
+        return np.zeros(len(ledger), dtype=bool)
+    return ledger["name"].astype("string").str.strip().fillna("").ne("").to_numpy()
+
+
+def _owner_codes(table: pd.DataFrame, owners: pd.Series) -> dict[str, str]:
+    """Owner -> 2-digit code: the Settings owners table first, then the next free numbers in name order."""
+    codes: dict[str, str] = {}
+    for owner, code in zip(table.get("owner", []), table.get("code", [])):
+        if owner is not None and code is not None and str(code).strip():
+            codes[str(owner).strip()] = f"{int(float(code)):02d}" if str(code).replace(".0", "").isdigit() else str(code)
+    taken = set(codes.values())
+    number = 1
+    for owner in sorted(set(owners) - set(codes)):
+        while f"{number:02d}" in taken:
+            number += 1
+        codes[owner] = f"{number:02d}"
+        taken.add(codes[owner])
+    return codes
+
+
+def _next_sequence(used: set[str], stem: str) -> int:
+    pattern = re.compile(re.escape(stem) + r"(\d{3,})$")
+    numbers = [int(m.group(1)) for m in map(pattern.match, used) if m]
+    return max(numbers, default=0) + 1
+
+
+# ---------------------------------------------------------------- internals
+def _run_engine(inputs: Inputs, today: dt.date | None) -> engine.RefreshResult:
+    return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, _today(inputs, today))
+
+
+def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> int:
+    """The tool-owned columns for every row, and the synced fields the log moved forward."""
+    written = 0
+    for key in result.computed.columns:
+        values = {int(r): _cell_value(v) for r, v in result.computed[key].items()}
+        written += len(values) if _write_column(book, inputs.ledger_headers, key, values, L.T_CUSTOMERS) else 0
+    for key, changes in result.synced.items():
+        values = {int(r): _cell_value(v) for r, v in changes.items()}
+        written += len(values) if _write_column(book, inputs.ledger_headers, key, values, L.T_CUSTOMERS) else 0
+    return written
+
+
+def _plan(inputs: Inputs, result: engine.RefreshResult, monday: dt.date) -> planning.PlanResult:
+    return planning.plan_from_view(result.view, inputs.rules, inputs.settings, inputs.blocks,
+                                   engine.calendar_for(inputs.settings), monday, result.today)
+
+
+def _counts(result: engine.RefreshResult) -> dict[str, object]:
+    status = result.view["status"].value_counts()
+    severity = result.flags["severity"].value_counts()
+    return {"today": result.today.isoformat(), "customers": len(result.view),
+            **{f"status_{k}": int(status.get(k, 0)) for k in ("overdue", "due_today", "in_window", "not_yet")},
+            **{f"flags_{k}": int(severity.get(k, 0)) for k in ("error", "warning", "suggestion")}}
+
+
+def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.DataFrame:
+    """Flags with the Sheet!cell they point at."""
+    headers = {"ledger": (L.T_CUSTOMERS, inputs.ledger_headers), "contacts": (L.T_CONTACTS, inputs.log_headers)}
+    cells = []
+    for f in result.flags.itertuples(index=False):
+        table, match = headers.get(f.table, (None, None))
+        if table is None:
+            cells.append({"rules": book.tables()[L.T_RULES].sheet, "settings": book.tables()[L.T_SETTINGS].sheet}
+                         .get(f.table, ""))
+        else:
+            cells.append(address(book, table, match.header_of(f.field), f.row))
+    return result.flags.assign(cell=cells)

@@ -1,0 +1,31 @@
+"""The one small interface every action talks to. Two implementations: ``xlsx.WorkbookPackage``
+(headless, on the file) and ``excel.ExcelBook`` (xlwings, on a live workbook)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import pandas as pd
+
+Cell = Any  # a value, or (value, style role)
+
+
+class Book(Protocol):
+    def read_table(self, table: str) -> pd.DataFrame:
+        """Data rows of a table: header labels as columns, Excel row numbers as index."""
+
+    def set_column_values(self, table: str, column: str, values: Mapping[int, Any]) -> None:
+        """Write values into one table column at the given Excel rows (cell styles kept)."""
+
+    def append_table_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Append rows keyed by header label under a table; returns their Excel rows."""
+
+    def replace_sheet_content(self, code: str, rows: Sequence[Sequence[Cell]], *, merges=(),
+                              col_widths: Mapping[int | str, float] | None = None) -> None:
+        """Rewrite a generated sheet (found by codeName) from A1."""
+
+    def sheet_by_codename(self, code: str) -> Any:
+        """An object with the sheet's ``name``."""
+
+    def tables(self) -> Mapping[str, Any]:
+        """Table name -> info with ``sheet``, ``first_col`` (1-based) and ``columns``."""

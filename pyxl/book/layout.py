@@ -1,0 +1,50 @@
+"""Where things are in the workbook: the contract between the builder, the writers and the charts.
+
+Sheets are found by codeName, tables by name (both survive a user renaming a sheet). Dashboard blocks
+sit at fixed places because native charts read their cells.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CUSTOMERS, CONTACTS, RULES, SETTINGS = "shCustomers", "shContacts", "shRules", "shSettings"
+AGENDA, PLAN, CHECKS, DASHBOARD, REPORT = "shAgenda", "shPlan", "shChecks", "shDashboard", "shReport"
+STYLES, FORM, XLWINGS_CONF = "shStyles", "shForm", "shXlwingsConf"
+
+# sheet order in the workbook: codeName -> locale key of its label (None: fixed name)
+SHEETS: dict[str, str | None] = {
+    CUSTOMERS: "customers", CONTACTS: "contacts", AGENDA: "agenda", PLAN: "plan", CHECKS: "checks",
+    DASHBOARD: "dashboard", REPORT: "report", RULES: "rules", SETTINGS: "settings", XLWINGS_CONF: None,
+    STYLES: None, FORM: None,
+}
+FIXED_NAMES = {XLWINGS_CONF: "xlwings.conf", STYLES: "_styles", FORM: "_form"}
+GENERATED = (AGENDA, PLAN, CHECKS, DASHBOARD, REPORT)
+
+T_CUSTOMERS, T_CONTACTS, T_RULES, T_PARAMS = "tblCustomers", "tblContacts", "tblRules", "tblRuleParams"
+T_SETTINGS, T_OWNERS, T_HOLIDAYS, T_WORKDAYS = "tblSettings", "tblOwners", "tblHolidays", "tblWorkdays"
+T_LISTS, T_BLOCKS = "tblLists", "tblBlocks"
+
+LAST_ROW = 1_048_576  # validations and conditional formats cover whole columns
+LIST_ROWS = 60  # rows reserved under a list/lookup table for drop-downs
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fixed block of a generated sheet: header on ``row`` (1-based), data below, at most ``rows`` rows."""
+    row: int
+    col: int  # 0-based
+    columns: tuple[str, ...]
+    rows: int
+
+    def cell_range(self, column: int) -> tuple[int, int, int, int]:
+        """(first_row, col, last_row, col), 0-based, of one data column: what a chart series reads."""
+        return self.row, self.col + column, self.row + self.rows - 1, self.col + column
+
+
+# Dashboard: the funnel by tier, one line per owner, touches per day, the weekly report, conversions.
+FUNNEL = Block(4, 0, ("tier", "name", "customers", "target", "shortfall"), 20)
+OWNERS = Block(4, 6, ("owner", "customers", "overdue", "due_today", "due_week", "touches_week",
+                      "effective_week", "effective_target", "new_key_week", "payment_late"), 50)
+PER_DAY = Block(4, 17, ("date", "touches", "effective"), 14)
+WEEKLY = Block(27, 0, ("metric", "value", "target", "met"), 20)
+CONVERSIONS = Block(57, 6, ("from_tier", "to_tier", "count"), 20)

@@ -1,0 +1,81 @@
+"""Earliest / Due / Status from tier cadences (domain.md §2c), vectorised over the whole ledger."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .calendar import NAT, TeamCalendar
+
+STATUSES = ("overdue", "due_today", "in_window", "not_yet", "no_follow_up")
+
+
+def add_interval(cal: TeamCalendar, start: np.ndarray, n: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """start + n units, per row. Calendar units that land on a non-working day move to the next working day."""
+    out = np.full(start.shape, NAT)
+    ok = ~np.isnat(start) & ~np.isnan(n)
+    steps = np.where(ok, n, 0).round().astype("int64")
+    for name in np.unique(unit[ok]):
+        rows = ok & (unit == name)
+        if name == "workdays":
+            out[rows] = cal.add_workdays(start[rows], steps[rows])
+        elif name in ("days", "weeks"):
+            days = steps[rows] * (7 if name == "weeks" else 1)
+            out[rows] = cal.roll_forward(start[rows] + days.astype("timedelta64[D]"))
+        elif name == "months":
+            out[rows] = cal.roll_forward(add_months(start[rows], steps[rows]))
+    return out
+
+
+def add_months(start: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Calendar months with month-end clipping (Aug 31 + 1 month = Sep 30)."""
+    month_index = start.astype("datetime64[M]")
+    day = (start - month_index.astype("datetime64[D]")).astype("int64")
+    target = month_index + months.astype("timedelta64[M]")
+    month_len = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype("int64")
+    return target.astype("datetime64[D]") + np.minimum(day, month_len - 1).astype("timedelta64[D]")
+
+
+def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, agreed: np.ndarray,
+             assigned: np.ndarray, slow_down: np.ndarray, cal: TeamCalendar, today: dt.date) -> pd.DataFrame:
+    """Earliest, Due, Status and days overdue for each ledger row.
+
+    ``codes`` are resolved tier codes (NA when unknown); ``slow_down`` multiplies the interval (after a
+    refusal, domain §3). Never-contacted rows are due on their assignment date, or today when it is blank.
+    """
+    rule = tiers.reindex(codes.fillna("").to_numpy())
+    unit = rule["unit"].fillna("").to_numpy(dtype=object)
+    lo = rule["min"].to_numpy(dtype=float) * slow_down
+    hi = rule["max"].to_numpy(dtype=float) * slow_down
+    earliest = add_interval(cal, last_contact, lo, unit)
+    due = add_interval(cal, last_contact, hi, unit)
+
+    known = codes.notna().to_numpy()
+    follow = known & (unit != "none")
+    never = np.isnat(last_contact) & follow
+    first_due = np.where(np.isnat(assigned), np.datetime64(today, "D"), assigned)
+    earliest = np.where(never, first_due, earliest)
+    due = np.where(never, first_due, due)
+
+    use_agreed = ~np.isnat(agreed) & (np.isnat(last_contact) | (agreed > last_contact))
+    due = np.where(use_agreed, agreed, due)
+    earliest = np.where(use_agreed & (np.isnat(earliest) | (agreed < earliest)), agreed, earliest)
+    return pd.DataFrame({
+        "earliest": earliest, "due": due,
+        "status": status(earliest, due, np.datetime64(today, "D"), known | use_agreed, follow | use_agreed),
+        "days_overdue": _days_overdue(due, today),
+    }, index=codes.index)
+
+
+def status(earliest: np.ndarray, due: np.ndarray, today: np.datetime64, known: np.ndarray,
+           follow: np.ndarray) -> np.ndarray:
+    """Status keys; blank where the tier is unknown (a check names the cell)."""
+    conditions = [~known, ~follow, np.isnat(due), today > due, today == due, earliest <= today]
+    choices = ["", "no_follow_up", "", "overdue", "due_today", "in_window"]
+    return np.select(conditions, choices, default="not_yet").astype(object)
+
+
+def _days_overdue(due: np.ndarray, today: dt.date) -> np.ndarray:
+    late = (np.datetime64(today, "D") - due).astype("timedelta64[D]").astype(float)
+    return np.where(np.isnan(late) | (late < 0), 0, late).astype("int64")

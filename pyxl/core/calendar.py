@@ -1,0 +1,159 @@
+"""The team's working-day calendar: weekends, public holidays with make-up working days (调休), team extras.
+
+All arithmetic is vectorised on numpy ``datetime64[D]`` arrays; ``NaT`` in gives ``NaT`` out.
+numpy's business-day functions cannot express a working Saturday, so the calendar lists every
+non-working day explicitly (weekends minus make-up days, plus holidays) under an all-days week mask,
+for a span of years that grows on demand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from functools import cached_property
+
+import holidays as holidays_lib
+import numpy as np
+
+DAY = np.timedelta64(1, "D")
+NAT = np.datetime64("NaT", "D")
+
+
+def as_days(values) -> np.ndarray:
+    """Anything date-like (scalars, lists, Series, arrays) -> datetime64[D] array."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "M":
+        return arr.astype("datetime64[D]")
+    return np.array([_one_day(v) for v in arr.ravel()], dtype="datetime64[D]").reshape(arr.shape)
+
+
+def _one_day(value) -> np.datetime64:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return NAT
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return np.datetime64(value, "D")
+
+
+def to_date(day: np.datetime64) -> dt.date | None:
+    return None if np.isnat(day) else day.astype(dt.date)
+
+
+class TeamCalendar:
+    """Working days of one team: a country's calendar plus the team's own extra holidays and workdays."""
+
+    def __init__(self, country: str = "CN", subdivision: str | None = None,
+                 extra_holidays: Iterable[dt.date] = (), extra_workdays: Iterable[dt.date] = ()):
+        self.country = country
+        self.subdivision = subdivision or None
+        self.extra_holidays = frozenset(_plain_dates(extra_holidays))
+        self.extra_workdays = frozenset(_plain_dates(extra_workdays))
+        self._years: tuple[int, int] | None = None
+        self._busdays: np.busdaycalendar | None = None
+
+    @cached_property
+    def weekend(self) -> frozenset[int]:
+        return frozenset(self._country_calendar([]).weekend) if self.country else frozenset({5, 6})
+
+    def _country_calendar(self, years: list[int]):
+        if not self.country:
+            return holidays_lib.HolidayBase()
+        return holidays_lib.country_holidays(self.country, subdiv=self.subdivision, years=years)
+
+    def holiday_names(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:
+        """Public holidays (country) and team holidays between two dates, with their names."""
+        cal = self._country_calendar(list(range(first.year, last.year + 1)))
+        names = {d: n for d, n in cal.items() if first <= d <= last}
+        names.update({d: "" for d in self.extra_holidays if first <= d <= last and d not in names})
+        return names
+
+    def _calendar(self, lo: int, hi: int) -> np.busdaycalendar:
+        """A numpy calendar valid for the years lo..hi (grown, never shrunk)."""
+        if self._years is None or lo < self._years[0] or hi > self._years[1]:
+            if self._years:
+                lo, hi = min(lo, self._years[0]), max(hi, self._years[1])
+            self._years = (lo, hi)
+            self._busdays = np.busdaycalendar(weekmask="1111111", holidays=self._non_working(lo, hi))
+        return self._busdays
+
+    def _non_working(self, lo: int, hi: int) -> np.ndarray:
+        years = list(range(lo, hi + 1))
+        cal = self._country_calendar(years)
+        makeup = {d for d in getattr(cal, "weekend_workdays", ()) if lo <= d.year <= hi}
+        days = np.arange(np.datetime64(f"{lo}-01-01"), np.datetime64(f"{hi + 1}-01-01"), DAY)
+        weekday = (days.astype("int64") + 3) % 7  # Monday = 0; 1970-01-01 was a Thursday
+        off = {d for d, wd in zip(days.astype(dt.date), weekday) if wd in self.weekend}
+        off = (off - makeup) | {d for d in cal if lo <= d.year <= hi}
+        off = (off | self.extra_holidays) - self.extra_workdays
+        return np.array(sorted(off), dtype="datetime64[D]")
+
+    def _for(self, *arrays: np.ndarray) -> np.busdaycalendar:
+        valid = np.concatenate([a[~np.isnat(a)].ravel() for a in arrays])
+        if valid.size == 0:
+            return self._calendar(2000, 2000)
+        years = valid.astype("datetime64[Y]").astype(int) + 1970
+        return self._calendar(int(years.min()) - 1, int(years.max()) + 2)
+
+    # -- vectorised operations -------------------------------------------------------------
+    def is_workday(self, dates) -> np.ndarray:
+        days = as_days(dates)
+        out = np.zeros(days.shape, dtype=bool)
+        ok = ~np.isnat(days)
+        out[ok] = np.is_busday(days[ok], busdaycal=self._for(days))
+        return out
+
+    def add_workdays(self, dates, n) -> np.ndarray:
+        """The n-th working day after each date (n >= 1); n = 0 gives the next working day on or after."""
+        days = as_days(dates)
+        steps = np.broadcast_to(np.asarray(n, dtype="int64"), days.shape)
+        out = np.full(days.shape, NAT)
+        ok = ~np.isnat(days)
+        cal = self._for(days, days + steps.max(initial=0) * 2 + 30)
+        pos = ok & (steps > 0)
+        out[pos] = np.busday_offset(days[pos], steps[pos], roll="backward", busdaycal=cal)
+        zero = ok & (steps <= 0)
+        out[zero] = np.busday_offset(days[zero], steps[zero], roll="forward", busdaycal=cal)
+        return out
+
+    def roll_forward(self, dates) -> np.ndarray:
+        """Each date, or the next working day when it is not one."""
+        return self.add_workdays(dates, 0)
+
+    def networkdays(self, start, end) -> np.ndarray:
+        """Working days from start to end, both included (Excel NETWORKDAYS semantics, negative when end < start)."""
+        a, b = np.broadcast_arrays(as_days(start), as_days(end))
+        out = np.full(a.shape, np.nan)
+        ok = ~(np.isnat(a) | np.isnat(b))
+        cal = self._for(a, b)
+        fwd = ok & (b >= a)
+        out[fwd] = np.busday_count(a[fwd], b[fwd] + DAY, busdaycal=cal)
+        back = ok & (b < a)
+        out[back] = -np.busday_count(b[back], a[back] + DAY, busdaycal=cal)
+        return out
+
+    def workdays_between(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + DAY, DAY)
+        return [d for d, ok in zip(days.astype(dt.date), self.is_workday(days)) if ok]
+
+
+def _plain_dates(values: Iterable) -> list[dt.date]:
+    out = []
+    for v in values:
+        if isinstance(v, dt.datetime):
+            v = v.date()
+        if isinstance(v, dt.date):
+            out.append(v)
+    return out
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of the ISO week holding ``day``."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def parse_week(text: str) -> dt.date:
+    """``2026-W48`` (or ``2026W48``) -> its Monday."""
+    try:
+        year, week = str(text).upper().replace("W", "-").replace("--", "-").split("-")[:2]
+        return dt.date.fromisocalendar(int(year), int(week), 1)
+    except ValueError as exc:
+        raise ValueError(f"week {text!r} is not an ISO week like 2026-W48") from exc

@@ -1,0 +1,174 @@
+"""Refresh = the whole engine in one pure function: ledger + log + rules + settings + today -> results.
+
+Order: parse the typed ledger, derive the contact log, sync what the log moved forward (last contact,
+counters, agreed date, tier changes), compute the schedule, run the checks, render computed columns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import cadence, checks
+from .calendar import TeamCalendar
+from .contacts import DerivedLog, LogProblem, derive
+from .i18n import render_flag, status_label
+from .ledger import ParsedLedger, parse_ledger
+from .rules import Rules
+from .settings import Settings
+
+
+@dataclass
+class RefreshResult:
+    today: dt.date
+    view: pd.DataFrame  # one row per customer: canonical keys, effective values, schedule (for planner/reports)
+    computed: pd.DataFrame  # the tool-owned ledger columns, ready to write (index = ledger rows)
+    synced: dict[str, pd.Series]  # synced ledger fields the log moved: key -> {row: new value}
+    flags: pd.DataFrame  # every flag, with ``message`` in the workbook language
+    log: DerivedLog
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        return self.flags[self.flags["severity"] == "error"]
+
+
+def calendar_for(settings: Settings) -> TeamCalendar:
+    return TeamCalendar(settings.country, settings.subdivision, settings.extra_holidays, settings.extra_workdays)
+
+
+def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Settings, today: dt.date,
+            cal: TeamCalendar | None = None) -> RefreshResult:
+    cal = cal or calendar_for(settings)
+    parsed = parse_ledger(ledger, rules, today)
+    ids = parsed.text("customer_id")
+    derived = derive(log, set(ids[ids.ne("")]), today)
+    per = derived.per_customer.reindex(ids.to_numpy())
+    synced = _sync(parsed, per, rules)
+    last = _effective(parsed, synced, "last_contact")
+    agreed = _effective(parsed, synced, "agreed_date")
+    counters = {k: np.where(per["touches"].notna(), per[k].to_numpy(float), parsed.numbers[k]) for k in
+                ("unreached", "no_progress")}
+    last_outcome = pd.Series(per["last_outcome"].to_numpy(), index=parsed.index, dtype="string")
+    slow_down = np.where(last_outcome.eq("refused").fillna(False),
+                         rules.tiers["refusal_factor"].reindex(parsed.tier.fillna("").to_numpy()).fillna(1), 1.0)
+    plan = cadence.schedule(rules.tiers, parsed.tier, last, agreed, parsed.dates["assigned"], slow_down, cal, today)
+    ctx = checks.CheckContext(parsed, rules, settings, today, plan, last, np.nan_to_num(counters["unreached"]),
+                              np.nan_to_num(counters["no_progress"]), last_outcome)
+    row_flags = checks.run_checks(ctx)
+    all_flags = pd.concat([row_flags, checks.stock_flags(parsed, rules), _log_flags(derived.problems),
+                           _rules_flags(rules), _settings_flags(settings)], ignore_index=True)
+    all_flags["message"] = [render_flag(f, settings.language, _field_table(f["table"]))
+                            for f in all_flags.to_dict("records")]
+    computed = _computed(parsed, plan, row_flags, all_flags, settings, today)
+    view = _view(parsed, plan, last, agreed, last_outcome, per, rules, computed)
+    return RefreshResult(today, view, computed, synced, all_flags, derived)
+
+
+def _sync(parsed: ParsedLedger, per: pd.DataFrame, rules: Rules) -> dict[str, pd.Series]:
+    """The synced fields the log moves forward: newest touch, newer agreed date, counters, newer tier change."""
+    index = parsed.index
+    out: dict[str, pd.Series] = {}
+    logged = per["touches"].notna().to_numpy()
+    _later(out, "last_contact", parsed.dates["last_contact"], per["last_touch"].to_numpy("datetime64[D]"), index)
+    _later(out, "agreed_date", parsed.dates["agreed_date"], per["agreed"].to_numpy("datetime64[D]"), index)
+    for key in ("unreached", "no_progress"):
+        new = per[key].to_numpy(float)
+        change = logged & (new != parsed.numbers[key])
+        out[key] = pd.Series(new[change].astype("int64"), index=index[change])
+    tier_day = per["new_tier_day"].to_numpy("datetime64[D]")
+    since = parsed.dates["tier_since"]
+    new_code = rules.tier_of(pd.Series(per["new_tier"].to_numpy(), index=index))
+    newer = ~np.isnat(tier_day) & (np.isnat(since) | (tier_day > since)) & new_code.notna().to_numpy()
+    out["tier"] = new_code[newer]
+    out["tier_since"] = pd.Series(tier_day[newer], index=index[newer])
+    return out
+
+
+def _later(out: dict, key: str, typed: np.ndarray, logged: np.ndarray, index: pd.Index) -> None:
+    later = ~np.isnat(logged) & (np.isnat(typed) | (logged > typed))
+    out[key] = pd.Series(logged[later], index=index[later])
+
+
+def _effective(parsed: ParsedLedger, synced: dict[str, pd.Series], key: str) -> np.ndarray:
+    values = parsed.dates[key].copy()
+    change = synced[key]
+    values[parsed.index.get_indexer(change.index)] = change.to_numpy("datetime64[D]")
+    return values
+
+
+def _computed(parsed: ParsedLedger, plan: pd.DataFrame, row_flags: pd.DataFrame, all_flags: pd.DataFrame,
+              settings: Settings, today: dt.date) -> pd.DataFrame:
+    index = parsed.index
+    flagged = all_flags[all_flags["table"] == "ledger"]
+    messages = flagged.groupby("row", sort=False)["message"].agg("\n".join)
+    suggested = row_flags[row_flags["suggested_tier"].astype(str) != ""].groupby("row", sort=False)[
+        "suggested_tier"].first()
+    pool = (checks.pool_days_left(plan["due"].to_numpy("datetime64[D]"), settings, today)
+            if settings.pool_enabled else np.full(len(index), np.nan))
+    return pd.DataFrame({
+        "earliest": _dates(plan["earliest"]), "due": _dates(plan["due"]),
+        "status": status_label(plan["status"].to_numpy(), settings.language),
+        "days_overdue": np.where(plan["days_overdue"] > 0, plan["days_overdue"], None),
+        "suggested_tier": _cells(suggested.reindex(index)),
+        "pool_days_left": [None if np.isnan(x) else int(x) for x in pool],
+        "checks": _cells(messages.reindex(index)),
+    }, index=index)
+
+
+def _cells(values: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in values]
+
+
+def _dates(values: pd.Series) -> list[dt.date | None]:
+    days = values.to_numpy("datetime64[D]")
+    return [None if np.isnat(d) else d.astype(dt.date) for d in days]
+
+
+def _view(parsed: ParsedLedger, plan: pd.DataFrame, last: np.ndarray, agreed: np.ndarray, last_outcome: pd.Series,
+          per: pd.DataFrame, rules: Rules, computed: pd.DataFrame) -> pd.DataFrame:
+    tier = parsed.tier
+    since = parsed.dates["tier_since"]
+    pay_days = rules.tiers["payment_days"].reindex(tier.fillna("").to_numpy()).to_numpy(float)
+    deadline = np.where(np.isnan(pay_days) | np.isnat(since), np.datetime64("NaT"),
+                        since + np.nan_to_num(pay_days).astype("timedelta64[D]"))
+    refusal_channel = rules.tiers["refusal_channel"].reindex(tier.fillna("").to_numpy()).fillna("").to_numpy()
+    last_channel = per["last_channel"].fillna("phone").to_numpy()
+    channel = np.where(last_outcome.eq("refused").fillna(False) & (refusal_channel != ""), refusal_channel,
+                       last_channel)
+    return pd.DataFrame({
+        "customer_id": parsed.text("customer_id").to_numpy(), "name": parsed.text("name").to_numpy(),
+        "owner": parsed.text("owner").to_numpy(), "co_owner": parsed.text("co_owner").to_numpy(),
+        "tier": tier.to_numpy(), "kp": parsed.kp, "stage": parsed.text("stage").to_numpy(),
+        "revenue": parsed.numbers["revenue"], "last_contact": last, "agreed_date": agreed,
+        "earliest": plan["earliest"].to_numpy(), "due": plan["due"].to_numpy(), "status": plan["status"].to_numpy(),
+        "days_overdue": plan["days_overdue"].to_numpy(), "payment_deadline": deadline,
+        "birthday": parsed.dates["birthday"], "preferred_time": parsed.text("preferred_time").to_numpy(),
+        "next_content": parsed.text("next_content").to_numpy(), "channel": channel,
+        "suggested_tier": computed["suggested_tier"].to_numpy(),
+    }, index=parsed.index)
+
+
+def _log_flags(problems: list[LogProblem]) -> pd.DataFrame:
+    severity = {"log.duplicate": "warning", "log.future": "warning"}
+    return pd.DataFrame([{"rule": p.rule, "severity": severity.get(p.rule, "error"), "table": "contacts",
+                          "row": p.row, "field": p.field, "value": p.value, "suggested_tier": "", "args": {}}
+                         for p in problems], columns=checks.FLAG_COLUMNS)
+
+
+def _rules_flags(rules: Rules) -> pd.DataFrame:
+    return pd.DataFrame([{"rule": "rules.invalid", "severity": "error", "table": "rules", "row": p.row,
+                          "field": p.field, "value": p.value, "suggested_tier": "", "args": {"expected": p.expected}}
+                         for p in rules.problems], columns=checks.FLAG_COLUMNS)
+
+
+def _settings_flags(settings: Settings) -> pd.DataFrame:
+    return pd.DataFrame([{"rule": "settings.invalid", "severity": "error", "table": "settings", "row": p.key,
+                          "field": "value", "value": p.value, "suggested_tier": "",
+                          "args": {"key": p.key, "expected": p.expected}} for p in settings.problems],
+                        columns=checks.FLAG_COLUMNS)
+
+
+def _field_table(table: str) -> str:
+    return {"contacts": "contacts", "rules": "rules"}.get(table, "ledger")

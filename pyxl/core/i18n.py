@@ -1,0 +1,63 @@
+"""UI text in zh-CN and en from ``templates/locales``; code never branches on a language."""
+from __future__ import annotations
+
+import math
+import tomllib
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from .schema import LANGS, TEMPLATES, field, vocabulary
+
+
+@cache
+def texts(lang: str) -> dict:
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    return tomllib.loads((TEMPLATES / "locales" / f"{lang}.toml").read_text(encoding="utf-8"))
+
+
+def text(lang: str, section: str, key: str, **args) -> str:
+    return texts(lang)[section][key].format(**args)
+
+
+class _Keep(dict):
+    """format_map mapping that leaves unknown placeholders visible."""
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render_flag(flag: dict, lang: str, table: str = "ledger") -> str:
+    """One check flag as a sentence in ``lang``."""
+    args = dict(flag.get("args") or {})
+    key = flag.get("field") or ""
+    args.setdefault("field", _field_label(table, key, lang))
+    args.setdefault("value", _show(flag.get("value")))
+    args.setdefault("suggested", flag.get("suggested_tier") or "")
+    return texts(lang)["checks"][flag["rule"]].format_map(_Keep(args))
+
+
+def _field_label(table: str, key: str, lang: str) -> str:
+    try:
+        return field(table, key).label(lang)
+    except StopIteration:
+        return key
+
+
+def _show(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, np.datetime64):
+        return "" if np.isnat(value) else str(value.astype("datetime64[D]"))
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def status_label(keys: np.ndarray, lang: str) -> np.ndarray:
+    vocab = vocabulary("status")
+    labels = {k: vocab.label(k, lang) for k in vocab.terms}
+    return np.array([labels.get(k, "") for k in keys], dtype=object)

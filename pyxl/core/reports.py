@@ -1,0 +1,119 @@
+"""Manager views (domain.md §6): funnel by tier, per-owner figures, touches per day, the weekly
+progress report (周进度) and tier conversions. Pure pandas over the refreshed view and the log."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .calendar import TeamCalendar, week_start
+from .rules import Rules
+from .settings import Settings
+
+DAYS_SHOWN = 14
+CONVERSION_WEEKS = 4
+
+
+@dataclass
+class Dashboard:
+    funnel: pd.DataFrame
+    owners: pd.DataFrame
+    per_day: pd.DataFrame
+    weekly: pd.DataFrame
+    conversions: pd.DataFrame
+
+
+def dashboard(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, settings: Settings,
+              cal: TeamCalendar, today: dt.date) -> Dashboard:
+    monday = week_start(today)
+    week = touches[(touches["day"] >= np.datetime64(monday)) & (touches["day"] <= np.datetime64(today))]
+    return Dashboard(funnel(view, rules), owners(view, week, rules, settings, cal, today),
+                     per_day(touches, today), weekly(view, week, settings, cal, today, rules),
+                     conversions(touches, today))
+
+
+def funnel(view: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """Customers per tier against the team's target stock (target per owner × owners)."""
+    counts = view["tier"].value_counts()
+    n_owners = max(view["owner"].replace("", np.nan).nunique(), 1)
+    target = rules.tiers["target_stock"] * n_owners
+    out = pd.DataFrame({"tier": rules.tiers.index, "name": rules.tiers["name"].to_numpy(),
+                        "customers": counts.reindex(rules.tiers.index, fill_value=0).to_numpy(),
+                        "target": target.to_numpy()})
+    out["shortfall"] = (out["target"] - out["customers"]).clip(lower=0)
+    return out
+
+
+def owners(view: pd.DataFrame, week: pd.DataFrame, rules: Rules, settings: Settings, cal: TeamCalendar,
+           today: dt.date) -> pd.DataFrame:
+    monday = np.datetime64(week_start(today))
+    sunday = monday + np.timedelta64(6, "D")
+    owner = view["owner"].replace("", "-")
+    due = view["due"].to_numpy("datetime64[D]")
+    late_payment = view["payment_deadline"].to_numpy("datetime64[D]") < np.datetime64(today)
+    frame = pd.DataFrame({
+        "owner": owner, "customers": 1, "overdue": view["status"].eq("overdue"),
+        "due_today": view["status"].eq("due_today"),
+        "due_week": (due >= np.datetime64(today)) & (due <= sunday), "payment_late": late_payment,
+    })
+    by_owner = frame.groupby("owner").sum()
+    owner_of = dict(zip(view["customer_id"], owner))
+    touch_owner = week["customer_id"].map(owner_of)
+    by_owner["touches_week"] = touch_owner.value_counts().reindex(by_owner.index, fill_value=0)
+    by_owner["effective_week"] = touch_owner[week["reached"]].value_counts().reindex(by_owner.index, fill_value=0)
+    workdays = len(cal.workdays_between(week_start(today), today))
+    by_owner["effective_target"] = settings.effective_target * workdays
+    key = _key_tiers(rules)
+    promoted = week["new_tier"].isin(key)
+    by_owner["new_key_week"] = touch_owner[promoted].value_counts().reindex(by_owner.index, fill_value=0)
+    return by_owner.reset_index()[["owner", "customers", "overdue", "due_today", "due_week", "touches_week",
+                                   "effective_week", "effective_target", "new_key_week", "payment_late"]]
+
+
+def per_day(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    days = pd.date_range(end=pd.Timestamp(today), periods=DAYS_SHOWN, freq="D").to_numpy("datetime64[D]")
+    day = touches["day"].to_numpy("datetime64[D]")
+    total = pd.Series(day).value_counts()
+    effective = pd.Series(day[touches["reached"].to_numpy()]).value_counts()
+    return pd.DataFrame({"date": days, "touches": total.reindex(days, fill_value=0).to_numpy(),
+                         "effective": effective.reindex(days, fill_value=0).to_numpy()})
+
+
+def weekly(view: pd.DataFrame, week: pd.DataFrame, settings: Settings, cal: TeamCalendar, today: dt.date,
+           rules: Rules) -> pd.DataFrame:
+    """The seed's 周进度: metric key, value, target, met (None where there is no target)."""
+    workdays = len(cal.workdays_between(week_start(today), today))
+    effective = int(week["reached"].sum())
+    touches = len(week)
+    deals = int(week["outcome"].eq("deal").sum())
+    new_key = int(week["new_tier"].isin(_key_tiers(rules)).sum())
+    abnormal = int(view["status"].eq("overdue").sum())
+    rows = [
+        ("customers", len(view), None), ("touches", touches, None),
+        ("effective", effective, settings.effective_target * workdays),
+        ("effective_rate", effective / touches if touches else 0.0, None),
+        ("new_key", new_key, settings.new_key_target * workdays),
+        ("deals", deals, None), ("deal_rate", deals / effective if effective else 0.0, None),
+        ("overdue", abnormal, 0),
+        ("payment_late", int((view["payment_deadline"].to_numpy("datetime64[D]") < np.datetime64(today)).sum()), 0),
+    ]
+    out = pd.DataFrame(rows, columns=["metric", "value", "target"])
+    met = [None if t is None else (v <= t if m in ("overdue", "payment_late") else v >= t)
+           for m, v, t in rows]
+    return out.assign(met=met)
+
+
+def conversions(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """Tier changes logged in the last four weeks: from (the previous logged tier, or '–') → to, counted."""
+    changes = touches.dropna(subset=["new_tier"]).sort_values(["customer_id", "when"])
+    changes = changes.assign(from_tier=changes.groupby("customer_id")["new_tier"].shift().fillna("–"))
+    since = np.datetime64(today) - np.timedelta64(7 * CONVERSION_WEEKS, "D")
+    recent = changes[changes["day"].to_numpy("datetime64[D]") >= since]
+    counted = recent.groupby(["from_tier", "new_tier"]).size().rename("count").reset_index()
+    return counted.rename(columns={"new_tier": "to_tier"}).sort_values("count", ascending=False, kind="stable")
+
+
+def _key_tiers(rules: Rules) -> list[str]:
+    return [c.strip() for c in str(rules.param("key_tiers", "")).split(",") if c.strip()]

@@ -1,0 +1,180 @@
+"""Tier schemes as data: presets from ``templates/presets``, or the Rules sheet a team has edited.
+
+The engine never branches on a tier code: cadence, payment deadline, KP rule, allowed stages, revenue
+band, quotas and suggestions are columns of the tier table or rule parameters.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+
+import pandas as pd
+
+from .schema import TEMPLATES, normalise
+
+UNITS = ("workdays", "days", "weeks", "months", "none")
+UNIT_ALIASES = {
+    "workdays": ["workday", "working days", "工作日", "wd"], "days": ["day", "calendar days", "天", "日", "自然日"],
+    "weeks": ["week", "周", "星期"], "months": ["month", "月", "个月"], "none": ["", "无", "不跟进", "-"],
+}
+KP_RULES = {"required": ["必须", "必需", "需要", "yes", "是"], "absent": ["无", "没有", "no", "否", "不应有"], "": ["任意", "any"]}
+NUMERIC = ("min", "max", "payment_days", "target_stock", "quota", "priority", "weight",
+           "revenue_min", "revenue_max", "refusal_factor")
+TEXT = ("code", "name", "definition", "aliases", "unit", "kp", "stages", "refusal_channel")
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """A Rules cell that could not be used as typed: ``row`` is the tier's position, ``field`` its column."""
+    row: int
+    field: str
+    value: object
+    expected: str
+
+
+@dataclass
+class Rules:
+    """The active tier table (index = tier code) and scheme parameters."""
+    tiers: pd.DataFrame
+    params: dict[str, object]
+    problems: list[RuleProblem] = field(default_factory=list)
+
+    @property
+    def codes(self) -> list[str]:
+        return list(self.tiers.index)
+
+    def param(self, key: str, default=None):
+        value = self.params.get(key, default)
+        if value is None or value == "":
+            return default
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    def tier_of(self, values: pd.Series) -> pd.Series:
+        """Typed tier cells -> tier codes (aliases and the code itself, tolerant); NA when unknown."""
+        index = _alias_index(tuple(self.tiers.index), tuple(self.tiers["aliases"]))
+        return values.map(lambda v: index.get(_tier_key(v)), na_action="ignore").astype("string")
+
+
+def _tier_key(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return normalise(value)
+
+
+@cache
+def _alias_index(codes: tuple[str, ...], aliases: tuple[str, ...]) -> dict[str, str]:
+    index = {normalise(c): c for c in codes}
+    for code, names in zip(codes, aliases):
+        for name in str(names or "").replace("，", ",").split(","):
+            if name.strip():
+                index.setdefault(normalise(name), code)
+    return index
+
+
+# ---------------------------------------------------------------- presets
+PRESETS = ("maturity", "abc")
+
+
+@cache
+def _preset_file(key: str) -> dict:
+    if key not in PRESETS:
+        raise ValueError(f"unknown preset {key!r}; choose one of {', '.join(PRESETS)}")
+    return tomllib.loads((TEMPLATES / "presets" / f"{key}.toml").read_text(encoding="utf-8"))
+
+
+def preset_table(key: str, lang: str) -> pd.DataFrame:
+    """The preset's tier table with canonical column keys, in the workbook language (for the Rules sheet)."""
+    suffix = "zh" if lang == "zh-CN" else "en"
+    rows = []
+    for tier in _preset_file(key)["tier"]:
+        row = {k: tier.get(k, "") for k in (*TEXT, *NUMERIC)}
+        row["name"] = tier[suffix]
+        row["definition"] = tier[f"definition_{suffix}"]
+        row["aliases"] = ", ".join(tier["aliases"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=_RULES_ORDER)
+
+
+_RULES_ORDER = ["code", "name", "definition", "aliases", "min", "max", "unit", "payment_days", "target_stock",
+                "quota", "priority", "weight", "kp", "stages", "revenue_min", "revenue_max", "refusal_factor",
+                "refusal_channel"]
+
+
+def preset_params(key: str) -> dict[str, object]:
+    return dict(_preset_file(key)["params"])
+
+
+def preset_blocks(key: str) -> list[dict]:
+    return list(_preset_file(key)["block"])
+
+
+def preset_rules(key: str, lang: str = "zh-CN") -> Rules:
+    return rules_from_table(preset_table(key, lang), preset_params(key))
+
+
+# ---------------------------------------------------------------- validation of a typed table
+def rules_from_table(table: pd.DataFrame, params: dict[str, object]) -> Rules:
+    """Validate a tier table as typed on the Rules sheet (canonical column keys, any row order)."""
+    problems: list[RuleProblem] = []
+    rows = []
+    for pos, raw in enumerate(table.to_dict("records")):
+        code = _text(raw.get("code"))
+        if not code:
+            continue
+        row = {"code": code}
+        for key in TEXT[1:]:
+            row[key] = _text(raw.get(key))
+        for key in NUMERIC:
+            row[key] = _number(raw.get(key), pos, key, problems)
+        row["unit"] = _choice(row["unit"], UNIT_ALIASES, pos, "unit", problems, default="none")
+        row["kp"] = _choice(row["kp"], KP_RULES, pos, "kp", problems, default="")
+        rows.append(row)
+    tiers = pd.DataFrame(rows, columns=_RULES_ORDER)
+    dupes = tiers["code"].duplicated()
+    problems += [RuleProblem(int(i), "code", tiers.at[i, "code"], "a unique code") for i in tiers.index[dupes]]
+    tiers = tiers[~dupes].set_index("code")
+    _check_cadence(tiers, problems)
+    return Rules(tiers, dict(params), problems)
+
+
+def _check_cadence(tiers: pd.DataFrame, problems: list[RuleProblem]) -> None:
+    for pos, (code, t) in enumerate(tiers.iterrows()):
+        if t["unit"] == "none":
+            continue
+        if math.isnan(t["max"]) or t["max"] < 0:
+            problems.append(RuleProblem(pos, "max", t["max"], "a number ≥ 0 (or unit 'none')"))
+            tiers.at[code, "unit"] = "none"
+        elif math.isnan(t["min"]) or t["min"] > t["max"]:
+            problems.append(RuleProblem(pos, "min", t["min"], "a number ≤ max"))
+            tiers.at[code, "min"] = t["max"]
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _number(value: object, pos: int, key: str, problems: list[RuleProblem]) -> float:
+    text = _text(value)
+    if text == "":
+        return math.nan
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        problems.append(RuleProblem(pos, key, value, "a number"))
+        return math.nan
+
+
+def _choice(value: str, choices: dict[str, list[str]], pos: int, key: str,
+            problems: list[RuleProblem], default: str) -> str:
+    wanted = normalise(value)
+    for choice, aliases in choices.items():
+        if wanted in {normalise(choice), *map(normalise, aliases)}:
+            return choice
+    problems.append(RuleProblem(pos, key, value, " / ".join(c for c in choices if c)))
+    return default

@@ -1,0 +1,91 @@
+"""Settings as typed on the Settings sheet (key/value), with defaults from ``templates/settings.toml``."""
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+
+import pandas as pd
+
+from .schema import TEMPLATES, vocabulary
+from .values import parse_dates, parse_numbers
+
+WEEKDAYS = 7
+
+
+@cache
+def defaults() -> dict[str, list]:
+    return tomllib.loads((TEMPLATES / "settings.toml").read_text(encoding="utf-8"))["settings"]
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    key: str
+    value: object
+    expected: str
+
+
+@dataclass
+class Settings:
+    as_of_date: dt.date | None = None
+    language: str = "zh-CN"
+    country: str = "CN"
+    subdivision: str = ""
+    id_prefix: str = "JR"
+    id_market: str = "N"
+    daily_capacity: int = 40
+    load_pattern: tuple[float, ...] = (55, 35, 25, 15, 10, 5, 0)
+    effective_target: int = 30
+    new_key_target: int = 3
+    pool_enabled: bool = False
+    pool_grace_days: int = 15
+    pool_warn_days: int = 3
+    backup: bool = True
+    extra_holidays: list[dt.date] = field(default_factory=list)
+    extra_workdays: list[dt.date] = field(default_factory=list)
+    owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
+    problems: list[SettingProblem] = field(default_factory=list)
+
+    def today(self, override: dt.date | None = None) -> dt.date:
+        return override or self.as_of_date or dt.date.today()
+
+
+def settings_from_pairs(pairs: dict[str, object], **tables) -> Settings:
+    """Build Settings from the key/value cells; unreadable values keep their default and are reported."""
+    s = Settings(**tables)
+    for key, value in pairs.items():
+        if key not in defaults() or value is None or str(value).strip() == "":
+            continue
+        try:
+            setattr(s, key, _convert(key, value, getattr(s, key)))
+        except ValueError as exc:
+            s.problems.append(SettingProblem(key, value, str(exc)))
+    return s
+
+
+def _convert(key: str, value: object, current: object) -> object:
+    if key == "as_of_date":
+        days, bad = parse_dates(pd.Series([value], dtype=object), dt.date.today())
+        if bad[0]:
+            raise ValueError("a date")
+        return days[0].astype(dt.date)
+    if isinstance(current, bool):
+        parsed = vocabulary("bool").parse(value)
+        if parsed is None:
+            raise ValueError("yes / no")
+        return parsed == "yes"
+    if key == "load_pattern":
+        parts = str(value).replace("，", ",").replace("/", ",").split(",")
+        numbers, bad = parse_numbers(pd.Series(parts))
+        if bad.any() or not 1 <= len(parts) <= WEEKDAYS:
+            raise ValueError("up to 7 numbers, Monday first, e.g. 55,35,25,15,10,5,0")
+        return tuple(numbers) + (0,) * (WEEKDAYS - len(parts))
+    if isinstance(current, int):
+        numbers, bad = parse_numbers(pd.Series([value], dtype=object))
+        if bad[0] or numbers[0] < 0:
+            raise ValueError("a whole number ≥ 0")
+        return int(numbers[0])
+    if key == "language" and str(value).strip() not in ("zh-CN", "en"):
+        raise ValueError("zh-CN or en")
+    return str(value).strip()

@@ -1,0 +1,192 @@
+"""The generated sheets (Agenda, Plan, Checks, Dashboard) as grids of (value, style role) cells.
+
+Pure presentation: each function turns core results into rows and hands them to ``Book`` once.
+Dashboard blocks sit where ``layout`` says, because native charts read those cells.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .book import layout as L
+from .book.base import Book
+from .core import engine, reports
+from .core.i18n import texts
+from .core.schema import vocabulary
+
+if TYPE_CHECKING:
+    from .actions import Inputs
+    from .core.planning import PlanResult
+
+STATUS_ROLE = {"overdue": "overdue", "due_today": "due_today", "in_window": "in_window"}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "suggestion": 2}
+
+
+def _value(v: object) -> object:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.datetime64, pd.Timestamp)):
+        return None if pd.isna(v) else pd.Timestamp(v).date()
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def _header(t: dict, section: str, keys: list[str]) -> list[tuple[str, str]]:
+    return [(t[section][k], "header") for k in keys]
+
+
+def _title(t: dict, code_key: str, subtitle: str) -> list[list]:
+    return [[(t["sheets"][code_key], "title")], [(subtitle, "subtitle")], []]
+
+
+def _stamp(t: dict, today: dt.date) -> str:
+    return t["generated"]["as_of"].format(today=today.isoformat(),
+                                          now=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+
+
+# ---------------------------------------------------------------- Checks
+CHECK_COLUMNS = ["severity", "rule", "cell", "customer_id", "name", "message", "suggested_tier"]
+
+
+def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult) -> None:
+    from .actions import _located
+    t = texts(inputs.settings.language)
+    flags = _located(book, inputs, result)
+    order = flags["severity"].map(SEVERITY_ORDER)
+    flags = flags.assign(_o=order).sort_values(["_o", "table", "rule"], kind="stable")
+    ids = result.view["customer_id"]
+    names = result.view["name"]
+    counts = flags["severity"].value_counts()
+    summary = t["generated"]["checks_summary"].format(
+        errors=int(counts.get("error", 0)), warnings=int(counts.get("warning", 0)),
+        suggestions=int(counts.get("suggestion", 0)))
+    rows = _title(t, "checks", f"{_stamp(t, result.today)} · {summary}")
+    rows.append(_header(t, "checks_sheet", CHECK_COLUMNS))
+    for f in flags.itertuples(index=False):
+        on_ledger = f.table == "ledger"
+        rows.append([(t["severity"][f.severity], f.severity), (f.rule, "muted"), (f.cell, "text"),
+                     ids.get(f.row, "") if on_ledger else "", names.get(f.row, "") if on_ledger else "",
+                     (f.message, "text"), f.suggested_tier or None])
+    book.replace_sheet_content(L.CHECKS, rows, col_widths={1: 8, 2: 18, 3: 16, 4: 12, 5: 18, 6: 70, 7: 10})
+
+
+# ---------------------------------------------------------------- Agenda and Plan
+AGENDA_COLUMNS = ["order", "block", "owner", "customer_id", "name", "tier", "status", "reason", "channel",
+                  "phone", "next_content", "due", "days_late"]
+
+
+def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, lang: str, t: dict) -> list[list]:
+    status = dict(zip(view["customer_id"], view["status"]))
+    channel = vocabulary("channel")
+    rows = []
+    for e in entries.itertuples(index=False):
+        st = status.get(e.customer_id, "")
+        rows.append([int(e.order), e.block, e.owner, e.customer_id, e.name, e.tier,
+                     (vocabulary("status").label(st, lang), STATUS_ROLE.get(st, "text")),
+                     t["reasons"].get(e.reason, e.reason), channel.label(e.channel, lang) or e.channel,
+                     phones.get(e.customer_id, ""), e.next_content, (_value(e.due), "date"),
+                     int(e.days_late) if e.days_late else None])
+    return rows
+
+
+def _unplaced_rows(unplaced: pd.DataFrame, t: dict) -> list[list]:
+    if unplaced.empty:
+        return [[(t["generated"]["all_fit"], "in_window")]]
+    rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
+            _header(t, "unplaced", ["owner", "customer_id", "name", "tier", "due", "days_late", "needed"])]
+    for u in unplaced.itertuples(index=False):
+        rows.append([u.owner, u.customer_id, u.name, u.tier, (_value(u.due), "date"), _value(u.days_late),
+                     (u.needed, "warning")])
+    return rows
+
+
+def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult) -> None:
+    from .core.planning import agenda
+    lang = inputs.settings.language
+    t = texts(lang)
+    today = agenda(plan, result.today)
+    phones = _phones(inputs)
+    head = t["generated"]["agenda_summary"].format(n=len(today), day=result.today.isoformat())
+    rows = _title(t, "agenda", f"{_stamp(t, result.today)} · {head}")
+    rows.append(_header(t, "agenda", AGENDA_COLUMNS))
+    rows += _entry_rows(today, result.view, phones, lang, t)
+    rows.append([])
+    late_today = plan.unplaced
+    rows += _unplaced_rows(late_today, t)
+    book.replace_sheet_content(L.AGENDA, rows, col_widths=_AGENDA_WIDTHS)
+
+
+_AGENDA_WIDTHS = {1: 6, 2: 12, 3: 8, 4: 12, 5: 18, 6: 6, 7: 9, 8: 10, 9: 7, 10: 14, 11: 24, 12: 11, 13: 8}
+
+
+def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult,
+               monday: dt.date) -> None:
+    lang = inputs.settings.language
+    t = texts(lang)
+    phones = _phones(inputs)
+    iso = monday.isocalendar()
+    head = t["generated"]["plan_summary"].format(week=f"{iso.year}-W{iso.week:02d}", n=len(plan.entries),
+                                                 late=len(plan.unplaced))
+    rows = _title(t, "plan", f"{_stamp(t, result.today)} · {head}")
+    rows.append(_header(t, "plan_totals", ["owner", "date", "planned", "capacity", "effective_target"]))
+    for d in plan.day_totals.itertuples(index=False):
+        over = d.planned > d.capacity
+        rows.append([d.owner, (_value(d.date), "date"), (int(d.planned), "overdue" if over else "int"),
+                     int(d.capacity), int(d.effective_target)])
+    rows.append([])
+    for day, entries in plan.entries.groupby("date", sort=True):
+        weekday = t["generated"]["weekdays"][pd.Timestamp(day).weekday()]
+        rows.append([(f"{pd.Timestamp(day).date().isoformat()} {weekday}", "section")])
+        rows.append(_header(t, "agenda", AGENDA_COLUMNS))
+        rows += _entry_rows(entries, result.view, phones, lang, t)
+        rows.append([])
+    rows += _unplaced_rows(plan.unplaced, t)
+    book.replace_sheet_content(L.PLAN, rows, col_widths=_AGENDA_WIDTHS)
+
+
+def _phones(inputs: Inputs) -> pd.Series:
+    if "phone" not in inputs.ledger or "customer_id" not in inputs.ledger:
+        return pd.Series(dtype=object)
+    ledger = inputs.ledger.dropna(subset=["customer_id"])
+    return pd.Series(ledger["phone"].map(_value).to_numpy(), index=ledger["customer_id"].astype(str).str.strip())
+
+
+# ---------------------------------------------------------------- Dashboard
+def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) -> None:
+    t = texts(inputs.settings.language)
+    board = reports.dashboard(result.view, result.log.touches, inputs.rules, inputs.settings,
+                              engine.calendar_for(inputs.settings), result.today)
+    grid: dict[tuple[int, int], object] = {(0, 0): (t["sheets"]["dashboard"], "title"),
+                                           (1, 0): (_stamp(t, result.today), "subtitle")}
+    short = [(None, "int") if pd.isna(v) else (int(v), "short" if v else "int") for v in board.funnel["shortfall"]]
+    _block(grid, L.FUNNEL, board.funnel.assign(shortfall=short), t, "funnel", {})
+    _block(grid, L.OWNERS, board.owners, t, "owners", {"overdue": "int"})
+    _block(grid, L.PER_DAY, board.per_day.assign(date=board.per_day["date"].map(_value)), t, "per_day",
+           {"date": "date"})
+    rates = board.weekly["metric"].str.endswith("_rate")
+    weekly = board.weekly.assign(value=[(_value(v), "pct") if r else v for v, r in zip(board.weekly["value"], rates)],
+                                 metric=board.weekly["metric"].map(t["weekly"]),
+                                 met=board.weekly["met"].map({True: "✓", False: "✗", None: None}))
+    _block(grid, L.WEEKLY, weekly, t, "weekly_cols", {})
+    _block(grid, L.CONVERSIONS, board.conversions, t, "conversions", {})
+    rows = [[grid.get((r, c)) for c in range(max(c for _, c in grid) + 1)] for r in range(max(r for r, _ in grid) + 1)]
+    book.replace_sheet_content(L.DASHBOARD, rows, col_widths={1: 8, 2: 14, 3: 9, 4: 9, 5: 9, 7: 10, 18: 11})
+
+
+def _block(grid: dict, block: L.Block, frame: pd.DataFrame, t: dict, section: str, roles: dict[str, str]) -> None:
+    grid[(block.row - 2, block.col)] = (t["blocks_title"][section], "section")
+    for j, key in enumerate(block.columns):
+        grid[(block.row - 1, block.col + j)] = (t[section][key], "header")
+    for i, row in enumerate(frame.head(block.rows).itertuples(index=False)):
+        for j, key in enumerate(block.columns):
+            value = getattr(row, key)
+            cell = value if isinstance(value, tuple) else (_value(value), roles.get(key, "text"))
+            grid[(block.row + i, block.col + j)] = cell

@@ -1,0 +1,169 @@
+Attribute VB_Name = "FollowupRibbon"
+' Follow-up ribbon callbacks (customUI onAction -> these Subs).
+' Every button runs one entry point of pyxl.macros through xlwings' RunPython.
+' User input never goes into a Python string: "Log contact" writes its answers
+' into the very hidden sheet shForm (B1:B5) and pyxl.macros.log_contact reads them.
+' The source stays ASCII (project code page 1252); Chinese text is written with
+' \uXXXX escapes decoded by U().
+Option Explicit
+
+Public Sub FU_Refresh(control As IRibbonControl)
+    RunPython "import pyxl.macros as m; m.refresh()"
+End Sub
+
+Public Sub FU_WeeklyPlan(control As IRibbonControl)
+    RunPython "import pyxl.macros as m; m.weekly_plan()"
+End Sub
+
+Public Sub FU_CheckTiers(control As IRibbonControl)
+    RunPython "import pyxl.macros as m; m.check_tiers()"
+End Sub
+
+Public Sub FU_NewIds(control As IRibbonControl)
+    RunPython "import pyxl.macros as m; m.new_customer_ids()"
+End Sub
+
+Public Sub FU_ManagerCopy(control As IRibbonControl)
+    RunPython "import pyxl.macros as m; m.manager_copy()"
+End Sub
+
+Public Sub FU_EndOfDay(control As IRibbonControl)
+    RunPython "import pyxl.macros as m; m.end_of_day()"
+End Sub
+
+Public Sub FU_ImportUdfs(control As IRibbonControl)
+    ImportPythonUDFs
+End Sub
+
+Public Sub FU_Help(control As IRibbonControl)
+    RunPython "import pyxl.macros as m; m.show_help()"
+End Sub
+
+' Log contact: ask channel, reached, outcome, agreed next date, note; Cancel aborts.
+' shForm gets labels in A1:A5 and normalised answers in B1:B5 (as text):
+' channel (free text), reached (yes|no), outcome (progress|considering|refused|deal),
+' agreed (yyyy-mm-dd or empty), note (free text or empty).
+Public Sub FU_LogContact(control As IRibbonControl)
+    Dim channel As String, reached As String, outcome As String, agreed As String, note As String
+    Dim answer As String
+
+    Do
+        If Not Ask(Msg("channel"), channel) Then Exit Sub
+    Loop While channel = ""
+
+    Do
+        If Not Ask(Msg("reached"), answer) Then Exit Sub
+        reached = YesNo(answer)
+        If reached = "" Then Invalid
+    Loop While reached = ""
+
+    answer = ""
+    Do
+        If Not Ask(Msg("outcome"), answer) Then Exit Sub
+        outcome = OutcomeKey(answer)
+        If outcome = "" Then Invalid
+    Loop While outcome = ""
+
+    answer = ""
+    Do
+        If Not Ask(Msg("agreed"), answer) Then Exit Sub
+        If answer = "" Then Exit Do
+        If IsDate(answer) Then agreed = Format$(CDate(answer), "yyyy-mm-dd") Else Invalid
+    Loop While agreed = ""
+
+    If Not Ask(Msg("note"), note) Then Exit Sub
+
+    WriteForm Array(channel, reached, outcome, agreed, note)
+    RunPython "import pyxl.macros as m; m.log_contact()"
+End Sub
+
+' One InputBox; False when cancelled (Application.InputBox returns False then).
+Private Function Ask(ByVal prompt As String, ByRef answer As String) As Boolean
+    Dim v As Variant
+    v = Application.InputBox(prompt, Msg("title"), answer, Type:=2)
+    If VarType(v) = vbBoolean Then Exit Function
+    answer = Trim$(CStr(v))
+    Ask = True
+End Function
+
+Private Sub Invalid()
+    MsgBox Msg("invalid"), vbExclamation, Msg("title")
+End Sub
+
+Private Sub WriteForm(ByVal values As Variant)
+    Dim labels As Variant, i As Long
+    labels = Array("channel", "reached", "outcome", "agreed", "note")
+    With shForm
+        .Range("A1:B5").NumberFormat = "@"
+        For i = 0 To 4
+            .Cells(i + 1, 1).Value = labels(i)
+            .Cells(i + 1, 2).Value = values(i)
+        Next i
+    End With
+End Sub
+
+Private Function YesNo(ByVal s As String) As String
+    Select Case LCase$(s)
+        Case "y", "yes", "1", U("\u662F"): YesNo = "yes"
+        Case "n", "no", "0", U("\u5426"): YesNo = "no"
+    End Select
+End Function
+
+Private Function OutcomeKey(ByVal s As String) As String
+    Select Case LCase$(s)
+        Case "1", "progress", U("\u8FDB\u5C55"): OutcomeKey = "progress"
+        Case "2", "considering", U("\u8003\u8651"), U("\u8003\u8651\u4E2D"): OutcomeKey = "considering"
+        Case "3", "refused", U("\u62D2\u7EDD"): OutcomeKey = "refused"
+        Case "4", "deal", U("\u6210\u4EA4"): OutcomeKey = "deal"
+    End Select
+End Function
+
+' The workbook language from the defined name FU_LANG (="zh-CN" or ="en"); English by default.
+Private Function IsChinese() As Boolean
+    Dim v As Variant
+    On Error Resume Next
+    v = ThisWorkbook.Names("FU_LANG").RefersTo
+    If Left$(v, 2) <> "=""" Then v = Application.Evaluate(v) ' not a literal: evaluate it
+    On Error GoTo 0
+    If VarType(v) = vbString Then IsChinese = (LCase$(v) Like "*zh*")
+End Function
+
+Private Function Msg(ByVal key As String) As String
+    If IsChinese() Then
+        Select Case key
+            Case "title": Msg = U("\u8BB0\u5F55\u8DDF\u8FDB")
+            Case "channel": Msg = U("\u8054\u7CFB\u65B9\u5F0F\uFF08\u7535\u8BDD / \u5FAE\u4FE1 / \u62DC\u8BBF / \u90AE\u4EF6\uFF09\uFF1A")
+            Case "reached": Msg = U("\u662F\u5426\u8054\u7CFB\u4E0A\uFF1F\uFF08\u662F / \u5426\uFF09")
+            Case "outcome": Msg = U("\u7ED3\u679C\uFF1A1 \u8FDB\u5C55  2 \u8003\u8651\u4E2D  3 \u62D2\u7EDD  4 \u6210\u4EA4")
+            Case "agreed": Msg = U("\u7EA6\u5B9A\u7684\u4E0B\u6B21\u8054\u7CFB\u65E5\u671F\uFF08\u53EF\u7559\u7A7A\uFF09\uFF1A")
+            Case "note": Msg = U("\u5907\u6CE8\uFF08\u53EF\u7559\u7A7A\uFF09\uFF1A")
+            Case "invalid": Msg = U("\u8F93\u5165\u65E0\u6548\uFF0C\u8BF7\u91CD\u65B0\u8F93\u5165\u3002")
+        End Select
+    Else
+        Select Case key
+            Case "title": Msg = "Log contact"
+            Case "channel": Msg = "Channel (phone / WeChat / visit / email):"
+            Case "reached": Msg = "Reached the customer? (yes / no)"
+            Case "outcome": Msg = "Outcome: 1 progress  2 considering  3 refused  4 deal"
+            Case "agreed": Msg = "Agreed next contact date (optional):"
+            Case "note": Msg = "Note (optional):"
+            Case "invalid": Msg = "Invalid answer, please try again."
+        End Select
+    End If
+End Function
+
+' Decode \uXXXX escapes (4 hex digits) into Unicode characters.
+Private Function U(ByVal s As String) As String
+    Dim i As Long, out As String
+    i = 1
+    Do While i <= Len(s)
+        If Mid$(s, i, 2) = "\u" And i + 5 <= Len(s) Then
+            out = out & ChrW(CLng("&H" & Mid$(s, i + 2, 4)) And &HFFFF&)
+            i = i + 6
+        Else
+            out = out & Mid$(s, i, 1)
+            i = i + 1
+        End If
+    Loop
+    U = out
+End Function
