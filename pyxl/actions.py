@@ -13,6 +13,7 @@ from . import sheets
 from .book import layout as L
 from .book.base import Book
 from .core import engine, planning
+from .core.calendar import parse_week, week_start
 from .core.i18n import text
 from .core.rules import Rules, rules_from_table
 from .core.schema import HeaderMatch, field as schema_field, fields, match_headers
@@ -137,11 +138,17 @@ def refresh(book: Book, today: dt.date | None = None) -> Outcome:
     inputs = load(book)
     result = _run_engine(inputs, today)
     written = _write_ledger(book, inputs, result)
-    plan = _plan(inputs, result, planning.week_start(result.today))
+    plan = _plan(inputs, result, week_start(result.today))
     sheets.write_agenda(book, inputs, result, plan)
     sheets.write_checks(book, inputs, result)
     sheets.write_dashboard(book, inputs, result)
     return Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result))
+
+
+def flags(book: Book, today: dt.date | None = None) -> pd.DataFrame:
+    """Every flag with its Sheet!cell, writing nothing (for worksheet functions)."""
+    inputs = load(book)
+    return _located(book, inputs, _run_engine(inputs, today))
 
 
 def check(book: Book, today: dt.date | None = None) -> Outcome:
@@ -155,7 +162,7 @@ def check(book: Book, today: dt.date | None = None) -> Outcome:
 def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = None) -> tuple[Outcome, planning.PlanResult]:
     inputs = load(book)
     result = _run_engine(inputs, today)
-    monday = planning.parse_week(week) if week else planning.week_start(result.today)
+    monday = parse_week(week) if week else week_start(result.today)
     plan = _plan(inputs, result, monday)
     sheets.write_plan(book, inputs, result, plan, monday)
     summary = {"week": monday.isoformat(), "planned": len(plan.entries), "not_fitting": len(plan.unplaced)}
@@ -164,7 +171,7 @@ def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = Non
 
 def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
                 agreed: dt.date | None = None, note: str = "", when: dt.datetime | None = None,
-                new_tier: str | None = None, owner: str | None = None) -> Outcome:
+                new_tier: str | None = None, owner: str | None = None, today: dt.date | None = None) -> Outcome:
     """Append one touch to the contact log, then refresh so the ledger follows it."""
     inputs = load(book)
     ids = inputs.ledger.get("customer_id", pd.Series(dtype=object)).astype("string").str.strip()
@@ -260,8 +267,31 @@ def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> i
 
 
 def _plan(inputs: Inputs, result: engine.RefreshResult, monday: dt.date) -> planning.PlanResult:
-    return planning.plan_from_view(result.view, inputs.rules, inputs.settings, inputs.blocks,
-                                   engine.calendar_for(inputs.settings), monday, result.today)
+    """The planner on the refreshed view, with the Rules' quotas and the Settings' capacity and blocks."""
+    tiers = inputs.rules.tiers
+    every_day = (tiers["unit"] == "workdays") & (tiers["max"] <= 1)
+    plan_tiers = tiers[["quota", "priority", "weight"]].assign(daily_every_workday=every_day)
+    s = inputs.settings
+    owners = s.owners.dropna(subset=["owner"]) if "owner" in s.owners else s.owners
+    capacity = {str(o).strip(): int(float(c)) for o, c in zip(owners.get("owner", []), owners.get("capacity", []))
+                if c is not None and str(c).strip() and str(o).strip()}
+    new_tiers = frozenset(str(inputs.rules.param("new_tier", "")).split(",")) - {""}
+    plan_settings = planning.PlanSettings(
+        capacity=s.daily_capacity, owner_capacity=capacity, load_pattern=s.load_pattern,
+        blocks=_blocks(inputs.blocks) or planning.DEFAULT_BLOCKS, new_tiers=new_tiers,
+        effective_target=s.effective_target, new_key_target=s.new_key_target)
+    view = result.view[result.view["customer_id"] != ""]
+    return planning.plan_week(view, plan_tiers, engine.calendar_for(s), monday, result.today, plan_settings)
+
+
+def _blocks(table: pd.DataFrame) -> tuple[planning.TimeBlock, ...]:
+    blocks = []
+    for start, end, label, tiers in _non_blank(table).iloc[:, :4].itertuples(index=False):
+        try:
+            blocks.append(planning.TimeBlock.parse(str(start), str(end), str(label or ""), str(tiers or "")))
+        except ValueError:
+            continue
+    return tuple(blocks)
 
 
 def _counts(result: engine.RefreshResult) -> dict[str, object]:

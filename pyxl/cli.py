@@ -168,7 +168,7 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
     day = _date(today)
     when = dt.datetime.combine(day, dt.datetime.now().time().replace(second=0, microsecond=0)) if day else None
     with _headless(book, no_backup) as wb:
-        result = actions.log_contact(wb, id, channel, reached, outcome, _date(agreed), note, when, tier)
+        result = actions.log_contact(wb, id, channel, reached, outcome, _date(agreed), note, when, tier, today=day)
     _summary(result, False, f"log {book.name}")
 
 

@@ -48,8 +48,7 @@ def _title(t: dict, code_key: str, subtitle: str) -> list[list]:
 
 
 def _stamp(t: dict, today: dt.date) -> str:
-    return t["generated"]["as_of"].format(today=today.isoformat(),
-                                          now=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    return t["generated"]["as_of"].format(today=today.isoformat())
 
 
 # ---------------------------------------------------------------- Checks
@@ -97,14 +96,17 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, la
     return rows
 
 
+UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]
+
+
 def _unplaced_rows(unplaced: pd.DataFrame, t: dict) -> list[list]:
     if unplaced.empty:
         return [[(t["generated"]["all_fit"], "in_window")]]
     rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
-            _header(t, "unplaced", ["owner", "customer_id", "name", "tier", "due", "days_late", "needed"])]
+            _header(t, "unplaced", UNPLACED_COLUMNS)]
     for u in unplaced.itertuples(index=False):
-        rows.append([u.owner, u.customer_id, u.name, u.tier, (_value(u.due), "date"), _value(u.days_late),
-                     (u.needed, "warning")])
+        rows.append([u.owner, u.customer_id, u.name, u.tier, (_value(u.due), "date"), (u.why, "warning"),
+                     _value(u.late_at_best), (_value(u.best_day), "date"), _value(u.extra_needed)])
     return rows
 
 

@@ -149,14 +149,17 @@ def _range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
 # --- value encoding ----------------------------------------------------------------------------
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff&<>]|_x[0-9A-Fa-f]{4}_")
+_EPOCH = {False: dt.date(1899, 12, 31).toordinal(), True: dt.date(1904, 1, 1).toordinal()}
 
 
 def _text_xml(text: str) -> str:
-    text = _ILLEGAL_XML.sub("", text)
+    if _SPECIAL.search(text):
+        text = _ILLEGAL_XML.sub("", text)
+        text = _XESCAPE.sub(r"_x005F_\1", text)  # keep a literal "_x0041_" from being decoded by Excel
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if len(text) > MAX_CELL_TEXT:
         raise ValueError(f"text longer than Excel's {MAX_CELL_TEXT} characters: {text[:40]!r}...")
-    text = _XESCAPE.sub(r"_x005F_\1", text)  # keep a literal "_x0041_" from being decoded by Excel
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f"<is><t{space}>{text}</t></is>"
 
@@ -165,8 +168,7 @@ def _serial(value: dt.date | dt.time, date1904: bool) -> float:
     """Excel serial number of a date/datetime/time (1900 or 1904 date system)."""
     if isinstance(value, dt.time):
         return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
-    day = value.date() if isinstance(value, dt.datetime) else value
-    days = (day - (dt.date(1904, 1, 1) if date1904 else dt.date(1899, 12, 31))).days
+    days = value.toordinal() - _EPOCH[date1904]
     if not date1904 and days >= 60:
         days += 1  # Excel's phantom 1900-02-29
     if days < (0 if date1904 else 1):
@@ -178,6 +180,13 @@ def encode_value(value: Any, date1904: bool = False) -> tuple[str, str] | None:
     """Python value -> (t attribute, inner XML) of a cell, or None for an empty cell.
 
     Text is always an inline string (never a formula, even when it starts with "=")."""
+    kind = type(value)
+    if kind is float:  # fast paths for the common exact types
+        return ("", f"<v>{value!r}</v>") if math.isfinite(value) else None
+    if kind is int:
+        return "", f"<v>{value}</v>"
+    if kind is dt.date:
+        return "", f"<v>{int(_serial(value, date1904))}</v>"
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, str) and not value):
         return None
     if isinstance(value, str):
@@ -238,6 +247,8 @@ _ROW_TAG = re.compile(r"<row\b[^>]*>")
 _CELL = re.compile(r"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
 _CELL_REF = re.compile(r'\sr="([A-Z]+)\d+"')
 _S_ATTR = re.compile(r'\ss="(\d+)"')
+_ROW_R = re.compile(r'\sr="(\d+)"')
+_SPANS = re.compile(r'\sspans="[^"]*"')
 _SHARED_MASTER = re.compile(r'<f\b(?=[^>]*\bt="shared")(?=[^>]*\bref=)[^>]*\bsi="(\d+)"')
 _COL_TAG = re.compile(r"<col\b[^>]*>")
 _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData\b[^>]*>")
@@ -278,7 +289,8 @@ class _RowPatcher:
         pos = i = last = 0
         for m in _ROW_TAG.finditer(rows):
             tag = m.group()
-            r = int(_attr(tag, "r") or last + 1)
+            m_r = _ROW_R.search(tag)
+            r = int(m_r.group(1)) if m_r else last + 1
             end = m.end() if tag.endswith("/>") else rows.index("</row>", m.end()) + 6
             inner = "" if tag.endswith("/>") else rows[m.end(): end - 6]
             if r in wanted:
@@ -297,18 +309,32 @@ class _RowPatcher:
         return body
 
     def _patch_row(self, tag: str, inner: str, r: int, puts: dict[int, tuple[str, str] | None]) -> str:
-        tag = re.sub(r'\sspans="[^"]*"', "", tag)
+        if " spans=" in tag:  # spans is an optional hint that may no longer hold
+            tag = _SPANS.sub("", tag)
         if tag.endswith("/>"):
             tag = tag[:-2].rstrip() + ">"
-        spans = [(c, _find_cell(inner, f"{col_letter(c)}{r}")) for c in sorted(puts)]
-        if all(span for _, span in spans):  # fast path: every target cell exists, splice in place
-            for c, (a, b) in sorted(spans, key=lambda x: x[1], reverse=True):
-                inner = inner[:a] + self._rewrite(inner[a:b], c, r, puts[c], tag) + inner[b:]
-            return f"{tag}{inner}</row>"
-        existing = _cells(inner, r)
+        pieces, pos = [tag], 0
+        for c in sorted(puts):  # fast path: target cells exist as <c r="REF"...>, in column order
+            ref = f"{col_letter(c)}{r}"
+            a = inner.find(f'<c r="{ref}"', pos)
+            if a < 0:
+                return self._patch_row_slow(tag, inner, r, puts)
+            b = inner.index(">", a)
+            end = b + 1 if inner[b - 1] == "/" else inner.index("</c>", b) + 4
+            style = _S_ATTR.search(inner, a, b)
+            if inner.find("<f", b, end) >= 0:
+                self._lose_formula(inner[a:end])
+            pieces += [inner[pos:a], _cell_xml(ref, style and style.group(1), puts[c])]
+            pos = end
+        pieces += [inner[pos:], "</row>"]
+        return "".join(pieces)
+
+    def _patch_row_slow(self, tag: str, inner: str, r: int, puts: dict[int, tuple[str, str] | None]) -> str:
+        """Re-lay the row's cells in column order (used when a target cell is missing)."""
+        cells = _cells(inner, r)
         for c, enc in puts.items():
-            existing[c] = self._rewrite(existing.get(c), c, r, enc, tag)
-        return tag + "".join(existing[c] for c in sorted(existing)) + "</row>"
+            cells[c] = self._rewrite(cells.get(c), c, f"{col_letter(c)}{r}", enc, tag)
+        return tag + "".join(cells[c] for c in sorted(cells)) + "</row>"
 
     def _new_row(self, r: int) -> str:
         template = self.templates.get(self.patch.templates.get(r, -1))
@@ -316,25 +342,26 @@ class _RowPatcher:
         if template:  # copy the template row's attributes (height, style...) except position/visibility
             attrs = re.sub(r'\s(?:r|spans|hidden|collapsed)="[^"]*"', "", template[0][4:].rstrip("/>"))
         tag = f'<row r="{r}"{attrs.rstrip()}>'
-        cells = "".join(self._rewrite(None, c, r, enc, tag) for c, enc in sorted(self.patch.cells[r].items()))
+        cells = "".join(self._rewrite(None, c, f"{col_letter(c)}{r}", enc, tag)
+                        for c, enc in sorted(self.patch.cells[r].items()))
         return f"{tag}{cells}</row>"
 
-    def _rewrite(self, old: str | None, c: int, r: int, enc: tuple[str, str] | None, row_tag: str) -> str:
-        """XML of the cell at (r, c) holding `enc`, keeping the old cell's style."""
+    def _rewrite(self, old: str | None, c: int, ref: str, enc: tuple[str, str] | None, row_tag: str) -> str:
+        """XML of cell `ref` (column c) holding `enc`, keeping the old cell's style."""
         if old is not None and "<f" in old:
-            self.lost_formula = True
-            master = _SHARED_MASTER.search(old)
-            if master:
-                self.dead_shared.add(master.group(1))
-        style = _cell_style(old) if old is not None else self._default_style(c, r, row_tag)
-        s = f' s="{style}"' if style is not None else ""
-        ref = f"{col_letter(c)}{r}"
-        if enc is None:
-            return f'<c r="{ref}"{s}/>' if s else ""
-        return f'<c r="{ref}"{s}{enc[0]}>{enc[1]}</c>'
+            self._lose_formula(old)
+        return _cell_xml(ref, _cell_style(old) if old is not None else self._default_style(c, row_tag), enc)
 
-    def _default_style(self, c: int, r: int, row_tag: str) -> str | None:
-        template = self.templates.get(self.patch.templates.get(r, -1))
+    def _lose_formula(self, old: str) -> None:
+        self.lost_formula = True
+        master = _SHARED_MASTER.search(old)
+        if master:
+            self.dead_shared.add(master.group(1))
+
+    def _default_style(self, c: int, row_tag: str) -> str | None:
+        """Style of a new cell: the template row's cell, else the row style, else the column style."""
+        m_r = _ROW_R.search(row_tag)
+        template = self.templates.get(self.patch.templates.get(int(m_r.group(1)), -1))
         if template and c in template[1]:
             return template[1][c]
         if _attr(row_tag, "customFormat") in ("1", "true"):
@@ -348,15 +375,6 @@ class _RowPatcher:
                     f"cannot overwrite the master cell of shared formula #{si}: other cells still use it")
 
 
-def _find_cell(inner: str, ref: str) -> tuple[int, int] | None:
-    """Span of the cell `ref` in a row's XML (cells written as <c r="..." ...>), or None."""
-    a = inner.find(f'<c r="{ref}"')
-    if a < 0:
-        return None
-    b = inner.index(">", a)
-    return a, (b + 1 if inner[b - 1] == "/" else inner.index("</c>", b) + 4)
-
-
 def _cells(inner: str, r: int) -> dict[int, str]:
     """Column -> cell XML of every cell in a row (cells without r= follow their predecessor)."""
     out: dict[int, str] = {}
@@ -368,8 +386,15 @@ def _cells(inner: str, r: int) -> dict[int, str]:
     return out
 
 
+def _cell_xml(ref: str, style: str | None, enc: tuple[str, str] | None) -> str:
+    s = f' s="{style}"' if style is not None else ""
+    if enc is None:
+        return f'<c r="{ref}"{s}/>' if s else ""
+    return f'<c r="{ref}"{s}{enc[0]}>{enc[1]}</c>'
+
+
 def _cell_style(cell: str) -> str | None:
-    m = _S_ATTR.search(cell[: cell.index(">")])
+    m = _S_ATTR.search(cell, 0, cell.index(">"))
     return m.group(1) if m else None
 
 
@@ -550,11 +575,11 @@ class WorkbookPackage:
         info = self._table(table)
         col = info.first_col + self._column_pos(info, column)
         first, last = info.data_rows.start, self._table_last.get(info.name, info.data_rows.stop - 1)
-        patch = self._sheet_patch(self.sheet(info.sheet).part)
+        cells = self._sheet_patch(self.sheet(info.sheet).part).cells
         for r, value in values.items():
             if not first <= r <= last:
                 raise ValueError(f"row {r} is outside the data rows {first}-{last} of table {info.name}")
-            patch.cells.setdefault(r, {})[col] = self._encode(value, info.sheet, r, col)
+            cells.setdefault(int(r), {})[col] = self._encode(value, info.sheet, r, col)
 
     def append_table_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Append rows (dicts keyed by header label) under a table; returns their Excel row numbers.
@@ -779,12 +804,8 @@ class WorkbookPackage:
         value, role = cell if isinstance(cell, tuple) else (cell, None)
         if role is not None and role not in roles:
             raise KeyError(f"unknown style role {role!r}; the _styles sheet has {sorted(roles)}")
-        enc = self._encode(value, sheet, r, c)
-        s = f' s="{roles[role]}"' if role is not None else ""
-        ref = f"{col_letter(c)}{r}"
-        if enc is None:
-            return f'<c r="{ref}"{s}/>' if s else ""
-        return f'<c r="{ref}"{s}{enc[0]}>{enc[1]}</c>'
+        style = str(roles[role]) if role is not None else None
+        return _cell_xml(f"{col_letter(c)}{r}", style, self._encode(value, sheet, r, c))
 
     # --- internals: save -----------------------------------------------------------------------
     def _refuse_if_changed_on_disk(self) -> None:

@@ -113,11 +113,13 @@ def plan_week(customers: pd.DataFrame, tiers: pd.DataFrame, calendar: TeamCalend
               method: Literal["greedy", "milp"] = "greedy") -> PlanResult:
     """Plan the ISO week containing ``week`` (any day of it) from ``today`` on."""
     monday = week - dt.timedelta(days=week.weekday())
-    days = [d for d in calendar.workdays_between(monday, monday + dt.timedelta(days=6)) if d >= today]
-    cust = _normalise(customers, tiers, calendar, days)
+    sunday = monday + dt.timedelta(days=6)
+    days = [d for d in calendar.workdays_between(monday, sunday) if d >= today]
+    cust = _normalise(customers, tiers, calendar, days, days[0] if days else _next_workday(calendar, sunday))
     room = _capacity(cust["owner"].unique(), days, settings)
     fixed = _fixed(cust, len(days))
-    units = _units(cust, fixed, len(days))
+    due = _units(cust, len(days))
+    units = due[due["ok"]]
     used = _usage(fixed, cust, room)
     solve = _solve_greedy if method == "greedy" else _solve_milp
     touches = solve(units, used, len(days), settings)
@@ -127,7 +129,7 @@ def plan_week(customers: pd.DataFrame, tiers: pd.DataFrame, calendar: TeamCalend
         planned = pd.concat([planned, _fill_ahead(cust, planned, used, len(days))], ignore_index=True)
     planned = _with_greetings(planned, cust, calendar, days)
     entries = _entries(planned, cust, days, room, settings)
-    unplaced = _unplaced(units, touches, cust, used, days)
+    unplaced = _unplaced(due, touches, cust, used, days)
     return PlanResult(entries, unplaced, _day_totals(entries, room, settings), tuple(days), objective, method)
 
 
@@ -173,7 +175,12 @@ def _days(values: pd.Series) -> np.ndarray:
     return pd.to_datetime(values, errors="coerce").to_numpy("datetime64[D]")
 
 
-def _normalise(customers: pd.DataFrame, tiers: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
+def _next_workday(cal: TeamCalendar, day: dt.date) -> dt.date:
+    return cal.add_workdays([day], 1)[0].astype(dt.date)
+
+
+def _normalise(customers: pd.DataFrame, tiers: pd.DataFrame, cal: TeamCalendar, days: list[dt.date],
+               anchor: dt.date) -> pd.DataFrame:
     """Canonical, sorted customers with tier attributes and plan-day indexes."""
     c = customers.copy()
     c["customer_id"] = c["customer_id"].astype(str)
@@ -192,26 +199,26 @@ def _normalise(customers: pd.DataFrame, tiers: pd.DataFrame, cal: TeamCalendar, 
     c["daily"] = attrs["daily_every_workday"].fillna(False).astype(bool).to_numpy()
     greet = attrs["holiday_greeting"] if "holiday_greeting" in attrs else pd.Series(False, index=attrs.index)
     c["greet"] = greet.fillna(False).astype(bool).to_numpy()
-    c["revenue"] = pd.to_numeric(c.get("revenue"), errors="coerce")
+    c["revenue"] = pd.to_numeric(c["revenue"], errors="coerce") if "revenue" in c else np.nan
     for col in ("name", "next_content", "channel", "preferred_time"):
         c[col] = c[col].astype("string").fillna("").astype(str) if col in c else ""
     for col in ("earliest", "due", "agreed_date", "birthday", "payment_deadline"):
         c[col] = _days(c[col]) if col in c else np.full(len(c), np.datetime64("NaT", "D"))
     c["active"] = c["status"].astype(str).ne("no_follow_up").to_numpy() if "status" in c else True
-    return c.assign(**_indexes(c, cal, days))
+    return c.assign(**_indexes(c, cal, days, anchor))
 
 
-def _indexes(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> dict[str, np.ndarray]:
-    """q: plan-day index of the due day (negative: working days overdue before the first plan day, -1 = one);
+def _indexes(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date], anchor: dt.date) -> dict[str, np.ndarray]:
+    """q: plan-day index of the due day (negative: working days overdue before ``anchor``, the first plan day
+    or, when the week has none, the first working day after it; -1 = one);
     e: first plan day on or after earliest; end: last plan day on or before the payment deadline;
     fixed_j: plan day of the agreed date (-1 = none)."""
     n = len(days)
     p = np.array(days, dtype="datetime64[D]")
     due = cal.roll_forward(c["due"].to_numpy())
     q = np.searchsorted(p, due).astype(float)
-    if n:
-        before = ~np.isnat(due) & (due < p[0])
-        q[before] = 1 - cal.networkdays(due[before], np.full(before.sum(), p[0]))  # -1 - working days strictly between
+    before = ~np.isnat(due) & (due < np.datetime64(anchor, "D"))
+    q[before] = 1 - cal.networkdays(due[before], np.full(before.sum(), np.datetime64(anchor, "D")))  # -1 - between
     q[np.isnat(due)] = np.inf
     earliest = c["earliest"].to_numpy()
     e = np.where(np.isnat(earliest), 0, np.searchsorted(p, earliest))
@@ -245,7 +252,7 @@ def _fixed(c: pd.DataFrame, n: int) -> pd.DataFrame:
     return pd.DataFrame({"row": hit, "j": c.loc[hit, "fixed_j"].astype(int), "kind": "agreed"})
 
 
-def _units(c: pd.DataFrame, fixed: pd.DataFrame, n: int) -> pd.DataFrame:
+def _units(c: pd.DataFrame, n: int) -> pd.DataFrame:
     """Customers due by the last plan day (fixed touches and inactive rows excluded), with their window."""
     due = c["active"] & (c["q"] <= n - 1) & (c["fixed_j"] < 0)
     u = c.loc[due, ["owner", "tier", "w", "prio", "quota", "daily", "q", "e", "end", "due", "revenue",
@@ -254,6 +261,7 @@ def _units(c: pd.DataFrame, fixed: pd.DataFrame, n: int) -> pd.DataFrame:
     u["s"] = np.where(u["daily"], np.maximum(np.maximum(u["q"], u["e"]), 0), u["e"]).astype(int)
     u["qc"] = np.where(u["daily"], 0, np.maximum(u["q"], 0)).astype(int)
     u["q"] = u["q"].astype(int)
+    u["ok"] = u["s"] <= u["end"]  # else: earliest after the week, or payment deadline passed
     return u.reset_index(drop=True)
 
 
@@ -315,8 +323,8 @@ class _Network:
     day (placed) or directly (dropped / no touch).  Costs are minus the value of a placement."""
 
     def __init__(self, cl: pd.DataFrame, used: dict[str, pd.Series], owner: str, n: int, miss: float):
-        self.n, self.cl = n, cl.reset_index(drop=True)
-        tiers = sorted(self.cl["tier"].unique())
+        self.n, self.cl = n, cl.to_dict("records")
+        tiers = sorted({r["tier"] for r in self.cl})
         self.td = {(t, j): 1 + n + i * n + j for i, t in enumerate(tiers) for j in range(n)}
         node = 1 + n + len(tiers) * n
         edges: list[tuple[int, int, int, float]] = []  # tail, head, cap, cost
@@ -324,14 +332,14 @@ class _Network:
         quota = used["quota"]
         for j in range(n):
             edges.append((1 + j, 0, int(day_room.get(j, 0)), 0.0))
-        for t in tiers:
-            for j in range(n):
-                cap = int(quota[(owner, t, j)]) if (owner, t, j) in quota.index else BIG
-                edges.append((self.td[(t, j)], 1 + j, cap, 0.0))
+        self.td_edge: dict[tuple[str, int], int] = {}
+        for (t, j), v in self.td.items():
+            self.td_edge[(t, j)] = len(edges)
+            edges.append((v, 1 + j, int(quota[(owner, t, j)]) if (owner, t, j) in quota.index else BIG, 0.0))
         self.place: list[list[int]] = []   # per class: edge id per plan day (-1 = not allowed)
         self.supply: list[tuple[int, int]] = []  # per class: (node, supply)
         self.bonus: list[tuple[int, int, int]] = []  # daily: (bonus edge, plain edge, idle edge)
-        for k, r in self.cl.iterrows():
+        for r in self.cl:
             days = range(r["s"], r["end"] + 1)
             ids = [-1] * n
             if r["daily"]:
@@ -361,44 +369,37 @@ class _Network:
         self.flow = np.zeros(len(edges), dtype=np.int64)
 
     def greedy(self) -> None:
-        """Classes by weight (then priority, due): each takes its cheapest days with room, latest first among
-        equally cheap ones; then the repeat touches of every-working-day classes."""
+        """Classes by weight (then priority, due) take their cheapest days with room, the latest of equally
+        cheap ones (early days stay free for the overdue); then the repeat touches of every-workday classes."""
         n = self.n
         room = self.cap[:n].copy()
-        tier_room = {key: self.cap[n + i] for i, key in enumerate(self.td)}
+        tier_room = {key: self.cap[e] for key, e in self.td_edge.items()}
         placed = np.zeros((len(self.cl), n), dtype=np.int64)
-        order = self.cl.sort_values(["w", "prio", "qc"], ascending=[False, True, True], kind="stable").index
+        order = sorted(range(len(self.cl)), key=lambda k: (-self.cl[k]["w"], self.cl[k]["prio"], self.cl[k]["qc"]))
         for repeat in (False, True):
             for k in order:
-                r = self.cl.loc[k]
-                if repeat and not r["daily"]:
+                tier, size, daily = self.cl[k]["tier"], int(self.cl[k]["n"]), bool(self.cl[k]["daily"])
+                if repeat and not daily:
                     continue
                 days = [j for j in range(n) if self.place[k][j] >= 0]
-                days.sort(key=lambda j: (float(self.cost[self.place[k][j]]), -j) if not r["daily"] else j)
-                left = r["n"] if not r["daily"] or repeat else r["n"]
+                if not daily:
+                    days.sort(key=lambda j: (float(self.cost[self.place[k][j]]), -j))
+                left = BIG if repeat else size
                 for j in days:
-                    per_day = r["n"] - placed[k, j] if r["daily"] else left
-                    take = min(left, per_day, room[j], tier_room[(r["tier"], j)]) if not repeat else \
-                        min(per_day, room[j], tier_room[(r["tier"], j)])
-                    if take <= 0:
-                        continue
-                    placed[k, j] += take
-                    room[j] -= take
-                    tier_room[(r["tier"], j)] -= take
-                    if not repeat:
+                    take = min(left, room[j], tier_room[(tier, j)], size - placed[k, j] if daily else BIG)
+                    if take > 0:
+                        placed[k, j] += take
+                        room[j] -= take
+                        tier_room[(tier, j)] -= take
                         left -= take
         self._set_flows(placed)
 
     def _set_flows(self, placed: np.ndarray) -> None:
         n, flow = self.n, self.flow
         flow[:] = 0
-        for k, r in self.cl.iterrows():
-            for j in range(n):
-                if placed[k, j]:
-                    e = self.place[k][j]
-                    flow[e] += placed[k, j]
-                    flow[n + list(self.td).index((r["tier"], j))] += placed[k, j]
-                    flow[j] += placed[k, j]
+        for k, r in enumerate(self.cl):
+            for j in np.nonzero(placed[k])[0]:
+                flow[[self.place[k][j], self.td_edge[(r["tier"], j)], j]] += placed[k, j]
             total = int(placed[k].sum())
             first, plain, idle = self.bonus[k]
             if r["daily"]:
@@ -509,48 +510,40 @@ def _solve_milp(units: pd.DataFrame, used: dict[str, pd.Series], n: int, s: Plan
 
 def _owner_milp(u: pd.DataFrame, used: dict[str, pd.Series], owner: str, n: int, miss: float) -> pd.DataFrame:
     from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import csr_matrix
 
     u = u.reset_index(drop=True)
-    span = (u["end"] - u["s"] + 1).clip(lower=0).to_numpy()
-    i = np.repeat(np.arange(len(u)), span)
-    j = u["s"].to_numpy()[i] + (np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span))
-    w, daily = u["w"].to_numpy()[i], u["daily"].to_numpy()[i]
-    c_x = np.where(daily, -w, -_value(w, u["qc"].to_numpy()[i], j, n, miss))
-    dl = np.nonzero(u["daily"].to_numpy())[0]
+    span = (u["end"] - u["s"] + 1).to_numpy()
+    i = np.repeat(np.arange(len(u)), span)                       # variable -> customer
+    j = u["s"].to_numpy()[i] + np.arange(len(i)) - np.repeat(np.cumsum(span) - span, span)
+    w, daily = u["w"].to_numpy(), u["daily"].to_numpy()
+    dl = np.nonzero(daily)[0]
     nx, ny = len(i), len(dl)
-    rows, cols, vals, ub = [], [], [], []
-
-    def add(r: np.ndarray, c: np.ndarray, v: np.ndarray | float, bound: np.ndarray) -> None:
-        base = len(ub) and sum(len(b) for b in ub)
-        rows.append(base + r)
-        cols.append(c)
-        vals.append(np.broadcast_to(v, c.shape).astype(float))
-        ub.append(bound)
-
-    once = ~daily
-    add(i[once], np.nonzero(once)[0], 1.0, np.ones(len(u)))  # one touch per once-a-week customer
+    x, y = np.arange(nx), nx + np.arange(ny)
+    cost = np.concatenate([np.where(daily[i], -w[i], -_value(w[i], u["qc"].to_numpy()[i], j, n, miss)),
+                           -w[dl] * miss])
     ypos = np.full(len(u), -1)
     ypos[dl] = np.arange(ny)
-    add(ypos[i[daily]], np.nonzero(daily)[0], -1.0, np.zeros(ny))  # y <= touches
-    if ny:
-        add(np.arange(ny), nx + np.arange(ny), 1.0, np.zeros(0))
-    day_room = used["day"].loc[owner].reindex(range(n), fill_value=0).to_numpy()
-    add(j, np.arange(nx), 1.0, day_room.astype(float))
-    tiers = u["tier"].to_numpy()[i]
-    keys = [(owner, t, jj) for t, jj in zip(tiers, j)]
-    quota = used["quota"]
-    limited = np.array([k in quota.index for k in keys], dtype=bool)
-    if limited.any():
-        labels, inv = np.unique(np.array([f"{t}\x00{jj}" for t, jj in zip(tiers[limited], j[limited])]),
-                                return_inverse=True)
-        bound = [quota[(owner, *lab.split("\x00")[:1], int(lab.split("\x00")[1]))] for lab in labels]
-        add(inv, np.nonzero(limited)[0], 1.0, np.array(bound, dtype=float))
-    m = sum(len(b) for b in ub)
-    a = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, nx + ny))
-    cost = np.concatenate([c_x, -u["w"].to_numpy()[dl] * miss])
-    res = milp(cost, constraints=LinearConstraint(a.tocsr(), -np.inf, np.concatenate(ub)),
-               integrality=np.ones(nx + ny), bounds=Bounds(0, 1))
+    once, rep = ~daily[i], daily[i]
+    limited = pd.MultiIndex.from_arrays([np.full(nx, owner), u["tier"].to_numpy()[i], j]).isin(used["quota"].index)
+    tier_day = pd.Series(list(zip(u["tier"].to_numpy()[i][limited], j[limited])), dtype=object)
+    codes, labels = pd.factorize(tier_day)
+    blocks = [  # (row, column, coefficient, row bounds)
+        (i[once], x[once], 1.0, np.ones(len(u))),                                       # once a week: <= 1
+        (np.concatenate([ypos[i[rep]], np.arange(ny)]), np.concatenate([x[rep], y]),   # y <= touches
+         np.concatenate([-np.ones(rep.sum()), np.ones(ny)]), np.zeros(ny)),
+        (j, x, 1.0, used["day"].loc[owner].reindex(range(n), fill_value=0).to_numpy(float)),
+        (codes, x[limited], 1.0, np.array([used["quota"][(owner, t, d)] for t, d in labels], dtype=float)),
+    ]
+    offset, rows, cols, vals = 0, [], [], []
+    for r, col, v, bound in blocks:
+        rows.append(offset + np.asarray(r, dtype=np.int64))
+        cols.append(col)
+        vals.append(np.broadcast_to(np.asarray(v, dtype=float), np.shape(col)))
+        offset += len(bound)
+    a = csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(offset, nx + ny))
+    ub = np.concatenate([blk[3] for blk in blocks])
+    res = milp(cost, constraints=LinearConstraint(a, -np.inf, ub), integrality=np.ones(nx + ny), bounds=Bounds(0, 1))
     if res.x is None:
         raise RuntimeError(f"MILP failed for {owner}: {res.message}")
     on = np.round(res.x[:nx]) > 0
@@ -560,7 +553,7 @@ def _owner_milp(u: pd.DataFrame, used: dict[str, pd.Series], owner: str, n: int,
 # ---------------------------------------------------------------- after the solve
 def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, used: dict[str, pd.Series], n: int) -> pd.DataFrame:
     """Spare room, day by day, to customers in their window but not due this week (due, priority, revenue)."""
-    cand = c[c["active"] & (c["q"] > n - 1) & (c["e"] < n) & (c["fixed_j"] < 0)]
+    cand = c[c["active"] & np.isfinite(c["q"]) & (c["q"] > n - 1) & (c["e"] < n) & (c["fixed_j"] < 0)]
     cand = cand.sort_values(["due", "prio", "revenue", "customer_id"], ascending=[True, True, False, True],
                             na_position="last", kind="stable")
     if cand.empty:
@@ -589,7 +582,7 @@ def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, d
     planned = planned.assign(greeting="")
     if not days:
         return planned
-    after = cal.add_workdays([days[-1]], 1)[0].astype(dt.date)
+    after = _next_workday(cal, days[-1])
     span = [days[0] + dt.timedelta(days=i) for i in range((after - days[0]).days)]
     workdays = set(cal.workdays_between(days[0] - dt.timedelta(days=14), after))
 
@@ -602,20 +595,19 @@ def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, d
     index = {d: j for j, d in enumerate(days)}
     extra = []
     born = {(d.month, d.day): index.get(before(d, False), -1) for d in span}
-    if not any(d.month == 2 and d.day == 28 for d in span) or _leap(span):
-        pass
-    elif (2, 28) in born:
-        born[(2, 29)] = born[(2, 28)]
+    born.setdefault((2, 29), born.get((2, 28), -1))  # 29 February, in a common year: on the 28th
     bd = pd.to_datetime(pd.Series(c["birthday"]))
     key = list(zip(bd.dt.month.fillna(0).astype(int), bd.dt.day.fillna(0).astype(int)))
     j = np.array([born.get(k, -1) for k in key]) if len(c) else np.zeros(0, int)
     hit = c["active"].to_numpy() & (j >= 0)
     extra.append(pd.DataFrame({"row": np.nonzero(hit)[0], "j": j[hit], "kind": "birthday", "greeting": "birthday"}))
     names = {d: name for d, name in cal.holiday_names(days[0], after).items() if name and d not in workdays}
+    greeted: set[int] = set()
     for d, name in sorted(names.items()):
         g = index.get(before(d, True), -1)
-        if g < 0 or (d - dt.timedelta(days=1) in names):
+        if g < 0 or g in greeted:
             continue
+        greeted.add(g)
         rows = np.nonzero(c["active"].to_numpy() & c["greet"].to_numpy())[0]
         extra.append(pd.DataFrame({"row": rows, "j": g, "kind": "holiday greeting",
                                    "greeting": f"holiday greeting: {name}"}))
@@ -628,11 +620,6 @@ def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, d
     return pd.concat([merged, only]).reset_index()
 
 
-def _leap(span: list[dt.date]) -> bool:
-    year = span[0].year
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
 def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], room: pd.DataFrame,
              s: PlanSettings) -> pd.DataFrame:
     if planned.empty:
@@ -640,8 +627,9 @@ def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], room: 
     p = planned.sort_values(["row", "j"], kind="stable").reset_index(drop=True)
     cust = c.loc[p["row"]].reset_index(drop=True)
     n = len(days)
-    prev = p.groupby("row")["j"].shift()
-    chain = (p["kind"] == "due") & cust["daily"] & prev.notna() & (p.groupby("row")["kind"].shift() == "due")
+    due = p[p["kind"] == "due"]
+    prev = due.groupby("row")["j"].shift().reindex(p.index)
+    chain = cust["daily"] & prev.notna()
     late = np.where(chain, p["j"] - prev.fillna(0) - 1, np.maximum(0, p["j"] - cust["q"].clip(upper=n)))
     late = np.where(p["kind"].isin(["due", "agreed"]), late, 0).astype(int)
     p["days_late"] = late
@@ -745,29 +733,28 @@ def _apportion(total: int, blocks: tuple[TimeBlock, ...]) -> np.ndarray:
     return np.where(given >= 0, given, out)
 
 
-def _unplaced(units: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, used: dict[str, pd.Series],
+def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, used: dict[str, pd.Series],
               days: list[dt.date]) -> pd.DataFrame:
-    """Due customers without a touch this week, why, and where one more unit of room would have placed them."""
+    """Due customers without a touch this week, why, and the day one more unit of room would have placed them
+    (``extra_needed``: how many of that owner's unplaced customers need that day)."""
     n = len(days)
-    u = units[~units["row"].isin(touches["row"])].copy()
-    passed = c[c["active"] & c["daily"] & (c["fixed_j"] < 0) & (c["q"] <= n - 1) & (c["end"] < c["q"].clip(lower=0))]
-    u = u[~u["row"].isin(passed.index)]
-    best = np.minimum(np.maximum(u["s"], u["qc"]), n - 1).to_numpy()
-    load = touches.assign(owner=c.loc[touches["row"], "owner"].to_numpy(), tier=c.loc[touches["row"], "tier"].to_numpy())
-    tier_used = load.groupby(["owner", "tier", "j"]).size()
-    key = list(zip(u["owner"], u["tier"], best))
-    quota_full = np.array([k in used["quota"].index and tier_used.get(k, 0) >= used["quota"][k] for k in key], bool)
-    out = pd.DataFrame({"row": u["row"].to_numpy(), "why": np.where(quota_full, "quota", "capacity"),
-                        "best": best, "late": (n - u["q"]).to_numpy()})
-    out.loc[(u["s"] > u["end"]).to_numpy() | (u["s"] >= n).to_numpy(), ["why", "best"]] = ["earliest after the week", -1]
-    gone = pd.DataFrame({"row": passed.index, "why": "payment deadline passed", "best": -1,
-                         "late": (n - passed["q"]).to_numpy()})
-    out = pd.concat([out, gone], ignore_index=True) if not gone.empty else out
-    cust = c.loc[out["row"]].reset_index(drop=True)
-    res = pd.DataFrame({"owner": cust["owner"], "customer_id": cust["customer_id"], "name": cust["name"],
-                        "tier": cust["tier"], "due": pd.to_datetime(cust["due"]).dt.date,
-                        "why": out["why"].to_numpy(), "late_at_best": out["late"].to_numpy().astype(int),
-                        "best_day": [days[b] if b >= 0 else None for b in out["best"]]})
+    u = due[~due["row"].isin(touches["row"])].reset_index(drop=True)
+    best = np.clip(np.maximum(u["s"], u["qc"]), 0, max(n - 1, 0)).to_numpy()
+    owner_tier = c.loc[touches["row"], ["owner", "tier"]].to_numpy()
+    tier_used = pd.Series(1, index=pd.MultiIndex.from_arrays([*owner_tier.T, touches["j"].to_numpy()]) if len(
+        touches) else pd.MultiIndex.from_tuples([], names=[None] * 3)).groupby(level=[0, 1, 2]).size()
+    key = pd.MultiIndex.from_arrays([u["owner"], u["tier"], best])
+    quota = used["quota"].reindex(key).to_numpy(float)
+    full = tier_used.reindex(key, fill_value=0).to_numpy() >= np.nan_to_num(quota, nan=np.inf)
+    deadline = ~np.isnat(c.loc[u["row"], "payment_deadline"].to_numpy())
+    why = np.select([n == 0, ~u["ok"] & u["daily"] & deadline, ~u["ok"], full],
+                    ["no working day this week", "payment deadline passed", "earliest after the week", "quota"],
+                    "capacity")
+    cust = c.loc[u["row"]].reset_index(drop=True)
+    res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": cust["name"],
+                        "tier": u["tier"], "due": pd.to_datetime(u["due"]).dt.date, "why": why,
+                        "late_at_best": (n - u["q"]).astype(int),
+                        "best_day": [days[b] if ok else None for b, ok in zip(best, u["ok"])]})
     needs = res["why"].isin(["capacity", "quota"])
     res["extra_needed"] = 0
     res.loc[needs, "extra_needed"] = res[needs].groupby(["owner", "best_day"])["customer_id"].transform("size")

@@ -1,0 +1,58 @@
+"""A plan's entries as an iCalendar file (RFC 5545): one event per customer touch, or one per time block."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pandas as pd
+
+PRODID = "-//followup//week plan//EN"
+
+
+def plan_to_ics(entries: pd.DataFrame, *, per: Literal["customer", "block"] = "customer",
+                tz: str = "Asia/Shanghai", stamp: dt.datetime | None = None) -> bytes:
+    """``entries`` as produced by ``planning.plan_week``.  UIDs are stable (owner, date, customer or block);
+    ``stamp`` (DTSTAMP, UTC) defaults to now — pass one for byte-identical output."""
+    zone = ZoneInfo(tz)
+    stamp = stamp or dt.datetime.now(dt.timezone.utc)
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    events = _per_customer(entries) if per == "customer" else _per_block(entries)
+    for uid, start, end, summary, description in events:
+        ev = icalendar.Event()
+        ev.add("uid", uid)
+        ev.add("dtstamp", stamp)
+        ev.add("dtstart", start.to_pydatetime().replace(tzinfo=zone))
+        ev.add("dtend", end.to_pydatetime().replace(tzinfo=zone))
+        ev.add("summary", summary)
+        if description:
+            ev.add("description", description)
+        cal.add_component(ev)
+    if len(entries):
+        cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def _uid(*parts: object) -> str:
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:24] + "@followup"
+
+
+def _per_customer(e: pd.DataFrame):
+    for r in e.sort_values(["owner", "date", "order"], kind="stable").itertuples(index=False):
+        title = f"{r.name} ({r.tier}) · {r.reason}" + (f" · {r.greeting}" if r.greeting and r.greeting != r.reason else "")
+        detail = "\n".join(x for x in (f"{r.customer_id} · {r.channel}", r.next_content, f"owner: {r.owner}") if x)
+        yield _uid(r.owner, r.date, r.customer_id), pd.Timestamp(r.start), pd.Timestamp(r.end), title, detail
+
+
+def _per_block(e: pd.DataFrame):
+    for (owner, date, start), g in e.sort_values(["owner", "date", "order"], kind="stable").groupby(
+            ["owner", "date", "block_start"], sort=True):
+        label = g["block"].iloc[0]
+        lines = [f"{r.order}. {r.name} ({r.tier}) {r.customer_id} · {r.reason} · {r.channel}"
+                 for r in g.itertuples(index=False)]
+        yield (_uid(owner, date, start), pd.Timestamp(g["start"].min()), pd.Timestamp(g["end"].max()),
+               f"{label}: {len(g)} · {owner}", "\n".join(lines))

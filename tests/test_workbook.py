@@ -1,0 +1,97 @@
+"""The built workbook: structure, reproducibility, sheets, drop-downs, native colours, rendering."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pyxl.book import layout as L
+from pyxl.build.structure import check_workbook
+from pyxl.build.workbook import build_workbook
+from pyxl.core.schema import fields
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_structure_is_sound_in_both_languages(tmp_path):
+    for lang, preset in (("zh-CN", "maturity"), ("en", "abc")):
+        assert check_workbook(build_workbook(tmp_path / f"{lang}.xlsm", lang, preset)) == []
+
+
+def test_committed_workbook_is_not_stale(tmp_path):
+    fresh = build_workbook(tmp_path / "followup.xlsm")
+    committed = REPO / "workbook" / "followup.xlsm"
+    assert committed.read_bytes() == fresh.read_bytes(), "run ./dev.sh build and commit workbook/followup.xlsm"
+
+
+def test_sheets_tables_and_codenames(built_workbook):
+    wb = openpyxl.load_workbook(built_workbook, keep_vba=True)
+    assert wb.sheetnames[:2] == ["客户台账", "跟进记录"]
+    assert [ws.sheet_properties.codeName for ws in wb.worksheets] == list(L.SHEETS)
+    assert wb["_styles"].sheet_state == "veryHidden" and wb["_form"].sheet_state == "veryHidden"
+    ledger = wb["客户台账"]
+    table = ledger.tables[L.T_CUSTOMERS]
+    headers = [c.value for c in ledger[1]]
+    assert headers == [f.zh for f in fields("ledger")]
+    assert table.ref.startswith("A1:")
+    assert ledger.freeze_panes == "C2"
+    for label in ("客户编码", "客户名称", "电话", "业务员", "客户类别", "年度合作金额", "KP", "最近联系", "约定日期",
+                  "最早跟进", "到期日", "状态", "建议类别", "校验"):
+        assert label in headers
+    conf = wb["xlwings.conf"]
+    assert {conf.cell(r, 1).value: conf.cell(r, 2).value for r in range(1, 11)}["UDF Modules"] == "pyxl.udfs"
+
+
+def test_dropdowns_use_defined_names(built_workbook):
+    wb = openpyxl.load_workbook(built_workbook, keep_vba=True)
+    names = {n: wb.defined_names[n].attr_text for n in wb.defined_names}
+    assert names["FU_Tiers"] == "'规则'!$A$2:$A$61"
+    assert names["FU_Owners"].startswith("'设置'!$E$2")
+    ledger = wb["客户台账"]
+    col = {f.key: openpyxl.utils.get_column_letter(i + 1) for i, f in enumerate(fields("ledger"))}
+    sources = {next(iter(dv.sqref.ranges)).coord.split(":")[0]: dv.formula1
+               for dv in ledger.data_validations.dataValidation}
+    assert sources[f"{col['tier']}2"] == "FU_Tiers"
+    assert sources[f"{col['kp']}2"] == "FU_YesNo"
+    assert sources[f"{col['owner']}2"] == "FU_Owners"
+    assert sources[f"{col['due']}2"] == "FALSE"  # computed column: typing is refused
+
+
+def test_row_colours_are_native_conditional_formats(built_workbook):
+    ws = openpyxl.load_workbook(built_workbook, keep_vba=True)["客户台账"]
+    formulas = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules]
+    assert len(formulas) == 3 and all("FU_Today" in f for f in formulas)
+    fills = [r.dxf.fill.bgColor.rgb for cf in ws.conditional_formatting for r in cf.rules]
+    assert any(f.endswith("F8CBAD") for f in fills)
+
+
+def test_english_build_has_english_labels(tmp_path):
+    wb = openpyxl.load_workbook(build_workbook(tmp_path / "en.xlsm", "en", "abc"), keep_vba=True)
+    assert wb.sheetnames[:2] == ["Customers", "Contacts"]
+    rules = wb["Rules"]
+    assert [rules.cell(r, 1).value for r in range(2, 7)] == ["A", "B", "C", "D", "X"]
+    with zipfile.ZipFile(tmp_path / "en.xlsm") as z:
+        assert 'label="Follow-up"' in z.read("customUI/customUI14.xml").decode()
+
+
+def _ppm_has_colour(ppm: bytes, rgb: tuple[int, int, int]) -> bool:
+    parts = ppm.split(maxsplit=4)
+    width, height = int(parts[1]), int(parts[2])
+    pixels = parts[4][-width * height * 3:]
+    return bytes(rgb) in {pixels[i:i + 3] for i in range(0, len(pixels), 3)}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftoppm") is None,
+                    reason="LibreOffice/poppler not installed")
+def test_libreoffice_renders_overdue_rows(demo_book, tmp_path):
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(demo_book)],
+                   check=True, capture_output=True, timeout=240)
+    pdf = tmp_path / "demo.pdf"
+    assert pdf.exists()
+    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
+    page = next(tmp_path.glob("p*.ppm")).read_bytes()
+    assert _ppm_has_colour(page, (0xF8, 0xCB, 0xAD)), "overdue fill missing on the first page"
