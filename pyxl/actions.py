@@ -123,7 +123,7 @@ def _cell_value(value: object) -> object:
         return None if pd.isna(value) else pd.Timestamp(value).date()
     if isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, np.floating):
+    if isinstance(value, (float, np.floating)):
         return None if np.isnan(value) else float(value)
     return value
 

@@ -159,10 +159,13 @@ def _only_sheets(package: bytes, codes: tuple[str, ...]) -> bytes:
         return tag if rid in keep else tag.replace("<sheet ", '<sheet state="hidden" ', 1)
 
     workbook = re.sub(r"<sheet [^>]*/>", hide, workbook)
-    workbook = re.sub(r'activeTab="\d+"', "", workbook)
+    first = next(i for i, rid in enumerate(re.findall(r'<sheet [^>]*r:id="([^"]+)"', workbook)) if rid in keep)
+    workbook = re.sub(r'\sactiveTab="\d+"', "", workbook).replace("<workbookView ", f'<workbookView activeTab="{first}" ')
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = workbook.encode("utf-8") if info.filename == "xl/workbook.xml" else src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = data.replace(b' tabSelected="1"', b"")
             dst.writestr(info, data)
     return out.getvalue()

@@ -180,7 +180,8 @@ def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) ->
     _block(grid, L.WEEKLY, weekly, t, "weekly_cols", {})
     _block(grid, L.CONVERSIONS, board.conversions, t, "conversions", {})
     rows = [[grid.get((r, c)) for c in range(max(c for _, c in grid) + 1)] for r in range(max(r for r, _ in grid) + 1)]
-    book.replace_sheet_content(L.DASHBOARD, rows, col_widths={1: 8, 2: 14, 3: 9, 4: 9, 5: 9, 7: 10, 18: 11})
+    widths = {L.FUNNEL.col + 2: 14, L.WEEKLY.col + 1: 16, L.PER_DAY.col + 1: 11}
+    book.replace_sheet_content(L.DASHBOARD, rows, col_widths=widths)
 
 
 def _block(grid: dict, block: L.Block, frame: pd.DataFrame, t: dict, section: str, roles: dict[str, str]) -> None:

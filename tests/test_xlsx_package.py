@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import shutil
 import subprocess
 import zipfile
@@ -207,6 +208,21 @@ def test_placeholder_row_is_filled_first(tmp_path: Path) -> None:
     assert pkg.append_table_rows("tblCustomers", [{"Name": "C"}]) == [4]
     pkg.save()
     assert pkg.read_table("tblCustomers")["Name"].tolist() == ["A", "B", "C"]
+    ws = openpyxl.load_workbook(pkg.path)["Customers"]
+    assert ws.tables["tblCustomers"].ref == "A1:G4" and str(ws.data_validations.dataValidation[0].sqref) == "E2:E4"
+
+
+def test_append_into_several_empty_rows(tmp_path: Path) -> None:
+    pkg = WorkbookPackage.open(build(tmp_path / "empty.xlsm", placeholder_row=True))
+    pkg.append_table_rows("tblCustomers", [{"Name": "A"}, {"Name": "B"}, {"Name": "C"}])
+    pkg.save()
+    pkg.set_column_values("tblCustomers", "Name", {3: None, 4: None})  # two empty rows left in the table
+    pkg.save()
+    assert pkg.append_table_rows("tblCustomers", [{"Name": "X"}]) == [3]
+    assert pkg.append_table_rows("tblCustomers", [{"Name": "Y"}]) == [4]
+    assert pkg.append_table_rows("tblCustomers", [{"Name": "Z"}]) == [5]
+    pkg.save()
+    assert pkg.read_table("tblCustomers")["Name"].tolist() == ["A", "X", "Y", "Z"]
 
 
 def test_refuses_when_open_in_excel(book: Path) -> None:
@@ -362,3 +378,13 @@ def test_libreoffice_converts_patched_file(book: Path, tmp_path: Path) -> None:
         subprocess.run(["soffice", profile, "--headless", "--convert-to", fmt, "--outdir", str(tmp_path), str(book)],
                        check=True, timeout=180, capture_output=True)
         assert (tmp_path / f"followup.{fmt}").stat().st_size > 0
+
+
+def test_new_cell_in_existing_row_keeps_column_order(book: Path) -> None:
+    pkg = WorkbookPackage.open(book)
+    pkg.set_column_values("tblCustomers", "Score", {4: 7})  # D4 does not exist in the sheet XML
+    pkg.save()
+    row4 = entries(book)[CUSTOMERS][2].split(b'<row r="4"')[1].split(b"</row>")[0]
+    refs = [ref.decode() for ref in re.findall(rb'<c r="([A-Z]+)4"', row4)]
+    assert refs == sorted(refs) and "D" in refs
+    assert openpyxl.load_workbook(book)["Customers"]["D4"].value == 7

@@ -41,10 +41,12 @@ class Block:
         return self.row, self.col + column, self.row + self.rows - 1, self.col + column
 
 
-# Dashboard: the funnel by tier, one line per owner, touches per day, the weekly report, conversions.
+# Dashboard: the funnel by tier and two charts on top; per-owner figures, the weekly report, touches per
+# day (with its chart) and tier conversions below.
 FUNNEL = Block(4, 0, ("tier", "name", "customers", "target", "shortfall"), 20)
-OWNERS = Block(4, 6, ("owner", "customers", "overdue", "due_today", "due_week", "touches_week",
-                      "effective_week", "effective_target", "new_key_week", "payment_late"), 50)
-PER_DAY = Block(4, 17, ("date", "touches", "effective"), 14)
-WEEKLY = Block(27, 0, ("metric", "value", "target", "met"), 20)
-CONVERSIONS = Block(57, 6, ("from_tier", "to_tier", "count"), 20)
+OWNERS = Block(28, 0, ("owner", "customers", "overdue", "due_today", "due_week", "touches_week",
+                       "effective_week", "effective_target", "new_key_week", "payment_late"), 30)
+WEEKLY = Block(28, 11, ("metric", "value", "target", "met"), 12)
+PER_DAY = Block(28, 16, ("date", "touches", "effective"), 14)
+CONVERSIONS = Block(44, 11, ("from_tier", "to_tier", "count"), 20)
+CHARTS = {"funnel": "G3", "overdue": "N3", "touches": "P45"}

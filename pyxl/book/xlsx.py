@@ -419,9 +419,9 @@ def _extend_sqrefs(tail: str, grow: Sequence[tuple[int, int, int, int]]) -> str:
         out = []
         for part in ranges.split():
             r1, c1, r2, c2 = parse_ref(part)
-            for lo, hi, old, new in grow:
+            for lo, hi, old, new in grow:  # in order: one table may grow several times
                 if r2 == old and lo <= c1 and c2 <= hi:
-                    part = _range_ref(r1, c1, new, c2) if ":" in part or r1 != r2 else part
+                    r2, part = new, _range_ref(r1, c1, new, c2)
             out.append(part)
         return " ".join(out)
 
@@ -506,7 +506,8 @@ class WorkbookPackage:
         self._workbook_part = self._office_document()
         self._load_workbook()
         self._patches: dict[str, _SheetPatch] = {}
-        self._table_last: dict[str, int] = {}  # pending last row per appended table
+        self._table_last: dict[str, int] = {}  # pending last row of each appended table
+        self._table_next: dict[str, int] = {}  # pending first free row of each appended table
         self._grids: dict[str, list[list[Any]]] = {}
         self._calamine: python_calamine.CalamineWorkbook | None = None
 
@@ -590,14 +591,15 @@ class WorkbookPackage:
             raise WorkbookError(f"table {info.name} has a totals row; appending under it is not supported")
         positions = {label: self._column_pos(info, label) for row in rows for label in row}
         old_last = self._table_last.get(info.name, info.last_row)
-        start = self._first_free_row(info, old_last)
-        numbers_ = list(range(start, start + len(rows)))
+        start = self._table_next.get(info.name) or self._first_free_row(info)
+        self._table_next[info.name] = start + len(rows)
+        new_rows = list(range(start, start + len(rows)))
         new_last = max(old_last, start + len(rows) - 1)
         self._check_free_below(info, old_last, new_last)
         part = self.sheet(info.sheet).part
         patch = self._sheet_patch(part)
         template = patch.templates.get(start - 1, max(start - 1, info.data_rows.start))
-        for r, row in zip(numbers_, rows):
+        for r, row in zip(new_rows, rows):
             patch.templates.setdefault(r, template)
             cells = patch.cells.setdefault(r, {})
             for label, value in row.items():
@@ -606,7 +608,7 @@ class WorkbookPackage:
         if new_last > old_last:
             self._table_last[info.name] = new_last
             patch.grow.append((info.first_col, info.first_col + len(info.columns) - 1, old_last, new_last))
-        return numbers_
+        return new_rows
 
     def replace_sheet_content(self, code: str, rows: Sequence[Sequence[Cell]], *, merges: Iterable[str] = (),
                               col_widths: Mapping[int | str, float] | None = None) -> None:
@@ -769,11 +771,9 @@ class WorkbookPackage:
             self._grids[sheet_name] = self._calamine.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
         return self._grids[sheet_name]
 
-    def _first_free_row(self, info: TableInfo, last: int) -> int:
-        """First row after the last non-empty data row (pending appends count as filled)."""
-        if last > info.last_row:
-            return last + 1
-        r = last
+    def _first_free_row(self, info: TableInfo) -> int:
+        """First row after the table's last non-empty data row."""
+        r = info.last_row
         while r >= info.data_rows.start and not self._row_filled(info, r):
             r -= 1
         return r + 1

@@ -151,6 +151,9 @@ class Builder:
         sheet = self.sheets[code]
         sheet.freeze_panes(1, 2)
         sheet.set_row(0, 30)
+        sheet.set_landscape()
+        sheet.repeat_rows(0)
+        sheet.repeat_columns(0, 1)
         col = {f.key: i for i, f in enumerate(ledger)}
         for key, source in (("tier", "=FU_Tiers"), ("kp", "=FU_YesNo"), ("owner", "=FU_Owners"),
                             ("co_owner", "=FU_Owners"), ("source", "=FU_Sources"), ("stage", "=FU_Stages")):
@@ -195,14 +198,16 @@ class Builder:
             sheet.write(1, 0, self.t["notes"]["generated"], self.fmt["subtitle"])
             sheet.set_column(0, 30, 12, self.fmt["text"])
             sheet.hide_gridlines(2)
+            sheet.set_landscape()
+            sheet.fit_to_pages(1, 0)
         self._dashboard_charts()
 
     def _dashboard_charts(self) -> None:
         name = self.name(L.DASHBOARD)
         t = self.t["dashboard"]
-        charts = [(L.FUNNEL, 0, 2, "bar", t["chart_funnel"], "V4"),
-                  (L.OWNERS, 0, 2, "column", t["chart_overdue"], "V22"),
-                  (L.PER_DAY, 0, 1, "line", t["chart_touches"], "V40")]
+        charts = [(L.FUNNEL, 0, 2, "bar", t["chart_funnel"], L.CHARTS["funnel"]),
+                  (L.OWNERS, 0, 2, "column", t["chart_overdue"], L.CHARTS["overdue"]),
+                  (L.PER_DAY, 0, 1, "line", t["chart_touches"], L.CHARTS["touches"])]
         for block, cat, val, kind, title, anchor in charts:
             chart = self.wb.add_chart({"type": kind})
             r0, c0, r1, _ = block.cell_range(cat)
@@ -214,7 +219,9 @@ class Builder:
             chart.show_blanks_as("gap")
             if kind == "bar":
                 chart.set_y_axis({"reverse": True})
-            self.sheets[L.DASHBOARD].insert_chart(anchor, chart, {"x_scale": 1.2, "y_scale": 1.1})
+            if kind == "line":
+                chart.set_x_axis({"num_format": "mm-dd", "date_axis": True})
+            self.sheets[L.DASHBOARD].insert_chart(anchor, chart, {"x_scale": 1.0, "y_scale": 1.2})
 
     def _xlwings_conf(self) -> None:
         sheet = self.sheets[L.XLWINGS_CONF]

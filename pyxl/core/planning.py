@@ -117,7 +117,7 @@ def plan_week(customers: pd.DataFrame, tiers: pd.DataFrame, calendar: TeamCalend
     days = [d for d in calendar.workdays_between(monday, sunday) if d >= today]
     cust = _normalise(customers, tiers, calendar, days, days[0] if days else _next_workday(calendar, sunday))
     room = _capacity(cust["owner"].unique(), days, settings)
-    fixed = _fixed(cust, len(days))
+    fixed = _fixed(cust)
     due = _units(cust, len(days))
     units = due[due["ok"]]
     used = _usage(fixed, cust, room)
@@ -142,9 +142,9 @@ def agenda(result: PlanResult, day: dt.date, owner: str | None = None) -> pd.Dat
 
 
 _PERIODS = [  # (pattern, (from, to) minutes)
+    (r"下午|afternoon|\bpm\b|p\.m\.", (720, 1080)),
     (r"上午|早上|早晨|morning|\bam\b|a\.m\.", (0, 720)),
     (r"中午|午间|noon|lunch", (690, 840)),
-    (r"下午|afternoon|\bpm\b|p\.m\.", (720, 1080)),
     (r"晚上|傍晚|夜间|下班后|非工作时间|evening|night|after[\s-]*hours|after work", (1080, 1440)),
 ]
 _RANGE = re.compile(r"(\d{1,2})(?:[:：点时.](\d{2})?)?\s*(?:-|~|～|–|—|至|到|to)\s*(\d{1,2})(?:[:：点时.](\d{2})?)?")
@@ -247,7 +247,7 @@ def _capacity(owners: np.ndarray, days: list[dt.date], s: PlanSettings) -> pd.Da
     return pd.DataFrame(rows, columns=["owner", "j", "date", "capacity"])
 
 
-def _fixed(c: pd.DataFrame, n: int) -> pd.DataFrame:
+def _fixed(c: pd.DataFrame) -> pd.DataFrame:
     hit = c.index[c["active"] & (c["fixed_j"] >= 0)]
     return pd.DataFrame({"row": hit, "j": c.loc[hit, "fixed_j"].astype(int), "kind": "agreed"})
 
@@ -255,8 +255,7 @@ def _fixed(c: pd.DataFrame, n: int) -> pd.DataFrame:
 def _units(c: pd.DataFrame, n: int) -> pd.DataFrame:
     """Customers due by the last plan day (fixed touches and inactive rows excluded), with their window."""
     due = c["active"] & (c["q"] <= n - 1) & (c["fixed_j"] < 0)
-    u = c.loc[due, ["owner", "tier", "w", "prio", "quota", "daily", "q", "e", "end", "due", "revenue",
-                    "customer_id"]].copy()
+    u = c.loc[due, ["owner", "tier", "w", "prio", "daily", "q", "e", "end", "due", "revenue", "customer_id"]].copy()
     u["row"] = u.index
     u["s"] = np.where(u["daily"], np.maximum(np.maximum(u["q"], u["e"]), 0), u["e"]).astype(int)
     u["qc"] = np.where(u["daily"], 0, np.maximum(u["q"], 0)).astype(int)
@@ -410,16 +409,18 @@ class _Network:
                 flow[first] = r["n"] - total
 
     def cancel_cycles(self, limit: int) -> None:
+        """Push flow round negative cycles until there is none (optimal) or ``limit`` rounds."""
         for _ in range(limit):
-            cycle = self._negative_cycle()
-            if cycle is None:
+            cycles = self._negative_cycles()
+            if not cycles:
                 return
-            edges, sign = cycle
-            slack = np.where(sign > 0, self.cap[edges] - self.flow[edges], self.flow[edges])
-            self.flow[edges] += sign * slack.min()
+            for edges, sign in cycles:  # vertex-disjoint: each stays valid after the others
+                slack = np.where(sign > 0, self.cap[edges] - self.flow[edges], self.flow[edges])
+                self.flow[edges] += sign * slack.min()
 
-    def _negative_cycle(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """Bellman-Ford from a virtual source on the residual graph; a cycle of predecessors is negative."""
+    def _negative_cycles(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Bellman-Ford from a virtual source on the residual graph, until its predecessor links close
+        negative cycles (returned as residual edges: edge ids and +1 forward / -1 backward)."""
         fwd, bwd = self.flow < self.cap, self.flow > 0
         tail = np.concatenate([self.tail[fwd], self.head[bwd]])
         head = np.concatenate([self.head[fwd], self.tail[bwd]])
@@ -433,36 +434,39 @@ class _Network:
             cand = dist[tail] + cost
             better = cand < dist[head] - eps
             if not better.any():
-                return None
+                return []
             new = dist.copy()
             np.minimum.at(new, head[better], cand[better])
             win = np.nonzero(better & (cand <= new[head]))[0]
             pred[head[win]] = win
             dist = new
-            found = self._pred_cycle(pred, head[win], tail, cost)
-            if found is not None:
-                return edge[found], sign[found]
-        return None
+            found = self._pred_cycles(pred, tail, cost)
+            if found:
+                return [(edge[c], sign[c]) for c in found]
+        return []
 
     @staticmethod
-    def _pred_cycle(pred: np.ndarray, starts: np.ndarray, tail: np.ndarray, cost: np.ndarray) -> np.ndarray | None:
-        seen = np.full(len(pred), -1)
-        for start in np.unique(starts):
-            v = start
-            while v >= 0 and seen[v] < 0:
-                seen[v] = start
-                v = tail[pred[v]] if pred[v] >= 0 else -1
-            if v >= 0 and seen[v] == start:
-                cycle, u = [], v
-                while True:
-                    cycle.append(pred[u])
-                    u = tail[pred[u]]
-                    if u == v:
-                        break
-                cycle = np.array(cycle)
-                if cost[cycle].sum() < 0:
-                    return cycle
-        return None
+    def _pred_cycles(pred: np.ndarray, tail: np.ndarray, cost: np.ndarray) -> list[np.ndarray]:
+        """The negative cycles among the predecessor links (pointer doubling finds nodes on cycles)."""
+        nodes = len(pred)
+        root = pred < 0
+        step = np.where(root, np.arange(nodes), tail[np.maximum(pred, 0)])
+        for _ in range(int(np.log2(nodes)) + 2):
+            step = step[step]  # 2^k links ahead: for k large enough, a node on a cycle or a root
+        seen = np.zeros(nodes, dtype=bool)
+        found = []
+        for v in np.unique(step[~root[step]]):
+            if seen[v]:
+                continue
+            cycle, u = [], v
+            while not seen[u]:
+                seen[u] = True
+                cycle.append(pred[u])
+                u = tail[pred[u]]
+            cycle = np.array(cycle)
+            if cost[cycle].sum() < 0:
+                found.append(cycle)
+        return found
 
     def counts(self) -> np.ndarray:
         out = np.zeros((len(self.cl), self.n), dtype=np.int64)
@@ -478,11 +482,10 @@ def _disaggregate(units: pd.DataFrame, classes: pd.DataFrame, counts: np.ndarray
     earliest days; every-working-day classes go round the members, one touch per member per day."""
     u = units.sort_values(["q", "due", "revenue", "customer_id"], ascending=[True, True, False, True],
                           na_position="last", kind="stable")
-    members = u.groupby(_CLASS_KEY, sort=True)["row"].agg(list)
+    members = u.groupby(_CLASS_KEY, sort=True)["row"].agg(list).tolist()
     rows, js = [], []
-    for k, key in enumerate(members.index):
-        m = np.array(members.iloc[k])
-        daily = bool(classes.iloc[k]["daily"])
+    for k, (m, daily) in enumerate(zip(members, classes["daily"].tolist())):
+        m = np.array(m)
         offset = 0
         for j in np.nonzero(counts[k])[0]:
             c = int(counts[k, j])
@@ -552,8 +555,10 @@ def _owner_milp(u: pd.DataFrame, used: dict[str, pd.Series], owner: str, n: int,
 
 # ---------------------------------------------------------------- after the solve
 def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, used: dict[str, pd.Series], n: int) -> pd.DataFrame:
-    """Spare room, day by day, to customers in their window but not due this week (due, priority, revenue)."""
-    cand = c[c["active"] & np.isfinite(c["q"]) & (c["q"] > n - 1) & (c["e"] < n) & (c["fixed_j"] < 0)]
+    """Spare room, day by day, to customers in their window but not due this week (due, priority, revenue);
+    never ahead of a date the customer agreed to."""
+    waiting = ~np.isnat(c["agreed_date"].to_numpy())
+    cand = c[c["active"] & np.isfinite(c["q"]) & (c["q"] > n - 1) & (c["e"] < n) & ~waiting]
     cand = cand.sort_values(["due", "prio", "revenue", "customer_id"], ascending=[True, True, False, True],
                             na_position="last", kind="stable")
     if cand.empty:
