@@ -18,7 +18,7 @@ from .core.i18n import text
 from .core.rules import Rules, rules_from_table
 from .core.schema import HeaderMatch, field as schema_field, fields, match_headers
 from .core.settings import Settings, settings_from_pairs
-from .core.values import parse_dates
+from .core.values import is_blank, parse_dates
 
 
 class ActionError(Exception):
@@ -72,7 +72,10 @@ def _canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:
 
 
 def _non_blank(frame: pd.DataFrame) -> pd.DataFrame:
-    filled = frame.map(lambda v: v is not None and str(v).strip() != "").any(axis=1)
+    """Rows with at least one non-blank cell (tables often end in empty rows)."""
+    filled = np.zeros(len(frame), dtype=bool)
+    for _, column in frame.items():
+        filled |= ~is_blank(column).to_numpy()
     return frame[filled]
 
 

@@ -16,11 +16,11 @@ from .core.schema import fields, vocabulary
 
 
 def make_demo(path: Path, customers: int = 120, lang: str = "zh-CN", today: dt.date | None = None,
-              preset: str = "maturity") -> actions.Outcome:
+              preset: str = "maturity", owners: int = 4) -> actions.Outcome:
     today = today or dt.date.today()
     build_workbook(path, lang, preset)
     rules = preset_rules(preset, lang)
-    ledger = sample.customers(customers, rules, lang, today=today)
+    ledger = sample.customers(customers, rules, lang, owners=owners, today=today)
     log = sample.history(ledger, rules, today=today)
     book = WorkbookPackage.open(path)
     book.append_table_rows(L.T_CUSTOMERS, _labelled(ledger, "ledger", lang))

@@ -187,6 +187,12 @@ def test_idempotent(book: Path, tmp_path: Path) -> None:
         patch(pkg)
         pkg.save(backup=False)
     assert book.read_bytes() == copy.read_bytes()
+    once = book.read_bytes()
+    pkg = WorkbookPackage.open(book)  # writing the same values again changes nothing
+    pkg.set_column_values("tblCustomers", "Score", {3: 2.25, 4: None, 5: None, 6: 1})
+    pkg.set_column_values("tblCustomers", "Name", {5: "Dora"})
+    pkg.save(backup=False)
+    assert book.read_bytes() == once
 
 
 def test_save_elsewhere_and_backup_folder(book: Path, tmp_path: Path) -> None:
@@ -261,6 +267,17 @@ def test_zip_bomb_guard(book: Path, tmp_path: Path) -> None:
         z.writestr("xl/media/zeros.bin", b"\0" * (4 << 20))
     with pytest.raises(UnsafePackageError, match="zip bomb"):
         WorkbookPackage.open(bomb)
+
+
+def test_dtd_is_rejected(book: Path) -> None:
+    parts = entries(book)
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, (_, _, data) in parts.items():
+            if name == "xl/workbook.xml":
+                data = data.replace(b"<workbook ", b'<!DOCTYPE workbook [<!ENTITY a "aaaa">]><workbook ', 1)
+            z.writestr(name, data)
+    with pytest.raises(UnsafePackageError, match="DTD"):
+        WorkbookPackage.open(book)
 
 
 def test_part_size_limit(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -363,6 +380,7 @@ def test_bad_input_is_reported_with_cell(book: Path) -> None:
     ("", False, None),
     ("=1+1", False, (' t="inlineStr"', "<is><t>=1+1</t></is>")),
     ("a_x0041_", False, (' t="inlineStr"', "<is><t>a_x005F_x0041_</t></is>")),
+    ("a\r\nb\x00", False, (' t="inlineStr"', '<is><t xml:space="preserve">a_x000D_\nb</t></is>')),
 ])
 def test_encode_value(value, date1904, expected) -> None:
     assert encode_value(value, date1904) == expected

@@ -16,6 +16,7 @@ import numpy as np
 
 DAY = np.timedelta64(1, "D")
 NAT = np.datetime64("NaT", "D")
+YEARS = (1900, 2200)  # the span the calendar covers at most
 
 
 def as_days(values) -> np.ndarray:
@@ -91,7 +92,11 @@ class TeamCalendar:
         if valid.size == 0:
             return self._calendar(2000, 2000)
         years = valid.astype("datetime64[Y]").astype(int) + 1970
-        return self._calendar(int(years.min()) - 1, int(years.max()) + 2)
+        # a typo such as 9999 must not build (or crash on) thousands of years of holidays: beyond this span
+        # every day counts as a working day, and such dates are flagged by the checks anyway
+        lo = min(max(int(years.min()) - 1, YEARS[0]), YEARS[1])
+        hi = max(min(int(years.max()) + 2, YEARS[1]), YEARS[0])
+        return self._calendar(lo, hi)
 
     # -- vectorised operations -------------------------------------------------------------
     def is_workday(self, dates) -> np.ndarray:

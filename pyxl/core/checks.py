@@ -16,6 +16,7 @@ from .cadence import add_months
 from .ledger import ParsedLedger
 from .rules import Rules
 from .settings import Settings
+from .values import parse_vocab
 
 FLAG_COLUMNS = ["rule", "severity", "table", "row", "field", "value", "suggested_tier", "args"]
 SEVERITIES = ("error", "warning", "suggestion")
@@ -98,13 +99,22 @@ def check_tier_consistency(ctx: CheckContext) -> list[pd.DataFrame]:
     kp_rule = ctx.tier_rule("kp").fillna("").to_numpy()
     no_kp_tier = next((c for c, r in rules.tiers["kp"].items() if r == "absent"), "")
     stages = ctx.tier_rule("stages").fillna("")
-    stage = led.text("stage")
-    wrong_stage = stages.ne("").to_numpy() & ~np.array(
-        [s in {x.strip() for x in allowed.split(",")} for s, allowed in zip(stage, stages)], dtype=bool)
+    wrong_stage = stages.ne("").to_numpy() & ~_stage_allowed(led, rules)
     return [flags("tier.kp_required", "warning", (kp_rule == "required") & ~led.kp, ctx, "kp", no_kp_tier),
             flags("tier.kp_absent", "warning", (kp_rule == "absent") & led.kp, ctx, "kp"),
             flags("tier.stage", "warning", wrong_stage, ctx, "stage", args={"stages": ""}).assign(
                 args=[{"stages": s} for s in stages[wrong_stage]])]
+
+
+def _stage_allowed(led: ParsedLedger, rules: Rules) -> np.ndarray:
+    """Whether each row's stage is one its tier allows; stages typed as a label or alias count as their code."""
+    typed = led.text("stage")
+    keys, _ = parse_vocab(led.raw["stage"], "stage")
+    stage = keys.fillna(typed).to_numpy(dtype=object)
+    allowed = {f"{code}\x1f{s.strip()}" for code, stages in rules.tiers["stages"].items()
+               for s in str(stages or "").replace("，", ",").split(",") if s.strip()}
+    pairs = pd.Series(led.tier.fillna("").to_numpy(dtype=object) + "\x1f" + stage)
+    return pairs.isin(allowed).to_numpy()
 
 
 def check_revenue(ctx: CheckContext) -> list[pd.DataFrame]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .values import is_blank, parse_bool, parse_dates, parse_vocab
+from .values import clean_text, is_blank, parse_bool, parse_dates, parse_datetimes, parse_vocab
 
 RESET_OUTCOMES = ("progress", "deal")
 STALLED_OUTCOMES = ("considering", "refused")
@@ -36,31 +36,24 @@ def parse_log(log: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, list[Log
     """Typed log cells -> parsed touches (index = log row) and the cells that could not be read."""
     problems: list[LogProblem] = []
     col = lambda key: log[key] if key in log else pd.Series(None, index=log.index, dtype=object)  # noqa: E731
-    when, bad_when = parse_dates(col("when"), today)
+    when, bad_when = parse_datetimes(col("when"), today)
     touches = pd.DataFrame(index=log.index)
-    touches["customer_id"] = col("customer_id").astype("string").str.strip()
-    touches["day"] = when
-    touches["when"] = _times(col("when"), when)
-    touches["owner"] = col("owner").astype("string").str.strip()
+    touches["customer_id"] = clean_text(col("customer_id"))
+    touches["day"] = when.astype("datetime64[D]")
+    touches["when"] = when  # the typed date-time where there is one, else midnight of the day
+    touches["owner"] = clean_text(col("owner"))
     reached, bad_reached = parse_bool(col("reached"))
-    touches["reached"] = reached
     for key, vocab in (("channel", "channel"), ("outcome", "outcome")):
         touches[key], bad = parse_vocab(col(key), vocab)
         problems += _bad_cells(log, key, bad)
+    # an outcome means the customer was reached, unless the Reached cell says otherwise
+    reached_blank = is_blank(col("reached")).to_numpy()
+    touches["reached"] = reached | (reached_blank & touches["outcome"].notna().to_numpy())
     touches["agreed"], bad_agreed = parse_dates(col("agreed_date"), today)
-    touches["new_tier"] = col("new_tier").astype("string").str.strip().replace("", pd.NA)
+    touches["new_tier"] = clean_text(col("new_tier"))
     problems += _bad_cells(log, "when", bad_when) + _bad_cells(log, "reached", bad_reached)
     problems += _bad_cells(log, "agreed_date", bad_agreed)
     return touches, problems
-
-
-def _times(raw: pd.Series, day: np.ndarray) -> pd.Series:
-    """Touch time: the typed date-time where there is one, else midnight of the parsed day."""
-    stamp = pd.Series(day, index=raw.index).astype("datetime64[s]")
-    has_time = raw.map(lambda v: isinstance(v, dt.datetime)).astype(bool)
-    if has_time.any():
-        stamp[has_time] = pd.to_datetime(raw[has_time].astype(object)).astype("datetime64[s]")
-    return stamp
 
 
 def _bad_cells(log: pd.DataFrame, key: str, bad: np.ndarray) -> list[LogProblem]:
@@ -69,9 +62,10 @@ def _bad_cells(log: pd.DataFrame, key: str, bad: np.ndarray) -> list[LogProblem]
 
 def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog:
     touches, problems = parse_log(log, today)
-    blank_row = is_blank(touches["customer_id"]) & np.isnat(touches["day"].to_numpy())
-    touches = touches[~blank_row]
-    unusable = np.isnat(touches["day"].to_numpy()) | is_blank(touches["customer_id"]).to_numpy()
+    no_id = touches["customer_id"].isna().to_numpy()
+    no_day = np.isnat(touches["day"].to_numpy())
+    touches = touches[~(no_id & no_day)]  # blank rows
+    unusable = (no_id | no_day)[~(no_id & no_day)]
     unknown = ~unusable & ~touches["customer_id"].isin(known_ids).to_numpy()
     future = ~unusable & (touches["day"].to_numpy() > np.datetime64(today, "D"))
     duplicate = touches.duplicated(keep="first").to_numpy() & ~unusable
@@ -97,7 +91,7 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
     g = reached["customer_id"]
     alive = (~reached["outcome"].isin(RESET_OUTCOMES)).groupby(g).cumprod()
     stalled = (alive & reached["outcome"].isin(STALLED_OUTCOMES)).groupby(g).sum()
-    last_reached = reached.groupby(g).first()
+    last_reached = reached.drop_duplicates("customer_id").set_index("customer_id")  # newest reached touch
     agreed = t.dropna(subset=["agreed"]).groupby("customer_id")["agreed"].last()
     with_tier = t.dropna(subset=["new_tier"]).groupby("customer_id")[["new_tier", "day"]].last()
     by_customer = t.groupby("customer_id")

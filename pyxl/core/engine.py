@@ -46,6 +46,7 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     derived = derive(log, set(ids[ids.ne("")]), today)
     per = derived.per_customer.reindex(ids.to_numpy())
     synced = _sync(parsed, per, rules)
+    _apply_tier_changes(parsed, synced)
     last = _effective(parsed, synced, "last_contact")
     agreed = _effective(parsed, synced, "agreed_date")
     counters = {k: np.where(per["touches"].notna(), per[k].to_numpy(float), parsed.numbers[k]) for k in
@@ -91,6 +92,22 @@ def _later(out: dict, key: str, typed: np.ndarray, logged: np.ndarray, index: pd
     out[key] = pd.Series(logged[later], index=index[later])
 
 
+def _apply_tier_changes(parsed: ParsedLedger, synced: dict[str, pd.Series]) -> None:
+    """A tier change from the log counts at once (schedule, checks, view), as if already written back."""
+    change = synced["tier"]
+    if change.empty:
+        return
+    pos = parsed.index.get_indexer(change.index)
+    tier = parsed.tier.to_numpy(dtype=object, na_value=None)
+    tier[pos] = change.to_numpy(dtype=object)
+    parsed.tier = pd.Series(tier, index=parsed.index, dtype="string")
+    parsed.raw["tier"] = parsed.raw["tier"].astype(object)
+    parsed.raw.iloc[pos, parsed.raw.columns.get_loc("tier")] = change.to_numpy(dtype=object)
+    parsed.bad["tier"] = parsed.bad["tier"].copy()
+    parsed.bad["tier"][pos] = False
+    parsed.dates["tier_since"] = _effective(parsed, synced, "tier_since")
+
+
 def _effective(parsed: ParsedLedger, synced: dict[str, pd.Series], key: str) -> np.ndarray:
     values = parsed.dates[key].copy()
     change = synced[key]
@@ -112,18 +129,24 @@ def _computed(parsed: ParsedLedger, plan: pd.DataFrame, row_flags: pd.DataFrame,
         "status": status_label(plan["status"].to_numpy(), settings.language),
         "days_overdue": np.where(plan["days_overdue"] > 0, plan["days_overdue"], None),
         "suggested_tier": _cells(suggested.reindex(index)),
-        "pool_days_left": [None if np.isnan(x) else int(x) for x in pool],
+        "pool_days_left": _whole(pool),
         "checks": _cells(messages.reindex(index)),
     }, index=index)
 
 
-def _cells(values: pd.Series) -> list:
-    return [None if pd.isna(v) else v for v in values]
+def _whole(values: np.ndarray) -> np.ndarray:
+    out = np.full(len(values), None, dtype=object)
+    ok = ~np.isnan(values)
+    out[ok] = values[ok].astype("int64").astype(object)
+    return out
 
 
-def _dates(values: pd.Series) -> list[dt.date | None]:
-    days = values.to_numpy("datetime64[D]")
-    return [None if np.isnat(d) else d.astype(dt.date) for d in days]
+def _cells(values: pd.Series) -> np.ndarray:
+    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+
+
+def _dates(values: pd.Series) -> np.ndarray:
+    return values.to_numpy("datetime64[D]").astype(object)  # datetime.date, None for NaT
 
 
 def _view(parsed: ParsedLedger, plan: pd.DataFrame, last: np.ndarray, agreed: np.ndarray, last_outcome: pd.Series,

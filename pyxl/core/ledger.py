@@ -9,7 +9,7 @@ import pandas as pd
 
 from .rules import Rules
 from .schema import fields
-from .values import is_blank, parse_bool, parse_dates, parse_numbers
+from .values import clean_text, is_blank, parse_bool, parse_dates, parse_numbers
 
 DATE_TYPES = ("date", "datetime")
 NUMBER_TYPES = ("int", "number", "money")
@@ -31,7 +31,7 @@ class ParsedLedger:
     def text(self, key: str) -> pd.Series:
         if key not in self.raw:
             return pd.Series("", index=self.raw.index, dtype="string")
-        return self.raw[key].astype("string").str.strip().fillna("")
+        return clean_text(self.raw[key]).fillna("")
 
     def blank(self, key: str) -> np.ndarray:
         return is_blank(self.raw[key]).to_numpy() if key in self.raw else np.ones(len(self.raw), dtype=bool)

@@ -369,7 +369,8 @@ class _Network:
 
     def greedy(self) -> None:
         """Classes by weight (then priority, due) take their cheapest days with room, the latest of equally
-        cheap ones (early days stay free for the overdue); then the repeat touches of every-workday classes."""
+        cheap ones (early days stay free for the overdue); every-workday touches are worth the same any day:
+        first touches go to the latest day with room for the whole class, then the repeat touches."""
         n = self.n
         room = self.cap[:n].copy()
         tier_room = {key: self.cap[e] for key, e in self.td_edge.items()}
@@ -381,7 +382,9 @@ class _Network:
                 if repeat and not daily:
                     continue
                 days = [j for j in range(n) if self.place[k][j] >= 0]
-                if not daily:
+                if daily:
+                    days.sort(key=lambda j: (room[j] < size, -j))
+                else:
                     days.sort(key=lambda j: (float(self.cost[self.place[k][j]]), -j))
                 left = BIG if repeat else size
                 for j in days:
@@ -691,6 +694,7 @@ def _blocks(p: pd.DataFrame, room: pd.DataFrame, s: PlanSettings) -> pd.DataFram
     blocks = s.blocks
     choices = _block_choices(blocks, s)
     mins = np.array([b.minutes for b in blocks])
+    centres = mins.mean(axis=1)
     caps = {(o, d): _apportion(cap, blocks) for o, d, cap in room[["owner", "date", "capacity"]].itertuples(index=False)}
     p = p.sort_values(["owner", "date", "rank", "q", "prio", "revenue", "customer_id"],
                       ascending=[True, True, True, True, True, False, True], na_position="last", kind="stable")
@@ -705,8 +709,7 @@ def _blocks(p: pd.DataFrame, room: pd.DataFrame, s: PlanSettings) -> pd.DataFram
         open_ = [b for b in liked if free[b] > 0]
         if not open_ and uses:
             anywhere = np.nonzero(free > 0)[0]
-            centre = mins[liked[0]].mean()
-            open_ = sorted(anywhere, key=lambda b: (abs(mins[b].mean() - centre), b))
+            open_ = sorted(anywhere, key=lambda b: (abs(centres[b] - centres[liked[0]]), b))
         b = (open_ or liked)[0]
         chosen[r] = b
         free[b] -= int(uses)

@@ -13,6 +13,7 @@ from functools import cache
 import pandas as pd
 
 from .schema import TEMPLATES, normalise
+from .values import distinct_map
 
 UNITS = ("workdays", "days", "weeks", "months", "none")
 UNIT_ALIASES = {
@@ -54,7 +55,8 @@ class Rules:
     def tier_of(self, values: pd.Series) -> pd.Series:
         """Typed tier cells -> tier codes (aliases and the code itself, tolerant); NA when unknown."""
         index = _alias_index(tuple(self.tiers.index), tuple(self.tiers["aliases"]))
-        return values.map(lambda v: index.get(_tier_key(v)), na_action="ignore").astype("string")
+        codes = distinct_map(values, lambda v: index.get(_tier_key(v)))
+        return pd.Series(codes, index=values.index, dtype="string")
 
 
 def _tier_key(value: object) -> str:
@@ -123,7 +125,7 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object]) -> Rules:
         code = _text(raw.get("code"))
         if not code:
             continue
-        row = {"code": code}
+        row = {"code": code, "_pos": pos}
         for key in TEXT[1:]:
             row[key] = _text(raw.get(key))
         for key in NUMERIC:
@@ -131,24 +133,31 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object]) -> Rules:
         row["unit"] = _choice(row["unit"], UNIT_ALIASES, pos, "unit", problems, default="none")
         row["kp"] = _choice(row["kp"], KP_RULES, pos, "kp", problems, default="")
         rows.append(row)
-    tiers = pd.DataFrame(rows, columns=_RULES_ORDER)
+    tiers = pd.DataFrame(rows, columns=[*_RULES_ORDER, "_pos"])
     dupes = tiers["code"].duplicated()
-    problems += [RuleProblem(int(i), "code", tiers.at[i, "code"], "a unique code") for i in tiers.index[dupes]]
+    problems += [RuleProblem(int(p), "code", c, "a unique code") for p, c in zip(tiers["_pos"][dupes], tiers["code"][dupes])]
     tiers = tiers[~dupes].set_index("code")
     _check_cadence(tiers, problems)
-    return Rules(tiers, dict(params), problems)
+    problems.sort(key=lambda p: p.row)
+    return Rules(tiers.drop(columns="_pos"), dict(params), problems)
 
 
 def _check_cadence(tiers: pd.DataFrame, problems: list[RuleProblem]) -> None:
-    for pos, (code, t) in enumerate(tiers.iterrows()):
+    """Cadence cells that cannot work: a tier without a usable max follows no cadence; min is clipped to 0..max;
+    an after-refusal factor must lengthen the interval (≥ 1)."""
+    for code, t in tiers.iterrows():
+        pos = int(t["_pos"])
+        if not t["refusal_factor"] >= 1 and not math.isnan(t["refusal_factor"]):
+            problems.append(RuleProblem(pos, "refusal_factor", t["refusal_factor"], "a number ≥ 1"))
+            tiers.at[code, "refusal_factor"] = 1.0
         if t["unit"] == "none":
             continue
         if math.isnan(t["max"]) or t["max"] < 0:
             problems.append(RuleProblem(pos, "max", t["max"], "a number ≥ 0 (or unit 'none')"))
             tiers.at[code, "unit"] = "none"
-        elif math.isnan(t["min"]) or t["min"] > t["max"]:
-            problems.append(RuleProblem(pos, "min", t["min"], "a number ≤ max"))
-            tiers.at[code, "min"] = t["max"]
+        elif math.isnan(t["min"]) or t["min"] > t["max"] or t["min"] < 0:
+            problems.append(RuleProblem(pos, "min", t["min"], "a number from 0 to max"))
+            tiers.at[code, "min"] = t["max"] if math.isnan(t["min"]) or t["min"] > t["max"] else 0.0
 
 
 def _text(value: object) -> str:

@@ -117,6 +117,8 @@ class Vocabulary:
             return None
         if isinstance(value, bool):
             value = "yes" if value else "no"
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)  # Excel gives numbers as floats: 1.0 is the 1 people typed
         return self._index.get(normalise(value))
 
 

@@ -1,0 +1,158 @@
+"""``python -m bench [--sizes 1000,10000,100000]``: the headless actions against the obvious alternatives.
+
+For each size: a workbook with that many customers (maturity preset, realistic tier mix, 4–50 owners) and
+a contact log of ~5 touches per customer, then, each in a fresh process (so peak RSS is the action's own):
+- ``followup refresh`` wall time and peak RSS;
+- baseline: ``openpyxl.load_workbook(keep_vba=True)`` + ``save()`` of the same file;
+- floor: every sheet's values read with python-calamine + the zip rewritten once;
+- the engine alone (refresh of the pure core) and the planner alone, no file I/O;
+- Excel round-trips of the xlwings edge per action (an in-memory stand-in counts them).
+Prints a table with the ratios and writes ``bench/results.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+TODAY = dt.date(2026, 11, 23)
+HERE = Path(__file__).resolve().parent
+
+
+def make_workbook(path: Path, customers: int) -> None:
+    from pyxl.demo import make_demo
+    make_demo(path, customers=customers, today=TODAY, owners=max(4, customers // 2000))
+
+
+# ---------------------------------------------------------------- measurements (run in a child process)
+def _refresh(path: Path) -> dict:
+    from pyxl import actions
+    from pyxl.book.xlsx import WorkbookPackage
+    book = WorkbookPackage.open(path)
+    actions.refresh(book, TODAY)
+    book.save(backup=False)
+    return {}
+
+
+def _openpyxl(path: Path) -> dict:
+    import openpyxl
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.save(path.with_name("openpyxl-out.xlsm"))
+    return {}
+
+
+def _floor(path: Path) -> dict:
+    import python_calamine
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    for name in book.sheet_names:
+        book.get_sheet_by_name(name).to_python()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(path.with_name("floor-out.xlsm"), "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+    return {}
+
+
+def _engine(path: Path) -> dict:
+    from pyxl import actions
+    from pyxl.book.xlsx import WorkbookPackage
+    from pyxl.core import engine
+    inputs = actions.load(WorkbookPackage.open(path))
+    start = time.perf_counter()
+    result = engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, TODAY)
+    engine_s = time.perf_counter() - start
+    start = time.perf_counter()
+    actions._plan(inputs, result, TODAY)
+    return {"engine_s": engine_s, "planner_s": time.perf_counter() - start}
+
+
+def _round_trips(path: Path) -> dict:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from test_excel_adapter import Calls, FakeBook  # the same stand-in the tests use
+    from pyxl import actions
+    from pyxl.book.excel import ExcelBook
+    counts = {}
+    for name, run in (("refresh", lambda b: actions.refresh(b, TODAY)), ("check", lambda b: actions.check(b, TODAY)),
+                      ("plan", lambda b: actions.weekly_plan(b, None, TODAY))):
+        fake = FakeBook(path)
+        Calls.count = 0
+        run(ExcelBook(fake))
+        counts[name] = Calls.count
+    return {"round_trips": counts}
+
+
+MEASURES = {"refresh": _refresh, "openpyxl": _openpyxl, "floor": _floor, "engine": _engine,
+            "round_trips": _round_trips}
+
+
+def child(measure: str, path: str) -> None:
+    start = time.perf_counter()
+    extra = MEASURES[measure](Path(path))
+    wall = time.perf_counter() - start
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall_s": wall, "rss_mib": rss_mib, **extra}))
+
+
+def measure(name: str, source: Path, work: Path) -> dict:
+    copy = work / f"{name}.xlsm"
+    shutil.copy(source, copy)
+    out = subprocess.run([sys.executable, "-m", "bench", "--child", name, str(copy)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(sizes: list[int], skip_round_trips_over: int = 20_000) -> list[dict]:
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            source = work / "source.xlsm"
+            t = time.perf_counter()
+            make_workbook(source, n)
+            row = {"customers": n, "generate_s": time.perf_counter() - t,
+                   "file_mib": source.stat().st_size / 2**20}
+            for name in ("refresh", "openpyxl", "floor", "engine"):
+                row[name] = measure(name, source, work)
+            if n <= skip_round_trips_over:
+                row["round_trips"] = measure("round_trips", source, work)["round_trips"]
+            rows.append(row)
+            print_row(row)
+    return rows
+
+
+def print_row(r: dict) -> None:
+    refresh, base, floor = r["refresh"]["wall_s"], r["openpyxl"]["wall_s"], r["floor"]["wall_s"]
+    print(f"{r['customers']:>8,} customers ({r['file_mib']:.1f} MiB): refresh {refresh:7.2f} s "
+          f"({r['refresh']['rss_mib']:.0f} MiB peak) | openpyxl load+save {base:7.2f} s | "
+          f"floor {floor:6.2f} s | refresh/baseline {refresh / base:5.2f} | refresh/floor {refresh / floor:5.2f} | "
+          f"engine {r['engine']['engine_s']:.2f} s | planner {r['engine']['planner_s']:.2f} s | "
+          f"round-trips {r.get('round_trips', '-')}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="customers per workbook, comma-separated")
+    parser.add_argument("--out", default=str(HERE / "results.json"))
+    parser.add_argument("--child", nargs=2, metavar=("MEASURE", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    rows = run([int(s) for s in args.sizes.split(",")])
+    if len(rows) >= 2:
+        a, b = rows[-2], rows[-1]
+        print(f"scaling: time({b['customers']:,}) / time({a['customers']:,}) = "
+              f"{b['refresh']['wall_s'] / a['refresh']['wall_s']:.1f} for {b['customers'] / a['customers']:.0f}x rows")
+    Path(args.out).write_text(json.dumps(rows, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
