@@ -43,6 +43,7 @@ class Outcome:
     summary: dict[str, object] = field(default_factory=dict)
     flags: pd.DataFrame | None = None
     files: list[str] = field(default_factory=list)
+    lang: str = "zh-CN"
 
     @property
     def errors(self) -> int:
@@ -145,7 +146,8 @@ def refresh(book: Book, today: dt.date | None = None) -> Outcome:
     sheets.write_agenda(book, inputs, result, plan)
     sheets.write_checks(book, inputs, result)
     sheets.write_dashboard(book, inputs, result)
-    return Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result))
+    return Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result),
+                   lang=inputs.settings.language)
 
 
 def flags(book: Book, today: dt.date | None = None) -> pd.DataFrame:
@@ -159,7 +161,7 @@ def check(book: Book, today: dt.date | None = None) -> Outcome:
     inputs = load(book)
     result = _run_engine(inputs, today)
     sheets.write_checks(book, inputs, result)
-    return Outcome(result.today, _counts(result), _located(book, inputs, result))
+    return Outcome(result.today, _counts(result), _located(book, inputs, result), lang=inputs.settings.language)
 
 
 def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = None) -> tuple[Outcome, planning.PlanResult]:
@@ -169,7 +171,7 @@ def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = Non
     plan = _plan(inputs, result, monday)
     sheets.write_plan(book, inputs, result, plan, monday)
     summary = {"week": monday.isoformat(), "planned": len(plan.entries), "not_fitting": len(plan.unplaced)}
-    return Outcome(result.today, summary), plan
+    return Outcome(result.today, summary, lang=inputs.settings.language), plan
 
 
 def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
@@ -221,7 +223,7 @@ def new_customer_ids(book: Book) -> Outcome:
         new[int(row)] = f"{stem}{seq:03d}"
         used.add(new[int(row)])
     _write_column(book, inputs.ledger_headers, "customer_id", new, L.T_CUSTOMERS)
-    return Outcome(s.today(), {"ids_created": len(new)})
+    return Outcome(s.today(), {"ids_created": len(new)}, lang=s.language)
 
 
 def _named(ledger: pd.DataFrame) -> np.ndarray:

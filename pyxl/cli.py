@@ -19,6 +19,7 @@ from . import actions, demo as demo_mod, export as export_mod
 from .book.xlsx import WorkbookError, WorkbookPackage
 from .build.workbook import build_workbook
 from .core.calendar import parse_week
+from .core.i18n import texts
 from .core.ical import plan_to_ics
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
@@ -45,10 +46,11 @@ def _date(text: str | None) -> dt.date | None:
 def _headless(path: Path, no_backup: bool = False, save: bool = True) -> Iterator[WorkbookPackage]:
     """Open the file, run the action, save atomically only when it succeeded."""
     try:
-        book = WorkbookPackage.open(path)
-        yield book
-        if save:
-            book.save(backup=not no_backup)
+        with err.status(f"{path.name} …"):
+            book = WorkbookPackage.open(path)
+            yield book
+            if save:
+                book.save(backup=not no_backup)
     except (WorkbookError, actions.ActionError, ValueError, KeyError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
@@ -61,9 +63,10 @@ def _summary(outcome: actions.Outcome, as_json: bool, title: str) -> None:
             payload["flags"] = outcome.flags[["severity", "rule", "cell", "message", "suggested_tier"]].to_dict("records")
         console.print_json(json.dumps(payload, ensure_ascii=False, default=str))
         return
+    labels = texts(outcome.lang)["summary"]
     table = Table(title=title, show_header=False)
     for key, value in outcome.summary.items():
-        table.add_row(key, str(value))
+        table.add_row(labels.get(key, key), str(value))
     console.print(table)
     for path in outcome.files:
         console.print(f"wrote {path}")

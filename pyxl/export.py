@@ -45,7 +45,8 @@ def manager_copy(source: Path, out: Path | None = None, *, mask: bool = False, p
         work = Path(tmp) / "work.xlsm"
         _freeze(book, inputs, as_of, mask, work)
         out.write_bytes(strip_macros(work.read_bytes()))
-    outcome = actions.Outcome(as_of, {"copy": str(out), "masked": mask}, files=[str(out)])
+    outcome = actions.Outcome(as_of, {"copy": str(out), "masked": mask}, files=[str(out)],
+                              lang=inputs.settings.language)
     if pdf:
         outcome.files += render_pdf(out)
     return outcome

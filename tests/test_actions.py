@@ -169,4 +169,4 @@ def test_new_and_demo_commands(tmp_path):
     assert _run("new", tmp_path / "en.xlsm", "--lang", "en", "--preset", "abc").exit_code == 0
     assert openpyxl.load_workbook(tmp_path / "en.xlsm", keep_vba=True).sheetnames[0] == "Customers"
     result = _run("demo", tmp_path / "d.xlsm", "--customers", "30", "--today", TODAY)
-    assert result.exit_code == 0 and "customers" in result.stdout
+    assert result.exit_code == 0 and "客户数" in result.stdout
