@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import io
 import re
-import tomllib
 import zipfile
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO_ROOT / "templates" / "ribbon" / "customUI.xml"
-LOCALES = REPO_ROOT / "templates" / "locales"
-LANGS = ("zh-CN", "en")
+from ..core.i18n import texts
+from ..core.schema import TEMPLATES
+
+TEMPLATE = TEMPLATES / "ribbon" / "customUI.xml"
 
 NS_2006 = "http://schemas.microsoft.com/office/2006/01/customui"
 NS_2009 = "http://schemas.microsoft.com/office/2009/07/customui"
@@ -32,10 +30,7 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 def ribbon_labels(lang: str) -> dict[str, str]:
     """The ``[ribbon]`` table of ``templates/locales/<lang>.toml``."""
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; expected one of {LANGS}")
-    with open(LOCALES / f"{lang}.toml", "rb") as fh:
-        return dict(tomllib.load(fh)["ribbon"])
+    return dict(texts(lang)["ribbon"])
 
 
 def render_custom_ui(lang: str, namespace: str = NS_2009) -> bytes:

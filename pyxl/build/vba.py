@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..core.schema import TEMPLATES
+
 ModuleKind = Literal["standard", "class", "document"]
 
 CODE_PAGE = 1252
 ENCODING = "cp1252"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VBA_TEMPLATES = REPO_ROOT / "templates" / "vba"
+VBA_TEMPLATES = TEMPLATES / "vba"
 
 #: VB_Base of a workbook / worksheet document module and of a class module, as Excel writes them.
 WORKBOOK_BASE = "0{00020819-0000-0000-C000-000000000046}"
