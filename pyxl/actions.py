@@ -12,7 +12,7 @@ import pandas as pd
 from . import sheets
 from .book import layout as L
 from .book.base import Book
-from .core import engine, planning
+from .core import engine, planning, reports
 from .core.calendar import parse_week, week_start
 from .core.i18n import text
 from .core.rules import Rules, rules_from_table
@@ -137,9 +137,10 @@ def _today(inputs: Inputs, today: dt.date | None) -> dt.date:
 
 
 # ---------------------------------------------------------------- actions
-def refresh(book: Book, today: dt.date | None = None) -> Outcome:
-    """Derive from the log, write the tool's ledger columns and the Agenda, Checks and Dashboard sheets."""
-    inputs = load(book)
+def refresh(book: Book, today: dt.date | None = None, inputs: Inputs | None = None) -> Outcome:
+    """Derive from the log, write the tool's ledger columns and the Agenda, Checks and Dashboard sheets.
+    ``inputs``: what was read, plus changes this action made that the book does not show yet."""
+    inputs = inputs or load(book)
     result = _run_engine(inputs, today)
     written = _write_ledger(book, inputs, result)
     plan = _plan(inputs, result, week_start(result.today))
@@ -148,6 +149,23 @@ def refresh(book: Book, today: dt.date | None = None) -> Outcome:
     sheets.write_dashboard(book, inputs, result)
     return Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result),
                    lang=inputs.settings.language)
+
+
+def end_of_day(book: Book, today: dt.date | None = None) -> Outcome:
+    """Refresh, then the daily report (日报): today's touches vs plan and targets, carried-over customers,
+    tomorrow's first calls. Works from the contact log alone."""
+    outcome = refresh(book, today)
+    inputs = load(book)
+    day = outcome.today
+    result = _run_engine(inputs, day)
+    still_due = planning.agenda(_plan(inputs, result, week_start(day)), day)
+    tomorrow = engine.calendar_for(inputs.settings).add_workdays([day], 1)[0].astype(dt.date)
+    ahead = engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, tomorrow)
+    first = planning.agenda(_plan(inputs, ahead, week_start(tomorrow)), tomorrow)
+    report = reports.daily(result.log.touches, still_due, first, inputs.rules, inputs.settings, day)
+    sheets.write_report(book, inputs, report, day, tomorrow)
+    outcome.summary.update({"carried": len(report.carried), "tomorrow": len(report.tomorrow)})
+    return outcome
 
 
 def flags(book: Book, today: dt.date | None = None) -> pd.DataFrame:
@@ -185,15 +203,17 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
         raise ActionError(text(inputs.settings.language, "errors", "unknown_customer", id=customer_id,
                                sheet=book.tables()[L.T_CUSTOMERS].sheet))
     lang = inputs.settings.language
-    row = {"when": when or dt.datetime.now().replace(second=0, microsecond=0), "customer_id": customer_id.strip(),
+    row = {"when": when or dt.datetime.now().replace(microsecond=0), "customer_id": customer_id.strip(),
            "owner": owner if owner is not None else _cell_value(inputs.ledger.at[match.index[0], "owner"])
            if "owner" in inputs.ledger else None,
            "channel": _label("channel", channel, lang), "reached": _label("bool", reached, lang),
            "outcome": _label("outcome", outcome, lang) if outcome else None, "agreed_date": agreed,
            "new_tier": new_tier, "notes": note or None}
     labels = {inputs.log_headers.header_of(k): v for k, v in row.items() if inputs.log_headers.header_of(k)}
-    book.append_table_rows(L.T_CONTACTS, [labels])
-    out = refresh(book, today)
+    [excel_row] = book.append_table_rows(L.T_CONTACTS, [labels])
+    touch = pd.DataFrame([{k: v for k, v in row.items() if k in inputs.log.columns}], index=[excel_row])
+    inputs.log = pd.concat([inputs.log, touch])
+    out = refresh(book, today, inputs)
     out.summary["logged"] = customer_id
     return out
 

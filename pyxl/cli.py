@@ -169,10 +169,20 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
         today: Today = None, no_backup: NoBackup = False) -> None:
     """Log a touch, then refresh.  Example: followup log team.xlsm --id JRN01001 --reached no"""
     day = _date(today)
-    when = dt.datetime.combine(day, dt.datetime.now().time().replace(second=0, microsecond=0)) if day else None
+    when = dt.datetime.combine(day, dt.datetime.now().time().replace(microsecond=0)) if day else None
     with _headless(book, no_backup) as wb:
         result = actions.log_contact(wb, id, channel, reached, outcome, _date(agreed), note, when, tier, today=day)
     _summary(result, False, f"log {book.name}")
+
+
+@app.command()
+def endofday(book: Book, today: Today = None, no_backup: NoBackup = False) -> None:
+    """Refresh, then the daily report (日报): today vs plan and targets, carried-over customers, tomorrow.
+
+    Example: followup endofday team.xlsm --today 2026-11-23"""
+    with _headless(book, no_backup) as wb:
+        outcome = actions.end_of_day(wb, _date(today))
+    _summary(outcome, False, f"endofday {book.name}")
 
 
 @app.command()
@@ -194,6 +204,27 @@ def export(book: Book, mask: Annotated[bool, typer.Option(help="Mask phone, emai
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
     _summary(outcome, False, f"export {book.name}")
+
+
+@app.command()
+def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workbooks (.xlsm/.xlsx).", exists=True,
+                                                       dir_okay=False)],
+           out: Annotated[Path, typer.Option("-o", "--out", help="The team workbook to write (.xlsx).")],
+           today: Today = None, as_json: AsJson = False,
+           workers: Annotated[Optional[int], typer.Option(help="Processes reading the books (default: auto).")] = None
+           ) -> None:
+    """Merge owners' workbooks into one macro-free team workbook: ledgers and logs with their source file,
+    duplicate customers across owners (撞单) flagged, one team dashboard. Rules and settings come from the
+    first workbook.
+
+    Example: followup rollup 张伟.xlsm 李娜.xlsm 王磊.xlsm -o team.xlsx"""
+    from . import rollup as rollup_mod
+    try:
+        outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers)
+    except (WorkbookError, actions.ActionError, ValueError, KeyError) as exc:
+        err.print(f"[bold red]followup:[/] {exc}")
+        raise typer.Exit(2) from None
+    _summary(outcome, as_json, f"rollup → {out.name}")
 
 
 def main() -> None:

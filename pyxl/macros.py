@@ -72,7 +72,9 @@ def manager_copy() -> None:
 
 
 def end_of_day() -> None:
-    refresh()
+    book = _book()
+    _report(book, actions.end_of_day(book), "End of day")
+    book.sheet_by_codename(L.REPORT).activate()
 
 
 def show_help() -> None:

@@ -193,3 +193,26 @@ def _block(grid: dict, block: L.Block, frame: pd.DataFrame, t: dict, section: st
             value = getattr(row, key)
             cell = value if isinstance(value, tuple) else (_value(value), roles.get(key, "text"))
             grid[(block.row + i, block.col + j)] = cell
+
+
+# ---------------------------------------------------------------- Daily report (日报)
+def write_report(book: Book, inputs: Inputs, report: reports.DailyReport, today: dt.date,
+                 tomorrow: dt.date) -> None:
+    t = texts(inputs.settings.language)
+    lang = inputs.settings.language
+    rows = _title(t, "report", _stamp(t, today))
+    rows.append(_header(t, "weekly_cols", ["metric", "value", "target", "met"]))
+    for f in report.figures.itertuples(index=False):
+        met = None if f.met is None else ("✓", "in_window") if f.met else ("✗", "overdue")
+        rows.append([t["daily"][f.metric], f.value, _value(f.target), met])
+    rows += [[], [(t["daily"]["outcomes"], "section")]]
+    outcome = vocabulary("outcome")
+    for o in report.outcomes.itertuples(index=False):
+        rows.append([outcome.label(o.outcome, lang) or t["daily"].get(o.outcome, o.outcome), int(o.count)])
+    rows += [[], [(t["daily"]["carried"].format(n=len(report.carried)), "section")],
+             _header(t, "agenda", ["owner", "customer_id", "name", "tier"])]
+    rows += [[c.owner, c.customer_id, c.name, c.tier] for c in report.carried.itertuples(index=False)]
+    rows += [[], [(t["daily"]["tomorrow"].format(day=tomorrow.isoformat()), "section")],
+             _header(t, "agenda", AGENDA_COLUMNS)]
+    rows += _entry_rows(report.tomorrow, pd.DataFrame(columns=["customer_id", "status"]), _phones(inputs), lang, t)
+    book.replace_sheet_content(L.REPORT, rows, col_widths=_AGENDA_WIDTHS)

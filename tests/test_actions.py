@@ -110,6 +110,11 @@ def test_log_updates_the_ledger_from_the_log(demo_book):
         assert _run("log", demo_book, "--id", cid, "--reached", "no", "--today", TODAY).exit_code == 0
     row = [r for r in _ledger(demo_book) if r["客户编码"] == cid][0]
     assert row["连续未接通"] == 3
+    assert row["最近联系"] is None or row["最近联系"].date() < TODAY  # an unanswered call is not a contact
+    assert _run("log", demo_book, "--id", cid, "--reached", "yes", "--outcome", "considering",
+                "--today", TODAY).exit_code == 0
+    row = [r for r in _ledger(demo_book) if r["客户编码"] == cid][0]
+    assert row["连续未接通"] == 0 and row["无进展次数"] >= 1
     assert row["最近联系"].date() == TODAY
     log = openpyxl.load_workbook(demo_book)["跟进记录"]
     mine = [r for r in log.iter_rows(values_only=True) if r[1] == cid and r[4] == "否"]

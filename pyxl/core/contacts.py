@@ -79,7 +79,8 @@ def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog
 
 
 def summarise(touches: pd.DataFrame) -> pd.DataFrame:
-    """Per customer: newest touch, trailing unreached run, stalled touches since the last progress, etc."""
+    """Per customer: newest reached touch (an unanswered call is an attempt, not a contact, so the customer
+    stays due), trailing unreached run, stalled touches since the last progress, etc."""
     t = touches.assign(_row=np.arange(len(touches))).sort_values(["customer_id", "when", "_row"])
     newest_first = t.iloc[::-1]
     group = newest_first["customer_id"]
@@ -96,7 +97,7 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
     with_tier = t.dropna(subset=["new_tier"]).groupby("customer_id")[["new_tier", "day"]].last()
     by_customer = t.groupby("customer_id")
     return pd.DataFrame({
-        "last_touch": by_customer["day"].max(),
+        "last_touch": reached.groupby(g)["day"].max(),  # the last *real* touch (domain §1): reached
         "touches": by_customer.size(),
         "unreached": unreached,
         "no_progress": stalled,

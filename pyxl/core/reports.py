@@ -28,6 +28,7 @@ class Dashboard:
 def dashboard(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, settings: Settings,
               cal: TeamCalendar, today: dt.date) -> Dashboard:
     monday = week_start(today)
+    touches = touches.assign(new_tier=rules.tier_of(touches["new_tier"]))  # typed as alias or label -> tier code
     week = touches[(touches["day"] >= np.datetime64(monday)) & (touches["day"] <= np.datetime64(today))]
     return Dashboard(funnel(view, rules), owners(view, week, rules, settings, cal, today),
                      per_day(touches, today), weekly(view, week, settings, cal, today, rules),
@@ -117,3 +118,35 @@ def conversions(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
 
 def _key_tiers(rules: Rules) -> list[str]:
     return [c.strip() for c in str(rules.param("key_tiers", "")).split(",") if c.strip()]
+
+
+@dataclass
+class DailyReport:
+    """每日销售报告: today's touches against the plan and targets, and what carries over to tomorrow."""
+    figures: pd.DataFrame  # metric, value, target, met
+    outcomes: pd.DataFrame  # outcome, count
+    carried: pd.DataFrame  # planned today, not reached: owner, customer_id, name, tier
+    tomorrow: pd.DataFrame  # the next working day's first calls
+
+
+def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame, rules: Rules,
+          settings: Settings, today: dt.date, first_calls: int = 20) -> DailyReport:
+    """``still_due``: today's agenda as it stands at the end of the day. A reached customer leaves it (its
+    cadence restarts), so the day's plan is what is still due plus everyone reached today."""
+    day = touches[touches["day"] == np.datetime64(today)]
+    reached_ids = set(day.loc[day["reached"], "customer_id"])
+    touched_ids = set(day["customer_id"])
+    planned_ids = set(still_due["customer_id"]) | reached_ids
+    effective = int(day["reached"].sum())
+    new_key = int(day["new_tier"].isin(_key_tiers(rules)).sum())
+    rows = [("planned", len(planned_ids), None), ("touched_planned", len(planned_ids & touched_ids), len(planned_ids)),
+            ("touches", len(day), None), ("effective", effective, settings.effective_target),
+            ("new_key", new_key, settings.new_key_target), ("deals", int(day["outcome"].eq("deal").sum()), None)]
+    figures = pd.DataFrame(rows, columns=["metric", "value", "target"])
+    figures["met"] = [None if t is None else v >= t for _, v, t in rows]
+    outcome = day["outcome"].where(day["reached"], "unreached").fillna("reached")
+    outcomes = outcome.value_counts().rename_axis("outcome").reset_index(name="count")
+    carried = still_due[~still_due["customer_id"].isin(reached_ids)]
+    carried = carried.drop_duplicates("customer_id")[["owner", "customer_id", "name", "tier"]]
+    first = tomorrow.sort_values(["owner", "order"]).groupby("owner", sort=True).head(first_calls)
+    return DailyReport(figures, outcomes, carried.reset_index(drop=True), first.reset_index(drop=True))
