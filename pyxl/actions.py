@@ -203,7 +203,9 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
         raise ActionError(text(inputs.settings.language, "errors", "unknown_customer", id=customer_id,
                                sheet=book.tables()[L.T_CUSTOMERS].sheet))
     lang = inputs.settings.language
-    row = {"when": when or dt.datetime.now().replace(microsecond=0), "customer_id": customer_id.strip(),
+    now = dt.datetime.now().replace(microsecond=0)
+    when = when or (dt.datetime.combine(today, now.time()) if today else now)
+    row = {"when": when, "customer_id": customer_id.strip(),
            "owner": owner if owner is not None else _cell_value(inputs.ledger.at[match.index[0], "owner"])
            if "owner" in inputs.ledger else None,
            "channel": _label("channel", channel, lang), "reached": _label("bool", reached, lang),

@@ -168,10 +168,9 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
         note: str = "", tier: Annotated[Optional[str], typer.Option(help="New tier after this touch.")] = None,
         today: Today = None, no_backup: NoBackup = False) -> None:
     """Log a touch, then refresh.  Example: followup log team.xlsm --id JRN01001 --reached no"""
-    day = _date(today)
-    when = dt.datetime.combine(day, dt.datetime.now().time().replace(microsecond=0)) if day else None
     with _headless(book, no_backup) as wb:
-        result = actions.log_contact(wb, id, channel, reached, outcome, _date(agreed), note, when, tier, today=day)
+        result = actions.log_contact(wb, id, channel, reached, outcome, _date(agreed), note, new_tier=tier,
+                                     today=_date(today))
     _summary(result, False, f"log {book.name}")
 
 
@@ -225,6 +224,36 @@ def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workboo
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
     _summary(outcome, as_json, f"rollup → {out.name}")
+
+
+@app.command("import")
+def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import: .xlsx .xlsm .xls .csv (UTF-8, GBK).",
+                                                         dir_okay=False)],
+            into: Annotated[Path, typer.Option("--into", help="The workbook to import into.", exists=True,
+                                               dir_okay=False)],
+            dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
+            sheet: Annotated[Optional[str], typer.Option(help="Sheet to read (name or number; default: the one "
+                                                              "that looks most like a ledger).")] = None,
+            map_: Annotated[Optional[list[str]], typer.Option("--map", help='"Source col=Field" (repeatable; '
+                                                              "remembered in BOOK.import-map.json; Field - ignores).")] = None,
+            overwrite: Annotated[bool, typer.Option("--overwrite", help="Let the source replace non-blank cells "
+                                                    "(default: fill blanks only, report conflicts).")] = False,
+            kind: Annotated[str, typer.Option(help="auto, ledger (customers) or log (contacts).")] = "auto",
+            today: Today = None, as_json: AsJson = False, no_backup: NoBackup = False) -> None:
+    """Import customers or a call log from other systems' exports, merged without duplicates, then refresh.
+
+    Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
+    from . import importer
+    try:
+        report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
+                                     overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
+    except (importer.ImportFailed, WorkbookError, actions.ActionError, ValueError, KeyError, OSError) as exc:
+        err.print(f"[bold red]followup:[/] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+    else:
+        importer.print_report(report, console)
 
 
 def main() -> None:

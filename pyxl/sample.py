@@ -46,7 +46,7 @@ def customers(n: int, rules: Rules, lang: str = "zh-CN", owners: int = 4, today:
                        else f"Contact {i + 1}",
             "kp": yes if kp[i] else no,
             "phone": f"1{rng.integers(30, 99)}{rng.integers(10_000_000, 99_999_999)}",
-            "owner": names[o],
+            "owner": names[o] if o < len(names) else f"{names[o % len(names)]}{o // len(names) + 1}",
             "source": ["网络", "展会", "转介绍", "名录", "陌拜"][i % 5] if lang == "zh-CN"
                       else ["Web", "Exhibition", "Referral", "Directory", "Cold call"][i % 5],
             "tier": tiers[i],

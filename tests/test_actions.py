@@ -107,8 +107,9 @@ def test_check_exits_0_on_a_clean_ledger(empty_book):
 def test_log_updates_the_ledger_from_the_log(demo_book):
     first = _ledger(demo_book)[0]
     cid, before = first["客户编码"], int(first["连续未接通"] or 0)
-    for _ in range(3):
-        assert _run("log", demo_book, "--id", cid, "--reached", "no", "--today", TODAY).exit_code == 0
+    for i in range(3):  # distinct notes: identical touches in the same second would be exact duplicates
+        assert _run("log", demo_book, "--id", cid, "--reached", "no", "--note", f"call {i}",
+                    "--today", TODAY).exit_code == 0
     row = [r for r in _ledger(demo_book) if r["客户编码"] == cid][0]
     assert row["连续未接通"] == before + 3
     assert row["最近联系"] is None or row["最近联系"].date() < TODAY  # an unanswered call is not a contact

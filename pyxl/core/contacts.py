@@ -68,7 +68,7 @@ def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog
     unusable = (no_id | no_day)[~(no_id & no_day)]
     unknown = ~unusable & ~touches["customer_id"].isin(known_ids).to_numpy()
     future = ~unusable & (touches["day"].to_numpy() > np.datetime64(today, "D"))
-    duplicate = touches.duplicated(keep="first").to_numpy() & ~unusable
+    duplicate = log.loc[touches.index].astype(str).duplicated(keep="first").to_numpy() & ~unusable  # every typed cell
     problems += [LogProblem(r, "customer_id", "log.unknown_customer", touches.at[r, "customer_id"])
                  for r in touches.index[unknown]]
     problems += [LogProblem(r, "when", "log.future", touches.at[r, "day"]) for r in touches.index[future]]
