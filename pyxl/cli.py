@@ -210,8 +210,8 @@ def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workboo
                                                        dir_okay=False)],
            out: Annotated[Path, typer.Option("-o", "--out", help="The team workbook to write (.xlsx).")],
            today: Today = None, as_json: AsJson = False,
-           workers: Annotated[Optional[int], typer.Option(help="Processes reading the books (default: auto).")] = None
-           ) -> None:
+           workers: Annotated[Optional[int], typer.Option(
+               help="Processes reading the books (default 1: a pool did not pay on 2 cores).")] = None) -> None:
     """Merge owners' workbooks into one macro-free team workbook: ledgers and logs with their source file,
     duplicate customers across owners (撞单) flagged, one team dashboard. Rules and settings come from the
     first workbook.

@@ -48,13 +48,17 @@ def day(value) -> D | None:
 
 # ---------------------------------------------------------------- last contact
 def test_last_contact_is_the_later_of_typed_and_logged():
-    led = ledger({"last_contact": D(2026, 3, 2)}, {"last_contact": D(2026, 3, 6)}, {})
+    led = ledger({"last_contact": D(2026, 3, 2)}, {"last_contact": D(2026, 3, 6)}, {}, {})
     lg = log({"when": T(2026, 3, 4, 10), "reached": "是", "customer_id": "JRN01001"},
              {"when": T(2026, 3, 4, 10), "reached": "是", "customer_id": "JRN01002"},
-             {"when": "2026/3/3", "reached": "否", "customer_id": "JRN01003"})
+             {"when": "2026/3/3", "reached": "是", "customer_id": "JRN01003"},
+             {"when": T(2026, 3, 5, 10), "reached": "是", "customer_id": "JRN01004"},
+             {"when": T(2026, 3, 6, 10), "reached": "否", "customer_id": "JRN01004"})
     r = refresh(led, lg)
-    assert [day(v) for v in r.view["last_contact"]] == [D(2026, 3, 4), D(2026, 3, 6), D(2026, 3, 3)]
-    assert {k: day(v) for k, v in r.synced["last_contact"].items()} == {2: D(2026, 3, 4), 4: D(2026, 3, 3)}
+    # an unanswered call is an attempt, not a contact: the last *reached* touch counts (row 5: Mar 5)
+    assert [day(v) for v in r.view["last_contact"]] == [D(2026, 3, 4), D(2026, 3, 6), D(2026, 3, 3), D(2026, 3, 5)]
+    assert {k: day(v) for k, v in r.synced["last_contact"].items()} == {2: D(2026, 3, 4), 4: D(2026, 3, 3),
+                                                                      5: D(2026, 3, 5)}
     # the cadence restarts from the actual contact: 3N = 2..5 working days from Wed Mar 4 -> Fri 6 .. Wed 11
     assert (day(r.view.at[2, "earliest"]), day(r.view.at[2, "due"])) == (D(2026, 3, 6), D(2026, 3, 11))
 
@@ -180,13 +184,23 @@ def test_duplicate_unknown_future_and_unreadable_touches():
     assert problems == sorted([("log.duplicate", 3, "when"), ("log.unknown_customer", 4, "customer_id"),
                                ("log.future", 5, "when"), ("log.invalid", 6, "when"),
                                ("log.invalid", 7, "reached"), ("log.invalid", 7, "channel")])
-    # applied: Mar 2 (once) and Mar 4 (unreadable reached = not reached) -> two unreached in a row
+    # applied: Mar 2 (once) and Mar 4 (unreadable reached = not reached) -> two unreached in a row,
+    # and no real contact yet
     assert r.synced["unreached"].to_dict() == {2: 2}
-    assert day(r.synced["last_contact"][2]) == D(2026, 3, 4)
+    assert r.synced["last_contact"].empty
     assert len(r.log.touches) == 2
     log_flags = r.flags[r.flags["table"] == "contacts"]
     assert set(log_flags["severity"]) == {"warning", "error"}
     assert log_flags["message"].str.contains("{", regex=False).sum() == 0
+
+
+def test_duplicates_compare_every_typed_cell():
+    lg = log({"when": D(2026, 3, 4), "reached": "否", "notes": "busy"},
+             {"when": D(2026, 3, 4), "reached": "否", "notes": "busy"},
+             {"when": D(2026, 3, 4), "reached": "否", "notes": "called back, busy again"})
+    r = refresh(ledger({}), lg)
+    assert [(p.rule, p.row) for p in r.log.problems] == [("log.duplicate", 3)]
+    assert r.synced["unreached"].to_dict() == {2: 2}
 
 
 def test_same_day_touches_without_time_keep_log_order():
@@ -221,4 +235,66 @@ def test_derive_directly():
     per = out.per_customer.loc["JRN01001"]
     assert per["touches"] == 2 and per["unreached"] == 1 and per["no_progress"] == 1
     assert per["last_outcome"] == "considering" and per["last_channel"] == "sms"
-    assert day(per["last_touch"]) == D(2026, 3, 3)
+    assert day(per["last_touch"]) == D(2026, 3, 2)  # the newest reached touch
+
+
+# ---------------------------------------------------------------- summarise against a plain reference
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from pyxl.core.contacts import RESET_OUTCOMES, STALLED_OUTCOMES, summarise  # noqa: E402
+
+TOUCH = st.fixed_dictionaries({
+    "customer_id": st.sampled_from(["a", "b", "c"]),
+    "when": st.integers(min_value=0, max_value=20).map(lambda h: dt.datetime(2026, 3, 1) + dt.timedelta(hours=12 * h)),
+    "reached": st.booleans(),
+    "outcome": st.none() | st.sampled_from(["progress", "considering", "refused", "deal"]),
+    "channel": st.none() | st.sampled_from(["phone", "sms"]),
+    "agreed": st.none() | st.dates(min_value=D(2026, 3, 1), max_value=D(2026, 4, 30)),
+    "new_tier": st.none() | st.sampled_from(["3K", "4N"]),
+})
+
+
+def reference(rows: list[dict]) -> dict:
+    """Per customer, by walking the touches in time order (ties: log order), as domain.md describes."""
+    out = {}
+    for cid in sorted({r["customer_id"] for r in rows}):
+        mine = sorted((r for r in rows if r["customer_id"] == cid), key=lambda r: (r["when"], r["_row"]))
+        reached = [r for r in mine if r["reached"]]
+        trailing = 0
+        for r in reversed(mine):
+            if r["reached"]:
+                break
+            trailing += 1
+        stalled = 0
+        for r in reversed(reached):
+            if r["outcome"] in RESET_OUTCOMES:
+                break
+            stalled += r["outcome"] in STALLED_OUTCOMES
+        last_of = lambda key: next((r for r in reversed(mine) if r[key] is not None), None)  # noqa: E731
+        tier = last_of("new_tier")
+        out[cid] = {"last_touch": reached[-1]["when"].date() if reached else None, "touches": len(mine),
+                    "unreached": trailing, "no_progress": stalled,
+                    "last_outcome": reached[-1]["outcome"] if reached else None,
+                    "last_channel": (last_of("channel") or {}).get("channel"),
+                    "agreed": (last_of("agreed") or {}).get("agreed"),
+                    "new_tier": tier and tier["new_tier"], "new_tier_day": tier and tier["when"].date()}
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(TOUCH, max_size=30))
+def test_summarise_matches_reference(rows):
+    rows = [{**r, "_row": i} for i, r in enumerate(rows)]
+    frame = pd.DataFrame({
+        "customer_id": pd.array([r["customer_id"] for r in rows], dtype="string"),
+        "when": np.array([r["when"] for r in rows], dtype="datetime64[s]"),
+        "day": np.array([r["when"].date() for r in rows], dtype="datetime64[D]"),
+        "reached": np.array([r["reached"] for r in rows], dtype=bool),
+        "outcome": pd.array([r["outcome"] for r in rows], dtype="string"),
+        "channel": pd.array([r["channel"] for r in rows], dtype="string"),
+        "agreed": np.array([r["agreed"] or None for r in rows], dtype="datetime64[D]"),
+        "new_tier": pd.array([r["new_tier"] for r in rows], dtype="string"),
+    }, index=range(100, 100 + len(rows)))
+    got = summarise(frame)
+    plain = lambda v: None if pd.isna(v) else (day(v) if isinstance(v, (np.datetime64, pd.Timestamp)) else v)  # noqa: E731
+    assert {cid: {k: plain(v) for k, v in rec.items()} for cid, rec in got.to_dict("index").items()} == reference(rows)

@@ -77,5 +77,5 @@ def status(earliest: np.ndarray, due: np.ndarray, today: np.datetime64, known: n
 
 
 def _days_overdue(due: np.ndarray, today: dt.date) -> np.ndarray:
-    late = (np.datetime64(today, "D") - due).astype("timedelta64[D]").astype(float)
-    return np.where(np.isnan(late) | (late < 0), 0, late).astype("int64")
+    late = (np.datetime64(today, "D") - due).astype("timedelta64[D]")
+    return np.where(np.isnat(late), 0, np.maximum(late.astype("int64"), 0))

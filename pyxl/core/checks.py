@@ -85,9 +85,16 @@ def check_ids(ctx: CheckContext) -> list[pd.DataFrame]:
             flags("id.missing", "suggestion", missing, ctx, "customer_id")]
 
 
+_NAME_NOISE = str.maketrans("", "", " \t\n\r\xa0\u3000()（）")
+
+
 def check_duplicates(ctx: CheckContext) -> list[pd.DataFrame]:
-    phone = ctx.ledger.text("phone").str.replace(r"\D", "", regex=True).str[-11:]
-    name = ctx.ledger.text("name").str.casefold().str.replace(r"[\s()（）]|有限公司|公司", "", regex=True)
+    phone = ctx.ledger.text("phone").copy()
+    typed = ~phone.str.isdigit().fillna(False).to_numpy(dtype=bool)  # most phones are digits only: no regex
+    phone[typed] = phone[typed].str.replace(r"\D", "", regex=True)
+    phone = phone.str[-11:]
+    name = ctx.ledger.text("name").str.casefold().str.translate(_NAME_NOISE)
+    name = name.str.replace("有限公司", "", regex=False).str.replace("公司", "", regex=False)
     same_phone = phone.str.len().ge(7) & phone.duplicated(keep=False)
     same_name = name.ne("") & name.duplicated(keep=False)
     return [flags("customer.same_phone", "warning", same_phone.to_numpy(), ctx, "phone"),
@@ -180,8 +187,8 @@ def check_pool(ctx: CheckContext) -> list[pd.DataFrame]:
 
 
 def pool_days_left(due: np.ndarray, settings: Settings, today: dt.date) -> np.ndarray:
-    pool_day = due + np.timedelta64(settings.pool_grace_days, "D")
-    return (pool_day - np.datetime64(today, "D")).astype("timedelta64[D]").astype(float)
+    left = (due + np.timedelta64(settings.pool_grace_days, "D")) - np.datetime64(today, "D")
+    return np.where(np.isnat(left), np.nan, left.astype("timedelta64[D]").astype("int64"))  # NaT casts to -2**63
 
 
 def _no_follow_codes(rules: Rules) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .values import clean_text, is_blank, parse_bool, parse_dates, parse_datetimes, parse_vocab
+from .values import clean_text, is_blank, member, parse_bool, parse_dates, parse_datetimes, parse_vocab
 
 RESET_OUTCOMES = ("progress", "deal")
 STALLED_OUTCOMES = ("considering", "refused")
@@ -61,14 +61,16 @@ def _bad_cells(log: pd.DataFrame, key: str, bad: np.ndarray) -> list[LogProblem]
 
 
 def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog:
-    touches, problems = parse_log(log, today)
+    touches_all, problems = parse_log(log, today)
+    touches = touches_all
     no_id = touches["customer_id"].isna().to_numpy()
     no_day = np.isnat(touches["day"].to_numpy())
-    touches = touches[~(no_id & no_day)]  # blank rows
-    unusable = (no_id | no_day)[~(no_id & no_day)]
+    keep = ~(no_id & no_day)  # blank rows
+    touches = touches[keep]
+    unusable = (no_id | no_day)[keep]
     unknown = ~unusable & ~touches["customer_id"].isin(known_ids).to_numpy()
     future = ~unusable & (touches["day"].to_numpy() > np.datetime64(today, "D"))
-    duplicate = log.loc[touches.index].astype(str).duplicated(keep="first").to_numpy() & ~unusable  # every typed cell
+    duplicate = _typed_duplicates(log, touches_all)[keep] & ~unusable
     problems += [LogProblem(r, "customer_id", "log.unknown_customer", touches.at[r, "customer_id"])
                  for r in touches.index[unknown]]
     problems += [LogProblem(r, "when", "log.future", touches.at[r, "day"]) for r in touches.index[future]]
@@ -78,32 +80,70 @@ def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog
     return DerivedLog(applied, summarise(applied), problems)
 
 
+def _typed_duplicates(log: pd.DataFrame, touches: pd.DataFrame) -> np.ndarray:
+    """Rows whose every typed cell (notes included) equals an earlier row's. Only rows sharing customer and
+    time with another row can be such duplicates, so only those are compared cell by cell (each column
+    factorised: hashing, no string conversion)."""
+    out = np.zeros(len(log), dtype=bool)
+    key = pd.DataFrame({"customer": pd.factorize(touches["customer_id"].array)[0],
+                        "when": touches["when"].to_numpy("datetime64[s]").astype("int64")})
+    candidates = key.duplicated(keep=False).to_numpy()
+    if candidates.any() and log.shape[1]:
+        same = log[candidates]
+        codes = {i: pd.factorize(same.iloc[:, i].to_numpy(dtype=object))[0] for i in range(same.shape[1])}
+        out[candidates] = pd.DataFrame(codes).duplicated(keep="first").to_numpy()
+    return out
+
+
 def summarise(touches: pd.DataFrame) -> pd.DataFrame:
     """Per customer: newest reached touch (an unanswered call is an attempt, not a contact, so the customer
-    stays due), trailing unreached run, stalled touches since the last progress, etc."""
-    t = touches.assign(_row=np.arange(len(touches))).sort_values(["customer_id", "when", "_row"])
-    newest_first = t.iloc[::-1]
-    group = newest_first["customer_id"]
-    # unreached: touches since the newest reached one
-    not_reached = ~newest_first["reached"]
-    unreached = not_reached.groupby(group).cumprod().groupby(group).sum()
-    # no progress: reached touches with a stalled outcome since the newest progress/deal
-    reached = newest_first[newest_first["reached"]]
-    g = reached["customer_id"]
-    alive = (~reached["outcome"].isin(RESET_OUTCOMES)).groupby(g).cumprod()
-    stalled = (alive & reached["outcome"].isin(STALLED_OUTCOMES)).groupby(g).sum()
-    last_reached = reached.drop_duplicates("customer_id").set_index("customer_id")  # newest reached touch
-    agreed = t.dropna(subset=["agreed"]).groupby("customer_id")["agreed"].last()
-    with_tier = t.dropna(subset=["new_tier"]).groupby("customer_id")[["new_tier", "day"]].last()
-    by_customer = t.groupby("customer_id")
+    stays due), trailing unreached run, stalled touches since the last progress, etc.
+
+    Vectorised: touches are sorted by customer, time and log row once; every figure is then "the last row of
+    the group with property X" (``np.maximum.reduceat`` over positions) or a per-group count (``bincount``)."""
+    n = len(touches)
+    codes, ids = pd.factorize(touches["customer_id"].array)
+    index = pd.Index(ids, dtype="string", name="customer_id")
+    if n == 0:
+        return pd.DataFrame({"last_touch": pd.Series(dtype="datetime64[s]"), "touches": pd.Series(dtype="int64"),
+                             "unreached": pd.Series(dtype="int64"), "no_progress": pd.Series(dtype="int64"),
+                             "last_outcome": pd.Series(dtype="string"), "last_channel": pd.Series(dtype="string"),
+                             "agreed": pd.Series(dtype="datetime64[s]"), "new_tier": pd.Series(dtype="string"),
+                             "new_tier_day": pd.Series(dtype="datetime64[s]")}, index=index)
+    when = touches["when"].to_numpy("datetime64[s]").astype("int64")
+    order = np.lexsort((np.arange(n), when, codes))  # by customer, then time, then log row
+    group = codes[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    gid = np.repeat(np.arange(len(starts)), sizes)
+    pos = np.arange(n)
+
+    def last(mask: np.ndarray) -> np.ndarray:
+        """Position of the group's last row where ``mask`` holds, -1 when none."""
+        return np.maximum.reduceat(np.where(mask, pos, -1), starts)
+
+    def pick(values: np.ndarray, at: np.ndarray, missing) -> np.ndarray:
+        return np.where(at >= 0, values[at], missing)
+
+    reached = touches["reached"].to_numpy(dtype=bool)[order]
+    reset = reached & member(touches["outcome"], RESET_OUTCOMES)[order]
+    stalled = reached & member(touches["outcome"], STALLED_OUTCOMES)[order]
+    last_reached = last(reached)
+    last_reset = last(reset)
+    day = touches["day"].to_numpy("datetime64[D]")[order]
+    agreed = touches["agreed"].to_numpy("datetime64[D]")[order]
+    texts = {k: touches[k].to_numpy(dtype=object, na_value=None)[order] for k in ("outcome", "channel", "new_tier")}
+    with_agreed = last(~np.isnat(agreed))
+    with_tier = last(touches["new_tier"].notna().to_numpy(dtype=bool)[order])
+    nat = np.datetime64("NaT", "D")
     return pd.DataFrame({
-        "last_touch": reached.groupby(g)["day"].max(),  # the last *real* touch (domain §1): reached
-        "touches": by_customer.size(),
-        "unreached": unreached,
-        "no_progress": stalled,
-        "last_outcome": last_reached["outcome"],
-        "last_channel": by_customer["channel"].last(),
-        "agreed": agreed,
-        "new_tier": with_tier["new_tier"],
-        "new_tier_day": with_tier["day"],
-    }).fillna({"unreached": 0, "no_progress": 0}).astype({"unreached": "int64", "no_progress": "int64"})
+        "last_touch": pick(day, last_reached, nat),  # the last *real* touch (domain §1): reached
+        "touches": sizes,
+        "unreached": np.where(last_reached >= 0, starts + sizes - 1 - last_reached, sizes),
+        "no_progress": np.bincount(gid, weights=stalled & (pos > last_reset[gid]), minlength=len(starts)),
+        "last_outcome": pd.array(pick(texts["outcome"], last_reached, None), dtype="string"),
+        "last_channel": pd.array(pick(texts["channel"], last(pd.notna(texts["channel"])), None), dtype="string"),
+        "agreed": pick(agreed, with_agreed, nat),
+        "new_tier": pd.array(pick(texts["new_tier"], with_tier, None), dtype="string"),
+        "new_tier_day": pick(day, with_tier, nat),
+    }, index=index[group[starts]]).astype({"unreached": "int64", "no_progress": "int64"})

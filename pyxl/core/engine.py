@@ -14,7 +14,7 @@ import pandas as pd
 from . import cadence, checks
 from .calendar import TeamCalendar
 from .contacts import DerivedLog, LogProblem, derive
-from .i18n import render_flag, status_label
+from .i18n import render_flags, status_label
 from .ledger import ParsedLedger, parse_ledger
 from .rules import Rules
 from .settings import Settings
@@ -60,8 +60,7 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     row_flags = checks.run_checks(ctx)
     all_flags = pd.concat([row_flags, checks.stock_flags(parsed, rules), _log_flags(derived.problems),
                            _rules_flags(rules), _settings_flags(settings)], ignore_index=True)
-    all_flags["message"] = [render_flag(f, settings.language, _field_table(f["table"]))
-                            for f in all_flags.to_dict("records")]
+    all_flags["message"] = render_flags(all_flags, settings.language)
     computed = _computed(parsed, plan, row_flags, all_flags, settings, today)
     view = _view(parsed, plan, last, agreed, last_outcome, per, rules, computed)
     return RefreshResult(today, view, computed, synced, all_flags, derived)
@@ -101,6 +100,7 @@ def _apply_tier_changes(parsed: ParsedLedger, synced: dict[str, pd.Series]) -> N
     tier = parsed.tier.to_numpy(dtype=object, na_value=None)
     tier[pos] = change.to_numpy(dtype=object)
     parsed.tier = pd.Series(tier, index=parsed.index, dtype="string")
+    parsed._text.pop("tier", None)
     parsed.raw["tier"] = parsed.raw["tier"].astype(object)
     parsed.raw.iloc[pos, parsed.raw.columns.get_loc("tier")] = change.to_numpy(dtype=object)
     parsed.bad["tier"] = parsed.bad["tier"].copy()
@@ -119,9 +119,12 @@ def _computed(parsed: ParsedLedger, plan: pd.DataFrame, row_flags: pd.DataFrame,
               settings: Settings, today: dt.date) -> pd.DataFrame:
     index = parsed.index
     flagged = all_flags[all_flags["table"] == "ledger"]
-    messages = flagged.groupby("row", sort=False)["message"].agg("\n".join)
-    suggested = row_flags[row_flags["suggested_tier"].astype(str) != ""].groupby("row", sort=False)[
-        "suggested_tier"].first()
+    joined: dict = {}
+    for row, message in zip(flagged["row"], flagged["message"]):  # one cell per row, messages in check order
+        joined[row] = message if row not in joined else f"{joined[row]}\n{message}"
+    messages = pd.Series(joined, dtype=object)
+    suggesting = row_flags[row_flags["suggested_tier"].astype(str) != ""]
+    suggested = suggesting.drop_duplicates("row").set_index("row")["suggested_tier"]
     pool = (checks.pool_days_left(plan["due"].to_numpy("datetime64[D]"), settings, today)
             if settings.pool_enabled else np.full(len(index), np.nan))
     return pd.DataFrame({
@@ -191,7 +194,3 @@ def _settings_flags(settings: Settings) -> pd.DataFrame:
                           "field": "value", "value": p.value, "suggested_tier": "",
                           "args": {"key": p.key, "expected": p.expected}} for p in settings.problems],
                         columns=checks.FLAG_COLUMNS)
-
-
-def _field_table(table: str) -> str:
-    return {"contacts": "contacts", "rules": "rules"}.get(table, "ledger")

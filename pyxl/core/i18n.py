@@ -38,6 +38,24 @@ def render_flag(flag: dict, lang: str, table: str = "ledger") -> str:
     return texts(lang)["checks"][flag["rule"]].format_map(_Keep(args))
 
 
+def render_flags(flags: pd.DataFrame, lang: str) -> list[str]:
+    """Every flag of a flags table as a sentence in ``lang`` (the table column picks the field labels)."""
+    templates = texts(lang)["checks"]
+    out = []
+    for rule, table, key, value, suggested, args in zip(flags["rule"], flags["table"], flags["field"], flags["value"],
+                                                          flags["suggested_tier"], flags["args"]):
+        values = _Keep(args or {})
+        values.setdefault("field", _field_label(_LABEL_TABLES.get(table, "ledger"), key or "", lang))
+        values.setdefault("value", _show(value))
+        values.setdefault("suggested", suggested or "")
+        out.append(templates[rule].format_map(values))
+    return out
+
+
+_LABEL_TABLES = {"contacts": "contacts", "rules": "rules"}
+
+
+@cache
 def _field_label(table: str, key: str, lang: str) -> str:
     try:
         return field(table, key).label(lang)

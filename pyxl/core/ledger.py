@@ -9,7 +9,7 @@ import pandas as pd
 
 from .rules import Rules
 from .schema import fields
-from .values import clean_text, is_blank, parse_bool, parse_dates, parse_numbers
+from .values import clean_text, parse_bool, parse_dates, parse_numbers
 
 DATE_TYPES = ("date", "datetime")
 NUMBER_TYPES = ("int", "number", "money")
@@ -23,18 +23,21 @@ class ParsedLedger:
     kp: np.ndarray  # bool
     tier: pd.Series  # resolved tier code, NA when unknown or blank
     bad: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells typed but unreadable
+    _text: dict[str, pd.Series] = field(default_factory=dict, repr=False)
 
     @property
     def index(self) -> pd.Index:
         return self.raw.index
 
     def text(self, key: str) -> pd.Series:
-        if key not in self.raw:
-            return pd.Series("", index=self.raw.index, dtype="string")
-        return clean_text(self.raw[key]).fillna("")
+        """Stripped text of a column, '' when blank (cached: checks and views ask for the same columns)."""
+        if key not in self._text:
+            column = self.raw[key] if key in self.raw else pd.Series(None, index=self.raw.index, dtype=object)
+            self._text[key] = clean_text(column).fillna("")
+        return self._text[key]
 
     def blank(self, key: str) -> np.ndarray:
-        return is_blank(self.raw[key]).to_numpy() if key in self.raw else np.ones(len(self.raw), dtype=bool)
+        return self.text(key).eq("").to_numpy(dtype=bool)
 
 
 def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date) -> ParsedLedger:

@@ -134,6 +134,7 @@ def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame
     """``still_due``: today's agenda as it stands at the end of the day. A reached customer leaves it (its
     cadence restarts), so the day's plan is what is still due plus everyone reached today."""
     day = touches[touches["day"] == np.datetime64(today)]
+    day = day.assign(new_tier=rules.tier_of(day["new_tier"]))  # typed as alias or label -> tier code
     reached_ids = set(day.loc[day["reached"], "customer_id"])
     touched_ids = set(day["customer_id"])
     planned_ids = set(still_due["customer_id"]) | reached_ids

@@ -20,32 +20,42 @@ _TRAILING_DAY = re.compile(r"[日号]$")
 _AMOUNT_NOISE = re.compile(r"[,，\s¥￥$€£元]|RMB|CNY|USD", re.IGNORECASE)
 
 
+def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for None/NaN/NaT) and the distinct cell values: cells repeat (yes/no, channels, tiers, IDs),
+    so per-value work is done once per distinct value. Values that compare equal (1, 1.0, True) share a code."""
+    return pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+
+
 def distinct_map(series: pd.Series, func, dtype=object, na=None) -> np.ndarray:
-    """``func`` applied to each distinct cell value once (cells repeat: yes/no, channels, tiers, IDs);
-    ``na`` for empty cells (None/NaN/NaT). Values that compare equal (1, 1.0, True) share one result."""
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    """``func`` applied to each distinct cell value once; ``na`` for empty cells (None/NaN/NaT)."""
+    codes, uniques = _factorize(series)
     mapped = np.array([func(u) for u in uniques] + [na], dtype=dtype)
     return mapped[codes]  # code -1 (empty) picks the trailing ``na``
 
 
-def _blank_text(value: object) -> bool:
-    return str(value).strip() == ""
+def _texts(uniques: np.ndarray) -> pd.Series:
+    """Distinct cell values as stripped text; numbers typed into a text column such as 1001.0 -> '1001'."""
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    if pd.api.types.infer_dtype(uniques) == "string":  # the usual case: all text, nothing more to do
+        return text
+    whole = np.fromiter((isinstance(v, (float, np.floating)) and float(v).is_integer() for v in uniques), bool,
+                        len(uniques))
+    if whole.any():
+        text[whole] = [str(int(v)) for v in uniques[whole]]
+    return text
 
 
 def is_blank(series: pd.Series) -> pd.Series:
-    return pd.Series(distinct_map(series, _blank_text, bool, True), index=series.index)
-
-
-def _clean(value: object) -> str | None:
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
+    codes, uniques = _factorize(series)
+    blank = np.append(_texts(uniques).eq("").to_numpy(dtype=bool), True)
+    return pd.Series(blank[codes], index=series.index)
 
 
 def clean_text(series: pd.Series) -> pd.Series:
     """Cells as stripped text (numbers typed for text such as 1001.0 -> '1001'); NA when blank."""
-    return pd.Series(distinct_map(series, _clean), index=series.index, dtype="string")
+    codes, uniques = _factorize(series)
+    text = pd.array(_texts(uniques).replace("", None).to_numpy(dtype=object), dtype="string")
+    return pd.Series(text.take(codes, allow_fill=True), index=series.index)
 
 
 def parse_dates(series: pd.Series, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -125,6 +135,9 @@ def parse_numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Cells -> (float array, bad mask). Accepts thousands separators, currency marks and 万 (10,000)."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(series), dtype=bool)
+    if pd.api.types.infer_dtype(series, skipna=True) in ("empty", "integer", "floating", "mixed-integer-float"):
+        numbers = pd.to_numeric(series.astype(object).where(series.notna(), np.nan)).to_numpy(dtype=float)
+        return numbers, np.zeros(len(series), dtype=bool)  # number cells (or none at all): nothing to clean
     text = series.astype("string").str.normalize("NFKC").str.strip()  # full-width digits from a Chinese IME
     blank = text.isna() | text.eq("")
     cleaned = text.str.replace(_AMOUNT_NOISE, "", regex=True)
@@ -137,12 +150,25 @@ def parse_numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def parse_vocab(series: pd.Series, vocab: str) -> tuple[pd.Series, np.ndarray]:
     """Cells -> (term keys, bad mask) for a vocabulary of ``templates/schema.toml`` (yes/no, channel, …)."""
+    codes, keys, bad = _vocab_codes(series, vocab)
+    return pd.Series(pd.array(keys, dtype="string").take(codes, allow_fill=True), index=series.index), bad
+
+
+def _vocab_codes(series: pd.Series, vocab: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Factorised cells, the term key of each distinct value (None when unknown), and the bad-cell mask."""
     parse = vocabulary(vocab).parse
-    keys = distinct_map(series, lambda v: parse(v) or ("" if _blank_text(v) else None), na="")
-    parsed = pd.Series(keys, index=series.index, dtype="string").replace("", pd.NA)
-    return parsed, pd.isna(keys)
+    codes, uniques = _factorize(series)
+    keys = np.array([parse(u) for u in uniques], dtype=object)
+    bad = np.append(pd.isna(keys) & ~_texts(uniques).eq("").to_numpy(dtype=bool), False)[codes]
+    return codes, keys, bad
 
 
 def parse_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    keys, bad = parse_vocab(series, "bool")
-    return keys.eq("yes").fillna(False).to_numpy(dtype=bool), bad
+    codes, keys, bad = _vocab_codes(series, "bool")
+    return np.append(keys == "yes", False)[codes], bad
+
+
+def member(series: pd.Series, values) -> np.ndarray:
+    """``series.isin(values)`` as a bool array, hashing each distinct value once (for long columns of a few terms)."""
+    codes, uniques = _factorize(series)
+    return np.append(np.isin(np.asarray(uniques, dtype=object), list(values)), False)[codes]
