@@ -16,7 +16,7 @@ from .core import engine, planning, reports
 from .core.calendar import parse_week, week_start
 from .core.i18n import text
 from .core.rules import Rules, rules_from_table
-from .core.schema import HeaderMatch, field as schema_field, fields, match_headers
+from .core.schema import HeaderMatch, match_headers, vocabulary
 from .core.settings import Settings, settings_from_pairs
 from .core.values import is_blank, parse_dates
 
@@ -221,7 +221,6 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
 
 
 def _label(vocab: str, value: str, lang: str) -> str:
-    from .core.schema import vocabulary
     key = vocabulary(vocab).parse(value)
     if key is None:
         raise ActionError(text(lang, "errors", "bad_choice", value=value,

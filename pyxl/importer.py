@@ -51,7 +51,7 @@ from .book.xlsx import WorkbookError, WorkbookPackage
 from .core.contacts import parse_log
 from .core.i18n import text as _t
 from .core.rules import Rules
-from .core.schema import Field, fields, normalise, vocabulary
+from .core.schema import Field, fields, header_index, normalise, vocabulary
 from .core.settings import Settings
 from .core.values import distinct_map, parse_datetimes, parse_numbers
 
@@ -245,21 +245,13 @@ def _mode(counts: list[int]) -> tuple[int, int]:
 
 
 # --- header mapping -------------------------------------------------------------------------------
-def _field_index(table: str) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for f in fields(table):
-        for name in (f.key, f.zh, f.en, *f.aliases):
-            index.setdefault(normalise(name), f.key)
-    return index
-
-
 def _candidate_index(kind: str) -> dict[str, str]:
     """Normalised header -> key for a ledger or a log source (a log also knows the customer's name/phone)."""
     if kind == LEDGER:
-        index = {k: v for k, v in _field_index("ledger").items()}
+        index = {k: v for k, v in header_index("ledger").items()}
     else:
-        index = _field_index("contacts")
-        for name, key in _field_index("ledger").items():
+        index = header_index("contacts")
+        for name, key in header_index("ledger").items():
             if key in IDENTITY:
                 index.setdefault(name, key)
     for key, names in NAME_PARTS.items():
@@ -277,7 +269,7 @@ def resolve_field(name: str) -> str | None:
         return name.strip()
     wanted = normalise(name)
     for table in ("ledger", "contacts"):
-        key = _field_index(table).get(wanted)
+        key = header_index(table).get(wanted)
         if key is not None:
             return key
     return None

@@ -40,6 +40,7 @@ from . import actions, export
 from .book import layout as L
 from .book.xlsx import WorkbookPackage, col_letter
 from .build.workbook import build_workbook
+from .files import write_atomic
 from .core.i18n import texts
 from .core.schema import fields, vocabulary
 from .core.values import clean_text
@@ -260,7 +261,7 @@ def rollup(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
         package.save(work, backup=False)
         clock("save")
         data = export.strip_macros(work.read_bytes())
-    _write_atomic(out, data)
+    write_atomic(out, data)
     clock("strip_macros")
     summary = {"books": len(books), "customers": len(merged.ledger), "touches": len(merged.log),
                "owners": int(_column(merged.ledger, "owner").replace("", pd.NA).nunique()),
@@ -533,19 +534,6 @@ def _span(sheet: str, spans: pd.DataFrame, book: int) -> str | None:
 
 def _show(value: object) -> object:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-
-
-def _write_atomic(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------- sample teams (tests, benchmarks)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from pyxl import actions

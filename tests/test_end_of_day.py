@@ -7,7 +7,6 @@ import openpyxl
 from typer.testing import CliRunner
 
 from pyxl import actions
-from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.cli import app
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from pyxl.core import schema
-from pyxl.core.rules import PRESETS, UNITS, preset_params, preset_rules, preset_table, rules_from_table
+from pyxl.core.rules import PRESETS, UNITS, preset_params, preset_rules, rules_from_table
 from pyxl.core.schema import fields, match_headers, normalise, vocabulary
 
 

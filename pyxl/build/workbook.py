@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +17,7 @@ from ..core import rules as presets
 from ..core.i18n import texts
 from ..core.schema import fields, vocabulary
 from ..core.settings import defaults
+from ..files import write_atomic
 from . import ribbon, vba
 from .styles import ROLES, STATUS_FILLS
 
@@ -256,16 +255,4 @@ def _rows(frame: pd.DataFrame) -> list[list]:
 
 def build_workbook(path: str | Path, lang: str = "zh-CN", preset: str = "maturity") -> Path:
     """Write a fresh workbook to ``path`` atomically."""
-    path = Path(path)
-    data = Builder(lang, preset).build()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".~build-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(Path(path), Builder(lang, preset).build())

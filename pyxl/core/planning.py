@@ -397,7 +397,7 @@ class _Network:
         self._set_flows(placed)
 
     def _set_flows(self, placed: np.ndarray) -> None:
-        n, flow = self.n, self.flow
+        flow = self.flow
         flow[:] = 0
         for k, r in enumerate(self.cl):
             for j in np.nonzero(placed[k])[0]:

@@ -70,7 +70,8 @@ def computed_keys(table: str = "ledger") -> list[str]:
 
 
 @cache
-def _header_index(table: str) -> dict[str, str]:
+def header_index(table: str) -> dict[str, str]:
+    """Normalised header text (key, zh, en, every alias) -> field key."""
     index: dict[str, str] = {}
     for f in fields(table):
         for name in (f.key, f.zh, f.en, *f.aliases):
@@ -79,7 +80,7 @@ def _header_index(table: str) -> dict[str, str]:
 
 
 def match_headers(table: str, headers: list[str]) -> HeaderMatch:
-    index = _header_index(table)
+    index = header_index(table)
     columns: dict[str, str] = {}
     unknown: list[str] = []
     duplicates: list[str] = []
