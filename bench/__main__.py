@@ -1,7 +1,7 @@
 """``python -m bench [--sizes 1000,10000,100000]``: the headless actions against the obvious alternatives.
 
 For each size: a workbook with that many customers (maturity preset, realistic tier mix, 4–50 owners) and
-a contact log of ~5 touches per customer, then, each in a fresh process (so peak RSS is the action's own):
+a contact log of at most 5 touches per customer (each customer's newest), then, each in a fresh process (so peak RSS is the action's own):
 - ``followup refresh`` wall time and peak RSS;
 - baseline: ``openpyxl.load_workbook(keep_vba=True)`` + ``save()`` of the same file;
 - floor: every sheet's values read with python-calamine + the zip rewritten once;
@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 
 def make_workbook(path: Path, customers: int) -> None:
     from pyxl.demo import make_demo
-    make_demo(path, customers=customers, today=TODAY, owners=max(4, customers // 2000))
+    make_demo(path, customers=customers, today=TODAY, owners=max(4, customers // 2000), touches_per_customer=5)
 
 
 # ---------------------------------------------------------------- measurements (run in a child process)

@@ -16,12 +16,12 @@ from .core.schema import fields, vocabulary
 
 
 def make_demo(path: Path, customers: int = 120, lang: str = "zh-CN", today: dt.date | None = None,
-              preset: str = "maturity", owners: int = 4) -> actions.Outcome:
+              preset: str = "maturity", owners: int = 4, touches_per_customer: int | None = None) -> actions.Outcome:
     today = today or dt.date.today()
     build_workbook(path, lang, preset)
     rules = preset_rules(preset, lang)
     ledger = sample.customers(customers, rules, lang, owners=owners, today=today)
-    log = sample.history(ledger, rules, today=today)
+    log = sample.history(ledger, rules, today=today, per_customer=touches_per_customer)
     book = WorkbookPackage.open(path)
     book.append_table_rows(L.T_CUSTOMERS, _labelled(ledger, "ledger", lang))
     book.append_table_rows(L.T_CONTACTS, _labelled(_log_labels(log, lang), "contacts", lang))

@@ -72,7 +72,7 @@ TRADES_EN = ["Interiors", "Building Supply", "Home", "Tech", "Trading", "Electro
 
 
 def history(ledger: pd.DataFrame, rules: Rules, days: int = 90, today: dt.date | None = None,
-            seed: int = 11) -> pd.DataFrame:
+            seed: int = 11, per_customer: int | None = None) -> pd.DataFrame:
     """A contact log over the last ``days`` days: each customer touched roughly on its cadence, with
     some late, unreached, stalled and progressing touches."""
     rng = np.random.default_rng(seed)
@@ -95,4 +95,7 @@ def history(ledger: pd.DataFrame, rules: Rules, days: int = 90, today: dt.date |
                          "reached": "yes" if reached else "no", "outcome": outcome})
             lateness = rng.choice([0.6, 1.0, 1.3, 2.0], p=[.3, .4, .2, .1])
             day += dt.timedelta(days=max(1, int(round(step[i] * lateness))))
-    return pd.DataFrame(rows, columns=["when", "customer_id", "owner", "channel", "reached", "outcome"])
+    log = pd.DataFrame(rows, columns=["when", "customer_id", "owner", "channel", "reached", "outcome"])
+    if per_customer is not None:  # keep each customer's newest touches only
+        log = log.groupby("customer_id", sort=False).tail(per_customer).reset_index(drop=True)
+    return log
