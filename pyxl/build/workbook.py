@@ -104,6 +104,8 @@ class Builder:
                    widths=[22, 10])
         sheet = self.sheets[L.RULES]
         sheet.freeze_panes(1, 1)
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)
         sheet.write_comment(0, 0, self.t["notes"]["rules"], {"x_scale": 3, "y_scale": 2})
 
     def _settings(self) -> None:
@@ -124,6 +126,7 @@ class Builder:
         self._lists(15)
         self._blocks(22)
         sheet.set_column(1, 1, 18, self.fmt["text"])
+        sheet.set_landscape()
 
     def _lists(self, col: int) -> None:
         names = ("bool", "channel", "outcome", "stage")
