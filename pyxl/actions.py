@@ -140,6 +140,11 @@ def _today(inputs: Inputs, today: dt.date | None) -> dt.date:
 def refresh(book: Book, today: dt.date | None = None, inputs: Inputs | None = None) -> Outcome:
     """Derive from the log, write the tool's ledger columns and the Agenda, Checks and Dashboard sheets.
     ``inputs``: what was read, plus changes this action made that the book does not show yet."""
+    return _refresh(book, today, inputs)[0]
+
+
+def _refresh(book: Book, today: dt.date | None, inputs: Inputs | None
+             ) -> tuple[Outcome, Inputs, engine.RefreshResult, planning.PlanResult]:
     inputs = inputs or load(book)
     result = _run_engine(inputs, today)
     written = _write_ledger(book, inputs, result)
@@ -147,18 +152,17 @@ def refresh(book: Book, today: dt.date | None = None, inputs: Inputs | None = No
     sheets.write_agenda(book, inputs, result, plan)
     sheets.write_checks(book, inputs, result)
     sheets.write_dashboard(book, inputs, result)
-    return Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result),
-                   lang=inputs.settings.language)
+    outcome = Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result),
+                      lang=inputs.settings.language)
+    return outcome, inputs, result, plan
 
 
 def end_of_day(book: Book, today: dt.date | None = None) -> Outcome:
     """Refresh, then the daily report (日报): today's touches vs plan and targets, carried-over customers,
     tomorrow's first calls. Works from the contact log alone."""
-    outcome = refresh(book, today)
-    inputs = load(book)
+    outcome, inputs, result, plan = _refresh(book, today, None)
     day = outcome.today
-    result = _run_engine(inputs, day)
-    still_due = planning.agenda(_plan(inputs, result, week_start(day)), day)
+    still_due = planning.agenda(plan, day)
     tomorrow = engine.calendar_for(inputs.settings).add_workdays([day], 1)[0].astype(dt.date)
     ahead = engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, tomorrow)
     first = planning.agenda(_plan(inputs, ahead, week_start(tomorrow)), tomorrow)
