@@ -3,7 +3,6 @@ the xlwings macros on the live workbook; neither holds any logic of its own."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +12,7 @@ from . import sheets
 from .book import layout as L
 from .book.base import Book
 from .core import engine, planning, reports
+from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
 from .core.i18n import text
 from .core.rules import Rules, rules_from_table
@@ -239,14 +239,9 @@ def new_customer_ids(book: Book) -> Outcome:
     ledger = inputs.ledger
     ids = ledger.get("customer_id", pd.Series(index=ledger.index, dtype=object)).astype("string").str.strip().fillna("")
     owners = ledger.get("owner", pd.Series(index=ledger.index, dtype=object)).astype("string").str.strip().fillna("")
-    codes = _owner_codes(s.owners, owners)
-    used = set(ids)
-    new: dict[int, str] = {}
-    for row in ledger.index[ids.eq("").to_numpy() & _named(ledger)]:
-        stem = f"{s.id_prefix}{s.id_market}{codes[owners[row]]}"
-        seq = _next_sequence(used, stem)
-        new[int(row)] = f"{stem}{seq:03d}"
-        used.add(new[int(row)])
+    rows = ledger.index[ids.eq("").to_numpy() & _named(ledger)]
+    fresh = ids_core.allocate([owners[r] for r in rows], owners, set(ids), s.owners, s.id_prefix, s.id_market)
+    new = {int(r): cid for r, cid in zip(rows, fresh)}
     _write_column(book, inputs.ledger_headers, "customer_id", new, L.T_CUSTOMERS)
     return Outcome(s.today(), {"ids_created": len(new)}, lang=s.language)
 
@@ -255,28 +250,6 @@ def _named(ledger: pd.DataFrame) -> np.ndarray:
     if "name" not in ledger:
         return np.zeros(len(ledger), dtype=bool)
     return ledger["name"].astype("string").str.strip().fillna("").ne("").to_numpy()
-
-
-def _owner_codes(table: pd.DataFrame, owners: pd.Series) -> dict[str, str]:
-    """Owner -> 2-digit code: the Settings owners table first, then the next free numbers in name order."""
-    codes: dict[str, str] = {}
-    for owner, code in zip(table.get("owner", []), table.get("code", [])):
-        if owner is not None and code is not None and str(code).strip():
-            codes[str(owner).strip()] = f"{int(float(code)):02d}" if str(code).replace(".0", "").isdigit() else str(code)
-    taken = set(codes.values())
-    number = 1
-    for owner in sorted(set(owners) - set(codes)):
-        while f"{number:02d}" in taken:
-            number += 1
-        codes[owner] = f"{number:02d}"
-        taken.add(codes[owner])
-    return codes
-
-
-def _next_sequence(used: set[str], stem: str) -> int:
-    pattern = re.compile(re.escape(stem) + r"(\d{3,})$")
-    numbers = [int(m.group(1)) for m in map(pattern.match, used) if m]
-    return max(numbers, default=0) + 1
 
 
 # ---------------------------------------------------------------- internals

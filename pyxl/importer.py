@@ -48,12 +48,13 @@ import python_calamine
 from . import actions
 from .book import layout as L
 from .book.xlsx import WorkbookError, WorkbookPackage
+from .core import ids
 from .core.contacts import parse_log
 from .core.i18n import text as _t
 from .core.rules import Rules
 from .core.schema import Field, fields, header_index, normalise, vocabulary
 from .core.settings import Settings
-from .core.values import distinct_map, parse_datetimes, parse_numbers
+from .core.values import cell_text, distinct_map, parse_datetimes, parse_numbers
 
 # --- limits ---------------------------------------------------------------------------------------
 MAX_SOURCE_BYTES = 200 * 2**20  # uncompressed size of a source (file size for text and .xls)
@@ -326,14 +327,6 @@ class Layout:
         return len({k for k in self.columns.values() if k != IGNORE})
 
 
-def _header_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def map_row(headers: Sequence[str], kind: str, overrides: dict[str, str]) -> dict[int, str]:
     """Column index -> key for a header row: overrides first, then aliases; each key once (name parts aside)."""
     index = _candidate_index(kind)
@@ -372,7 +365,7 @@ def find_layout(grids: Sequence[Grid], overrides: dict[str, str], kind: str = "a
     best: Layout | None = None
     for grid in grids:
         for r, row in enumerate(grid.rows[:HEADER_SCAN_ROWS]):
-            headers = [_header_text(v) for v in row]
+            headers = [cell_text(v) for v in row]
             if sum(1 for h in headers if h) < 1:
                 continue
             if kind == "auto":
@@ -432,8 +425,8 @@ def _join_name_parts(frame: pd.DataFrame) -> pd.DataFrame:
     if "_first" not in frame and "_last" not in frame:
         return frame
     empty = pd.Series(None, index=frame.index, dtype=object)
-    first = frame.get("_first", empty).map(_header_text)
-    last = frame.get("_last", empty).map(_header_text)
+    first = frame.get("_first", empty).map(cell_text)
+    last = frame.get("_last", empty).map(cell_text)
     cjk = (first + last).str.contains(r"[\u3400-\u9fff]", regex=True)
     joined = pd.Series(np.where(cjk, last + first, (first + " " + last).str.strip()), index=frame.index)
     target = "name" if "name" not in frame else "contact" if "contact" not in frame else None
@@ -904,19 +897,13 @@ def _existing_log_keys(state: _State) -> set[tuple]:
 def _assign_ids(state: _State, rows: Iterable[object]) -> None:
     """Customer IDs (the workbook's scheme: prefix + market + owner code + sequence) for rows without one."""
     s = state.settings
-    owners = pd.Series([_text_value(v.get("owner")) or "" for v in state.rows.values()], dtype=object)
-    codes = actions._owner_codes(s.owners, owners)
     used = {str(v.get("customer_id")) for v in state.rows.values() if v.get("customer_id")}
-    sequence: dict[str, int] = {}  # stem -> next number (one scan of the used IDs per stem)
-    for row in sorted(rows, key=lambda r: (isinstance(r, tuple), r if isinstance(r, int) else r[1])):
+    pending = [r for r in sorted(rows, key=lambda r: (isinstance(r, tuple), r if isinstance(r, int) else r[1]))
+               if not state.rows[r].get("customer_id")]
+    owners = [_text_value(state.rows[r].get("owner")) or "" for r in pending]
+    everyone = [_text_value(v.get("owner")) or "" for v in state.rows.values()]
+    for row, new_id in zip(pending, ids.allocate(owners, everyone, used, s.owners, s.id_prefix, s.id_market)):
         values = state.rows[row]
-        if values.get("customer_id"):
-            continue
-        stem = f"{s.id_prefix}{s.id_market}{codes[_text_value(values.get('owner')) or '']}"
-        if stem not in sequence:
-            sequence[stem] = actions._next_sequence(used, stem)
-        new_id = f"{stem}{sequence[stem]:03d}"
-        sequence[stem] += 1
         values["customer_id"] = new_id
         state.index.add(row, {"customer_id": new_id})
         if isinstance(row, int):

@@ -176,3 +176,11 @@ def test_new_and_demo_commands(tmp_path):
     assert openpyxl.load_workbook(tmp_path / "en.xlsm", keep_vba=True).sheetnames[0] == "Customers"
     result = _run("demo", tmp_path / "d.xlsm", "--customers", "30", "--today", TODAY)
     assert result.exit_code == 0 and "客户数" in result.stdout
+
+
+def test_owner_codes_do_not_depend_on_which_rows_lack_an_id(empty_book):
+    # codes go by owner name order over the whole ledger: 张伟 01, 李娜 02, whoever still needs an ID
+    _add_customers(empty_book, [{"customer_id": "JRN01001", "name": "老客户", "owner": "张伟"},
+                                {"name": "新客户", "owner": "李娜"}])
+    assert _run("ids", empty_book).exit_code == 0
+    assert [r["客户编码"] for r in _ledger(empty_book)] == ["JRN01001", "JRN02001"]

@@ -13,7 +13,7 @@ from functools import cache
 import pandas as pd
 
 from .schema import TEMPLATES, normalise
-from .values import distinct_map
+from .values import cell_text, distinct_map
 
 UNITS = ("workdays", "days", "weeks", "months", "none")
 UNIT_ALIASES = {
@@ -122,12 +122,12 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object]) -> Rules:
     problems: list[RuleProblem] = []
     rows = []
     for pos, raw in enumerate(table.to_dict("records")):
-        code = _text(raw.get("code"))
+        code = cell_text(raw.get("code"))
         if not code:
             continue
         row = {"code": code, "_pos": pos}
         for key in TEXT[1:]:
-            row[key] = _text(raw.get(key))
+            row[key] = cell_text(raw.get(key))
         for key in NUMERIC:
             row[key] = _number(raw.get(key), pos, key, problems)
         row["unit"] = _choice(row["unit"], UNIT_ALIASES, pos, "unit", problems, default="none")
@@ -160,16 +160,8 @@ def _check_cadence(tiers: pd.DataFrame, problems: list[RuleProblem]) -> None:
             tiers.at[code, "min"] = t["max"] if math.isnan(t["min"]) or t["min"] > t["max"] else 0.0
 
 
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _number(value: object, pos: int, key: str, problems: list[RuleProblem]) -> float:
-    text = _text(value)
+    text = cell_text(value)
     if text == "":
         return math.nan
     try:

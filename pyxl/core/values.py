@@ -6,6 +6,7 @@ the caller can flag exactly those cells and still compute everything else.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 import numpy as np
@@ -49,6 +50,15 @@ def is_blank(series: pd.Series) -> pd.Series:
     codes, uniques = _factorize(series)
     blank = np.append(_texts(uniques).eq("").to_numpy(dtype=bool), True)
     return pd.Series(blank[codes], index=series.index)
+
+
+def cell_text(value: object) -> str:
+    """One cell as stripped text; blank for None/NaN; whole floats without '.0' (1001.0 -> '1001')."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
 
 
 def clean_text(series: pd.Series) -> pd.Series:
