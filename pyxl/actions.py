@@ -150,9 +150,10 @@ def _refresh(book: Book, today: dt.date | None, inputs: Inputs | None
     written = _write_ledger(book, inputs, result)
     plan = _plan(inputs, result, week_start(result.today))
     sheets.write_agenda(book, inputs, result, plan)
-    sheets.write_checks(book, inputs, result)
+    located = _located(book, inputs, result)
+    sheets.write_checks(book, inputs, result, located)
     sheets.write_dashboard(book, inputs, result)
-    outcome = Outcome(result.today, {**_counts(result), "cells_written": written}, _located(book, inputs, result),
+    outcome = Outcome(result.today, {**_counts(result), "cells_written": written}, located,
                       lang=inputs.settings.language)
     return outcome, inputs, result, plan
 
@@ -182,8 +183,9 @@ def check(book: Book, today: dt.date | None = None) -> Outcome:
     """Check tiers and data only: the Checks sheet, every flag with its Sheet!cell."""
     inputs = load(book)
     result = _run_engine(inputs, today)
-    sheets.write_checks(book, inputs, result)
-    return Outcome(result.today, _counts(result), _located(book, inputs, result), lang=inputs.settings.language)
+    located = _located(book, inputs, result)
+    sheets.write_checks(book, inputs, result, located)
+    return Outcome(result.today, _counts(result), located, lang=inputs.settings.language)
 
 
 def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = None) -> tuple[Outcome, planning.PlanResult]:

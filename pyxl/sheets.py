@@ -55,10 +55,10 @@ def _stamp(t: dict, today: dt.date) -> str:
 CHECK_COLUMNS = ["severity", "rule", "cell", "customer_id", "name", "message", "suggested_tier"]
 
 
-def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult) -> None:
-    from .actions import _located
+def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult, located: pd.DataFrame) -> None:
+    """``located``: the result's flags with the Sheet!cell each points at."""
     t = texts(inputs.settings.language)
-    flags = _located(book, inputs, result)
+    flags = located
     order = flags["severity"].map(SEVERITY_ORDER)
     flags = flags.assign(_o=order).sort_values(["_o", "table", "rule"], kind="stable")
     ids = result.view["customer_id"]
