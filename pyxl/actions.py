@@ -15,6 +15,7 @@ from .core import engine, planning, reports
 from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
 from .core.i18n import text
+from .core.playbooks import Playbooks, playbooks_from_table
 from .core.rules import Rules, rules_from_table
 from .core.schema import HeaderMatch, match_headers, vocabulary
 from .core.settings import Settings, settings_from_pairs
@@ -34,6 +35,8 @@ class Inputs:
     rules: Rules
     settings: Settings
     blocks: pd.DataFrame
+    playbooks: Playbooks = field(default_factory=Playbooks)
+    sequence_headers: HeaderMatch = field(default_factory=lambda: HeaderMatch({}, [], []))
 
 
 @dataclass
@@ -63,9 +66,19 @@ def load(book: Book) -> Inputs:
         _pairs(book.read_table(L.T_SETTINGS)),
         extra_holidays=_dates(book.read_table(L.T_HOLIDAYS)), extra_workdays=_dates(book.read_table(L.T_WORKDAYS)),
         owners=_owners(book.read_table(L.T_OWNERS)))
+    books, sequence_headers = _playbooks(book)
     return Inputs(_canonical(_non_blank(ledger_raw), ledger_headers), ledger_headers,
                   _canonical(_non_blank(log_raw), log_headers), log_headers, rules, settings,
-                  book.read_table(L.T_BLOCKS))
+                  book.read_table(L.T_BLOCKS), books, sequence_headers)
+
+
+def _playbooks(book: Book) -> tuple[Playbooks, HeaderMatch]:
+    """The Sequences sheet's playbooks (none in a workbook built before the sheet existed)."""
+    if L.T_SEQUENCES not in book.tables():
+        return Playbooks(), HeaderMatch({}, [], [])
+    raw = book.read_table(L.T_SEQUENCES)
+    headers = match_headers("sequences", list(raw.columns))
+    return playbooks_from_table(_canonical(_non_blank(raw), headers)), headers
 
 
 def _canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:
@@ -165,7 +178,8 @@ def end_of_day(book: Book, today: dt.date | None = None) -> Outcome:
     day = outcome.today
     still_due = planning.agenda(plan, day)
     tomorrow = engine.calendar_for(inputs.settings).add_workdays([day], 1)[0].astype(dt.date)
-    ahead = engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, tomorrow)
+    ahead = engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, tomorrow,
+                           books=inputs.playbooks)
     first = planning.agenda(_plan(inputs, ahead, week_start(tomorrow)), tomorrow)
     report = reports.daily(result.log.touches, still_due, first, inputs.rules, inputs.settings, day)
     sheets.write_report(book, inputs, report, day, tomorrow)
@@ -200,8 +214,10 @@ def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = Non
 
 def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
                 agreed: dt.date | None = None, note: str = "", when: dt.datetime | None = None,
-                new_tier: str | None = None, owner: str | None = None, today: dt.date | None = None) -> Outcome:
-    """Append one touch to the contact log, then refresh so the ledger follows it."""
+                new_tier: str | None = None, owner: str | None = None, today: dt.date | None = None,
+                step: str | None = None, event: str | None = None, hard_call: bool = False) -> Outcome:
+    """Append one touch to the contact log, then refresh so the ledger follows it. ``step`` names the
+    playbook step it does, ``event`` a milestone it records, ``hard_call`` asks for a colleague next time."""
     inputs = load(book)
     ids = inputs.ledger.get("customer_id", pd.Series(dtype=object)).astype("string").str.strip()
     match = ids[ids == customer_id.strip()]
@@ -216,7 +232,9 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
            if "owner" in inputs.ledger else None,
            "channel": _label("channel", channel, lang), "reached": _label("bool", reached, lang),
            "outcome": _label("outcome", outcome, lang) if outcome else None, "agreed_date": agreed,
-           "new_tier": new_tier, "notes": note or None}
+           "new_tier": new_tier, "notes": note or None, "step": step or None,
+           "event": _label("event", event, lang) if event else None,
+           "hard_call": _label("bool", "yes", lang) if hard_call else None}
     labels = {inputs.log_headers.header_of(k): v for k, v in row.items() if inputs.log_headers.header_of(k)}
     [excel_row] = book.append_table_rows(L.T_CONTACTS, [labels])
     touch = pd.DataFrame([{k: v for k, v in row.items() if k in inputs.log.columns}], index=[excel_row])
@@ -256,7 +274,8 @@ def _named(ledger: pd.DataFrame) -> np.ndarray:
 
 # ---------------------------------------------------------------- internals
 def _run_engine(inputs: Inputs, today: dt.date | None) -> engine.RefreshResult:
-    return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, _today(inputs, today))
+    return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, _today(inputs, today),
+                          books=inputs.playbooks)
 
 
 def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> int:
@@ -316,7 +335,8 @@ def _counts(result: engine.RefreshResult) -> dict[str, object]:
 
 def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.DataFrame:
     """Flags with the Sheet!cell they point at."""
-    headers = {"ledger": (L.T_CUSTOMERS, inputs.ledger_headers), "contacts": (L.T_CONTACTS, inputs.log_headers)}
+    headers = {"ledger": (L.T_CUSTOMERS, inputs.ledger_headers), "contacts": (L.T_CONTACTS, inputs.log_headers),
+               "sequences": (L.T_SEQUENCES, inputs.sequence_headers)}
     cells = []
     for f in result.flags.itertuples(index=False):
         table, match = headers.get(f.table, (None, None))

@@ -166,11 +166,15 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
         outcome: Annotated[Optional[str], typer.Option(help="progress / considering / refused / deal")] = None,
         agreed: Annotated[Optional[str], typer.Option(help="Agreed next date YYYY-MM-DD.")] = None,
         note: str = "", tier: Annotated[Optional[str], typer.Option(help="New tier after this touch.")] = None,
+        step: Annotated[Optional[str], typer.Option(help="The playbook step this touch does.")] = None,
+        event: Annotated[Optional[str], typer.Option(
+            help="A milestone: visit / signed / completed / reply / refused (or 到访 …)")] = None,
+        hard_call: Annotated[bool, typer.Option("--hard-call", help="Ask for a colleague on the next step.")] = False,
         today: Today = None, no_backup: NoBackup = False) -> None:
     """Log a touch, then refresh.  Example: followup log team.xlsm --id JRN01001 --reached no"""
     with _headless(book, no_backup) as wb:
         result = actions.log_contact(wb, id, channel, reached, outcome, _date(agreed), note, new_tier=tier,
-                                     today=_date(today))
+                                     today=_date(today), step=step, event=event, hard_call=hard_call)
     _summary(result, False, f"log {book.name}")
 
 

@@ -592,7 +592,7 @@ def _type_column(column: pd.Series, spec: Field, rules: Rules, lang: str,
         codes = rules.tier_of(column)
         values = codes.astype(object).where(codes.notna(), None).to_numpy(dtype=object)
         return values, ~blank & codes.isna().to_numpy(), True
-    if kind in ("bool", "channel", "outcome", "stage"):
+    if kind in ("bool", "channel", "outcome", "stage", "event"):
         vocab = vocabulary("bool" if kind == "bool" else kind)
         labels = {k: vocab.label(k, lang) for k in vocab.terms}
         keys = distinct_map(column, lambda v: None if _text_value(v) is None else vocab.parse(v))

@@ -15,6 +15,7 @@ from .book import layout as L
 from .book.base import Book
 from .core import engine, reports
 from .core.i18n import texts
+from .core.planning import agenda, with_co_owners
 from .core.schema import vocabulary
 
 if TYPE_CHECKING:
@@ -79,20 +80,29 @@ def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult, locat
 
 # ---------------------------------------------------------------- Agenda and Plan
 AGENDA_COLUMNS = ["order", "block", "owner", "customer_id", "name", "tier", "status", "reason", "channel",
-                  "phone", "next_content", "due", "days_late"]
+                  "phone", "step", "next_content", "due", "days_late", "co_owner", "message"]
 
 
 def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, lang: str, t: dict) -> list[list]:
-    status = dict(zip(view["customer_id"], view["status"]))
+    """Agenda/Plan rows; ``view`` (the refreshed customers) adds status, playbook step, message, co-owner."""
+    look = {k: dict(zip(view["customer_id"], view[k]))
+            for k in ("status", "step", "step_due", "message", "co_owner", "escalated") if k in view}
+    get = lambda key, cid, default="": look.get(key, {}).get(cid, default)  # noqa: E731
     channel = vocabulary("channel")
     rows = []
     for e in entries.itertuples(index=False):
-        st = status.get(e.customer_id, "")
-        rows.append([int(e.order), e.block, e.owner, e.customer_id, e.name, e.tier,
+        st, cid = get("status", e.customer_id), e.customer_id
+        step_due = get("step_due", cid, None)
+        step_now = step_due is not None and not pd.isna(step_due) and pd.Timestamp(step_due).date() <= e.date
+        helper = getattr(e, "for_owner", "")
+        reason = t["reasons"]["co_owner"].format(owner=helper) if helper else t["reasons"].get(e.reason, e.reason)
+        rows.append([int(e.order), e.block, e.owner, cid, e.name, e.tier,
                      (vocabulary("status").label(st, lang), STATUS_ROLE.get(st, "text")),
-                     t["reasons"].get(e.reason, e.reason), channel.label(e.channel, lang) or e.channel,
-                     phones.get(e.customer_id, ""), e.next_content, (_value(e.due), "date"),
-                     int(e.days_late) if e.days_late else None])
+                     reason, channel.label(e.channel, lang) or e.channel, phones.get(cid, ""),
+                     get("step", cid) if step_now else None, e.next_content, (_value(e.due), "date"),
+                     int(e.days_late) if e.days_late else None,
+                     get("co_owner", cid) if get("escalated", cid, False) and not helper else None,
+                     (get("message", cid), "wrap") if step_now else None])
     return rows
 
 
@@ -111,10 +121,9 @@ def _unplaced_rows(unplaced: pd.DataFrame, t: dict) -> list[list]:
 
 
 def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult) -> None:
-    from .core.planning import agenda
     lang = inputs.settings.language
     t = texts(lang)
-    today = agenda(plan, result.today)
+    today = with_co_owners(agenda(plan, result.today), result.view)
     phones = _phones(inputs)
     head = t["generated"]["agenda_summary"].format(n=len(today), day=result.today.isoformat())
     rows = _title(t, "agenda", f"{_stamp(t, result.today)} · {head}")
@@ -126,7 +135,8 @@ def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan:
     book.replace_sheet_content(L.AGENDA, rows, col_widths=_AGENDA_WIDTHS)
 
 
-_AGENDA_WIDTHS = {1: 6, 2: 12, 3: 8, 4: 12, 5: 18, 6: 6, 7: 9, 8: 10, 9: 7, 10: 14, 11: 24, 12: 11, 13: 8}
+_AGENDA_WIDTHS = {1: 6, 2: 12, 3: 8, 4: 12, 5: 18, 6: 6, 7: 9, 8: 10, 9: 7, 10: 14, 11: 14, 12: 24, 13: 11,
+                  14: 8, 15: 8, 16: 60}
 
 
 def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult,
@@ -144,7 +154,7 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
         rows.append([d.owner, (_value(d.date), "date"), (int(d.planned), "overdue" if over else "int"),
                      int(d.capacity), int(d.effective_target)])
     rows.append([])
-    for day, entries in plan.entries.groupby("date", sort=True):
+    for day, entries in with_co_owners(plan.entries, result.view).groupby("date", sort=True):
         weekday = t["generated"]["weekdays"][pd.Timestamp(day).weekday()]
         rows.append([(f"{pd.Timestamp(day).date().isoformat()} {weekday}", "section")])
         rows.append(_header(t, "agenda", AGENDA_COLUMNS))

@@ -233,7 +233,8 @@ def test_derive_directly():
              {"when": T(2026, 3, 3, 9), "reached": "否", "channel": "短信"})
     out = derive(lg, {"JRN01001"}, TODAY)
     per = out.per_customer.loc["JRN01001"]
-    assert per["touches"] == 2 and per["unreached"] == 1 and per["no_progress"] == 1
+    assert per["touches"] == 2 and per["no_progress"] == 1
+    assert per["unreached"] == 0  # an unanswered SMS is not an unreached call
     assert per["last_outcome"] == "considering" and per["last_channel"] == "sms"
     assert day(per["last_touch"]) == D(2026, 3, 2)  # the newest reached touch
 
@@ -241,7 +242,7 @@ def test_derive_directly():
 # ---------------------------------------------------------------- summarise against a plain reference
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from pyxl.core.contacts import RESET_OUTCOMES, STALLED_OUTCOMES, summarise  # noqa: E402
+from pyxl.core.contacts import MESSAGES, RESET_OUTCOMES, STALLED_OUTCOMES, summarise  # noqa: E402
 
 TOUCH = st.fixed_dictionaries({
     "customer_id": st.sampled_from(["a", "b", "c"]),
@@ -251,6 +252,7 @@ TOUCH = st.fixed_dictionaries({
     "channel": st.none() | st.sampled_from(["phone", "sms"]),
     "agreed": st.none() | st.dates(min_value=D(2026, 3, 1), max_value=D(2026, 4, 30)),
     "new_tier": st.none() | st.sampled_from(["3K", "4N"]),
+    "hard_call": st.booleans(),
 })
 
 
@@ -260,11 +262,11 @@ def reference(rows: list[dict]) -> dict:
     for cid in sorted({r["customer_id"] for r in rows}):
         mine = sorted((r for r in rows if r["customer_id"] == cid), key=lambda r: (r["when"], r["_row"]))
         reached = [r for r in mine if r["reached"]]
-        trailing = 0
+        trailing = 0  # unanswered calls since the last reached touch; an unanswered SMS is not a call
         for r in reversed(mine):
             if r["reached"]:
                 break
-            trailing += 1
+            trailing += r["channel"] not in MESSAGES
         stalled = 0
         for r in reversed(reached):
             if r["outcome"] in RESET_OUTCOMES:
@@ -277,7 +279,8 @@ def reference(rows: list[dict]) -> dict:
                     "last_outcome": reached[-1]["outcome"] if reached else None,
                     "last_channel": (last_of("channel") or {}).get("channel"),
                     "agreed": (last_of("agreed") or {}).get("agreed"),
-                    "new_tier": tier and tier["new_tier"], "new_tier_day": tier and tier["when"].date()}
+                    "new_tier": tier and tier["new_tier"], "new_tier_day": tier and tier["when"].date(),
+                    "hard_call": mine[-1]["hard_call"]}
     return out
 
 
@@ -294,6 +297,7 @@ def test_summarise_matches_reference(rows):
         "channel": pd.array([r["channel"] for r in rows], dtype="string"),
         "agreed": np.array([r["agreed"] or None for r in rows], dtype="datetime64[D]"),
         "new_tier": pd.array([r["new_tier"] for r in rows], dtype="string"),
+        "hard_call": np.array([r["hard_call"] for r in rows], dtype=bool),
     }, index=range(100, 100 + len(rows)))
     got = summarise(frame)
     plain = lambda v: None if pd.isna(v) else (day(v) if isinstance(v, (np.datetime64, pd.Timestamp)) else v)  # noqa: E731

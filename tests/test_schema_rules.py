@@ -51,7 +51,7 @@ def test_no_header_name_is_claimed_by_two_fields(table):
 
 
 def test_computed_fields_and_labels():
-    assert schema.computed_keys() == ["earliest", "due", "status", "days_overdue", "suggested_tier",
+    assert schema.computed_keys() == ["earliest", "due", "status", "days_overdue", "next_step", "suggested_tier",
                                       "pool_days_left", "checks"]
     f = schema.field("ledger", "last_contact")
     assert f.label("zh-CN") == "最近联系" and f.label("en") == "Last contact"

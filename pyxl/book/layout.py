@@ -8,13 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CUSTOMERS, CONTACTS, RULES, SETTINGS = "shCustomers", "shContacts", "shRules", "shSettings"
+SEQUENCES = "shSequences"
 AGENDA, PLAN, CHECKS, DASHBOARD, REPORT = "shAgenda", "shPlan", "shChecks", "shDashboard", "shReport"
 STYLES, FORM, XLWINGS_CONF = "shStyles", "shForm", "shXlwingsConf"
 
 # sheet order in the workbook: codeName -> locale key of its label (None: fixed name)
 SHEETS: dict[str, str | None] = {
     CUSTOMERS: "customers", CONTACTS: "contacts", AGENDA: "agenda", PLAN: "plan", CHECKS: "checks",
-    DASHBOARD: "dashboard", REPORT: "report", RULES: "rules", SETTINGS: "settings", XLWINGS_CONF: None,
+    DASHBOARD: "dashboard", REPORT: "report", RULES: "rules", SEQUENCES: "sequences", SETTINGS: "settings",
+    XLWINGS_CONF: None,
     STYLES: None, FORM: None,
 }
 FIXED_NAMES = {XLWINGS_CONF: "xlwings.conf", STYLES: "_styles", FORM: "_form"}
@@ -22,7 +24,7 @@ GENERATED = (AGENDA, PLAN, CHECKS, DASHBOARD, REPORT)
 
 T_CUSTOMERS, T_CONTACTS, T_RULES, T_PARAMS = "tblCustomers", "tblContacts", "tblRules", "tblRuleParams"
 T_SETTINGS, T_OWNERS, T_HOLIDAYS, T_WORKDAYS = "tblSettings", "tblOwners", "tblHolidays", "tblWorkdays"
-T_LISTS, T_BLOCKS = "tblLists", "tblBlocks"
+T_LISTS, T_BLOCKS, T_SEQUENCES = "tblLists", "tblBlocks", "tblSequences"
 
 LAST_ROW = 1_048_576  # validations and conditional formats cover whole columns
 LIST_ROWS = 60  # rows reserved under a list/lookup table for drop-downs

@@ -13,6 +13,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from ..book import layout as L
+from ..core import playbooks
 from ..core import rules as presets
 from ..core.i18n import texts
 from ..core.schema import fields, vocabulary
@@ -62,6 +63,7 @@ class Builder:
                                 is_stream=True)
         self.wb.define_name("FU_LANG", f'="{self.lang}"')
         self._rules()
+        self._sequences()
         self._settings()
         self._customers()
         self._contacts()
@@ -108,6 +110,20 @@ class Builder:
         sheet.fit_to_pages(1, 0)
         sheet.write_comment(0, 0, self.t["notes"]["rules"], {"x_scale": 3, "y_scale": 2})
 
+    def _sequences(self) -> None:
+        steps = fields("sequences")
+        self.table(L.SEQUENCES, L.T_SEQUENCES, 0, 0, [f.label(self.lang) for f in steps],
+                   playbook_rows(self.lang), widths=[f.width for f in steps])
+        col = {f.key: i for i, f in enumerate(steps)}
+        for key, source in (("start", "=FU_Events"), ("until", "=FU_Events"), ("channel", "=FU_Channels")):
+            self.dropdown(L.SEQUENCES, col[key], source)
+        sheet = self.sheets[L.SEQUENCES]
+        sheet.set_column(col["template"], col["template"], steps[col["template"]].width, self.fmt["wrap"])
+        sheet.freeze_panes(1, 2)
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)
+        sheet.write_comment(0, 0, self.t["notes"]["sequences"], {"x_scale": 3, "y_scale": 3})
+
     def _settings(self) -> None:
         sheet = self.sheets[L.SETTINGS]
         desc = 1 if self.lang == "zh-CN" else 2
@@ -129,14 +145,14 @@ class Builder:
         sheet.set_landscape()
 
     def _lists(self, col: int) -> None:
-        names = ("bool", "channel", "outcome", "stage")
+        names = ("bool", "channel", "outcome", "stage", "event")
         lists = {n: vocabulary(n).labels(self.lang) for n in names}
         sources = self.t["lists"]["sources"]
         longest = max(len(v) for v in [*lists.values(), sources])
         rows = [[(lists[n] + [None] * longest)[i] for n in names] + [(sources + [None] * longest)[i]]
                 for i in range(longest)]
-        self.table(L.SETTINGS, L.T_LISTS, 0, col, self.t["tables"]["lists"], rows, widths=[8, 8, 10, 14, 10])
-        for i, key in enumerate(("FU_YesNo", "FU_Channels", "FU_Outcomes", "FU_Stages", "FU_Sources")):
+        self.table(L.SETTINGS, L.T_LISTS, 0, col, self.t["tables"]["lists"], rows, widths=[8, 8, 10, 14, 10, 10])
+        for i, key in enumerate(("FU_YesNo", "FU_Channels", "FU_Outcomes", "FU_Stages", "FU_Events", "FU_Sources")):
             self.wb.define_name(key, self.ref(L.SETTINGS, 1, col + i, L.LIST_ROWS))
 
     def _blocks(self, col: int) -> None:
@@ -189,7 +205,8 @@ class Builder:
                    [f.width for f in log])
         col = {f.key: i for i, f in enumerate(log)}
         for key, source in (("channel", "=FU_Channels"), ("reached", "=FU_YesNo"), ("outcome", "=FU_Outcomes"),
-                            ("owner", "=FU_Owners"), ("new_tier", "=FU_Tiers")):
+                            ("owner", "=FU_Owners"), ("new_tier", "=FU_Tiers"), ("event", "=FU_Events"),
+                            ("hard_call", "=FU_YesNo")):
             self.dropdown(code, col[key], source)
         self.sheets[code].freeze_panes(1, 0)
 
@@ -254,6 +271,21 @@ def _role(kind: str) -> str:
 
 def _rows(frame: pd.DataFrame) -> list[list]:
     return [[None if pd.isna(v) or v == "" else v for v in row] for row in frame.itertuples(index=False)]
+
+
+def playbook_rows(lang: str) -> list[list]:
+    """The built-in playbooks as Sequences rows in ``lang``: events and referenced steps by their labels."""
+    suffix = "zh" if lang == "zh-CN" else "en"
+    events = vocabulary("event")
+    rows = []
+    for book in playbooks.builtin():
+        names = {step["key"]: step[suffix] for step in book["step"]}
+        label = lambda ref: names.get(ref) or events.label(ref, lang) or None  # noqa: E731
+        for i, step in enumerate(book["step"]):
+            rows.append([book[suffix] if i == 0 else None, step[suffix], label(step["start"]), step.get("offset"),
+                         step.get("repeat"), step["unit"], label(step.get("until", "")),
+                         vocabulary("channel").label(step["channel"], lang), step[f"template_{suffix}"]])
+    return rows
 
 
 def build_workbook(path: str | Path, lang: str = "zh-CN", preset: str = "maturity") -> Path:

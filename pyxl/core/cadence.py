@@ -68,6 +68,23 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
     }, index=codes.index)
 
 
+def with_steps(plan: pd.DataFrame, step_due: np.ndarray, today: dt.date) -> pd.DataFrame:
+    """A playbook step due before the cadence's due date drives the next touch (the earlier one wins);
+    ``by_step`` marks those rows. A tier with no follow-up keeps none; a row without a known tier follows
+    its playbook."""
+    st = plan["status"].to_numpy(dtype=object)
+    due, earliest = plan["due"].to_numpy("datetime64[D]"), plan["earliest"].to_numpy("datetime64[D]")
+    by_step = (st != "no_follow_up") & ~np.isnat(step_due) & (np.isnat(due) | (step_due <= due))
+    due = np.where(by_step, step_due, due)
+    earliest = np.where(by_step & (np.isnat(earliest) | (step_due < earliest)), step_due, earliest)
+    known = (st != "") | by_step
+    return pd.DataFrame({
+        "earliest": earliest, "due": due,
+        "status": status(earliest, due, np.datetime64(today, "D"), known, known & (st != "no_follow_up")),
+        "days_overdue": _days_overdue(due, today), "by_step": by_step,
+    }, index=plan.index)
+
+
 def status(earliest: np.ndarray, due: np.ndarray, today: np.datetime64, known: np.ndarray,
            follow: np.ndarray) -> np.ndarray:
     """Status keys; blank where the tier is unknown (a check names the cell)."""

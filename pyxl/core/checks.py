@@ -33,6 +33,12 @@ class CheckContext:
     unreached: np.ndarray
     no_progress: np.ndarray
     last_outcome: pd.Series
+    hard_call: np.ndarray  # the newest touch asks for a colleague
+
+    @property
+    def escalated(self) -> np.ndarray:
+        """Rows the co-owner (manager/director) works on too: a co-owner stage, or a hard call."""
+        return _at_co_owner_stage(self) | self.hard_call
 
     def tier_rule(self, column: str) -> pd.Series:
         """A Rules column looked up for each row's tier (NaN/'' where the tier is unknown)."""
@@ -191,13 +197,28 @@ def pool_days_left(due: np.ndarray, settings: Settings, today: dt.date) -> np.nd
     return np.where(np.isnat(left), np.nan, left.astype("timedelta64[D]").astype("int64"))  # NaT casts to -2**63
 
 
+def check_escalation(ctx: CheckContext) -> list[pd.DataFrame]:
+    """Seed 003: from stage B2 on a manager or director co-owns the customer; a hard call asks for one."""
+    alone = ctx.ledger.blank("co_owner")
+    stage = _at_co_owner_stage(ctx)
+    return [flags("escalation.stage", "warning", stage & alone, ctx, "co_owner",
+                  args={"stages": str(ctx.rules.param("co_owner_stages", ""))}),
+            flags("escalation.hard_call", "warning", ctx.hard_call & ~stage & alone, ctx, "co_owner")]
+
+
+def _at_co_owner_stage(ctx: CheckContext) -> np.ndarray:
+    stages = [s.strip() for s in str(ctx.rules.param("co_owner_stages", "")).replace("，", ",").split(",")]
+    keys, _ = parse_vocab(ctx.ledger.raw["stage"], "stage")
+    return keys.isin([s for s in stages if s]).fillna(False).to_numpy(dtype=bool)
+
+
 def _no_follow_codes(rules: Rules) -> list[str]:
     return list(rules.tiers.index[rules.tiers["unit"] == "none"])
 
 
 CHECKS: list[Check] = [check_unreadable, check_dates, check_ids, check_duplicates, check_contact_details,
                        check_tier_consistency, check_revenue, check_payment, check_abandon, check_dormant,
-                       check_pool]
+                       check_pool, check_escalation]
 
 
 def run_checks(ctx: CheckContext) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pandas as pd
 from .values import clean_text, is_blank, member, parse_bool, parse_dates, parse_datetimes, parse_vocab
 
 RESET_OUTCOMES = ("progress", "deal")
+MESSAGES = ("sms", "email", "wechat")  # an unanswered message is not an unreached call
 STALLED_OUTCOMES = ("considering", "refused")
 
 
@@ -27,8 +28,10 @@ class LogProblem:
 
 @dataclass
 class DerivedLog:
-    touches: pd.DataFrame  # parsed, applicable touches: customer_id, when, day, channel, reached, outcome, agreed, new_tier
-    per_customer: pd.DataFrame  # index customer_id: last_touch, unreached, no_progress, last_outcome, agreed, new_tier…
+    touches: pd.DataFrame  # parsed, applicable touches: customer_id, when, day, channel, reached, outcome, agreed,
+    # new_tier, event, step, hard_call
+    per_customer: pd.DataFrame  # index customer_id: last_touch, unreached, no_progress, last_outcome, agreed, new_tier,
+    # hard_call…
     problems: list[LogProblem]
 
 
@@ -43,7 +46,7 @@ def parse_log(log: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, list[Log
     touches["when"] = when  # the typed date-time where there is one, else midnight of the day
     touches["owner"] = clean_text(col("owner"))
     reached, bad_reached = parse_bool(col("reached"))
-    for key, vocab in (("channel", "channel"), ("outcome", "outcome")):
+    for key, vocab in (("channel", "channel"), ("outcome", "outcome"), ("event", "event")):
         touches[key], bad = parse_vocab(col(key), vocab)
         problems += _bad_cells(log, key, bad)
     # an outcome means the customer was reached, unless the Reached cell says otherwise
@@ -51,6 +54,9 @@ def parse_log(log: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, list[Log
     touches["reached"] = reached | (reached_blank & touches["outcome"].notna().to_numpy())
     touches["agreed"], bad_agreed = parse_dates(col("agreed_date"), today)
     touches["new_tier"] = clean_text(col("new_tier"))
+    touches["step"] = clean_text(col("step"))
+    touches["hard_call"], bad_hard = parse_bool(col("hard_call"))
+    problems += _bad_cells(log, "hard_call", bad_hard)
     problems += _bad_cells(log, "when", bad_when) + _bad_cells(log, "reached", bad_reached)
     problems += _bad_cells(log, "agreed_date", bad_agreed)
     return touches, problems
@@ -97,7 +103,8 @@ def _typed_duplicates(log: pd.DataFrame, touches: pd.DataFrame) -> np.ndarray:
 
 def summarise(touches: pd.DataFrame) -> pd.DataFrame:
     """Per customer: newest reached touch (an unanswered call is an attempt, not a contact, so the customer
-    stays due), trailing unreached run, stalled touches since the last progress, etc.
+    stays due), trailing run of unreached calls (an unanswered SMS/email/WeChat is not one), stalled touches
+    since the last progress, etc.
 
     Vectorised: touches are sorted by customer, time and log row once; every figure is then "the last row of
     the group with property X" (``np.maximum.reduceat`` over positions) or a per-group count (``bincount``)."""
@@ -109,7 +116,8 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
                              "unreached": pd.Series(dtype="int64"), "no_progress": pd.Series(dtype="int64"),
                              "last_outcome": pd.Series(dtype="string"), "last_channel": pd.Series(dtype="string"),
                              "agreed": pd.Series(dtype="datetime64[s]"), "new_tier": pd.Series(dtype="string"),
-                             "new_tier_day": pd.Series(dtype="datetime64[s]")}, index=index)
+                             "new_tier_day": pd.Series(dtype="datetime64[s]"),
+                             "hard_call": pd.Series(dtype=bool)}, index=index)
     when = touches["when"].to_numpy("datetime64[s]").astype("int64")
     order = np.lexsort((np.arange(n), when, codes))  # by customer, then time, then log row
     group = codes[order]
@@ -126,6 +134,7 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
         return np.where(at >= 0, values[at], missing)
 
     reached = touches["reached"].to_numpy(dtype=bool)[order]
+    attempt = ~member(touches["channel"], MESSAGES)[order]  # calls and visits (or no channel typed)
     reset = reached & member(touches["outcome"], RESET_OUTCOMES)[order]
     stalled = reached & member(touches["outcome"], STALLED_OUTCOMES)[order]
     last_reached = last(reached)
@@ -139,11 +148,12 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "last_touch": pick(day, last_reached, nat),  # the last *real* touch (domain §1): reached
         "touches": sizes,
-        "unreached": np.where(last_reached >= 0, starts + sizes - 1 - last_reached, sizes),
+        "unreached": np.bincount(gid, weights=attempt & (pos > last_reached[gid]), minlength=len(starts)),
         "no_progress": np.bincount(gid, weights=stalled & (pos > last_reset[gid]), minlength=len(starts)),
         "last_outcome": pd.array(pick(texts["outcome"], last_reached, None), dtype="string"),
         "last_channel": pd.array(pick(texts["channel"], last(pd.notna(texts["channel"])), None), dtype="string"),
         "agreed": pick(agreed, with_agreed, nat),
         "new_tier": pd.array(pick(texts["new_tier"], with_tier, None), dtype="string"),
         "new_tier_day": pick(day, with_tier, nat),
+        "hard_call": touches["hard_call"].to_numpy(dtype=bool)[order][starts + sizes - 1],  # on the newest touch
     }, index=index[group[starts]]).astype({"unreached": "int64", "no_progress": "int64"})

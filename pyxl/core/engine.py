@@ -11,12 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import cadence, checks
+from . import cadence, checks, messages, playbooks
 from .calendar import TeamCalendar
 from .contacts import DerivedLog, LogProblem, derive
 from .i18n import render_flags, status_label
 from .ledger import ParsedLedger, parse_ledger
+from .playbooks import Playbooks
 from .rules import Rules
+from .schema import normalise, vocabulary
 from .settings import Settings
 
 
@@ -39,8 +41,9 @@ def calendar_for(settings: Settings) -> TeamCalendar:
 
 
 def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Settings, today: dt.date,
-            cal: TeamCalendar | None = None) -> RefreshResult:
+            cal: TeamCalendar | None = None, books: Playbooks | None = None) -> RefreshResult:
     cal = cal or calendar_for(settings)
+    books = books or Playbooks()
     parsed = parse_ledger(ledger, rules, today)
     ids = parsed.text("customer_id")
     derived = derive(log, set(ids[ids.ne("")]), today)
@@ -55,15 +58,45 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     slow_down = np.where(last_outcome.eq("refused").fillna(False),
                          rules.tiers["refusal_factor"].reindex(parsed.tier.fillna("").to_numpy()).fillna(1), 1.0)
     plan = cadence.schedule(rules.tiers, parsed.tier, last, agreed, parsed.dates["assigned"], slow_down, cal, today)
+    steps = playbooks.next_steps(books, parsed.text("playbook"), _playbook_start(parsed), ids, derived.touches, cal)
+    plan = cadence.with_steps(plan, steps["step_due"].to_numpy("datetime64[D]"), today)
+    texts, blanks = messages.render_rows(steps["template"], parsed.raw, vars(settings))
+    blanks = _due_this_week(blanks, steps, today)
+    hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)
     ctx = checks.CheckContext(parsed, rules, settings, today, plan, last, np.nan_to_num(counters["unreached"]),
-                              np.nan_to_num(counters["no_progress"]), last_outcome)
-    row_flags = checks.run_checks(ctx)
+                              np.nan_to_num(counters["no_progress"]), last_outcome, hard_call)
+    row_flags = pd.concat([checks.run_checks(ctx), _playbook_flags(parsed, books, steps, blanks, settings.language)], ignore_index=True)
     all_flags = pd.concat([row_flags, checks.stock_flags(parsed, rules), _log_flags(derived.problems),
-                           _rules_flags(rules), _settings_flags(settings)], ignore_index=True)
+                           _step_flags(derived, parsed, books), _sequence_flags(books), _rules_flags(rules),
+                           _settings_flags(settings)], ignore_index=True)
     all_flags["message"] = render_flags(all_flags, settings.language)
-    computed = _computed(parsed, plan, row_flags, all_flags, settings, today)
+    computed = _computed(parsed, plan, steps, row_flags, all_flags, settings, today)
     view = _view(parsed, plan, last, agreed, last_outcome, per, rules, computed)
+    view = _with_playbook(view, plan, steps, texts, ctx.escalated)
     return RefreshResult(today, view, computed, synced, all_flags, derived)
+
+
+def _playbook_start(parsed: ParsedLedger) -> np.ndarray:
+    return playbooks.start_days(parsed.dates["playbook_start"], parsed.dates["assigned"])
+
+
+def _due_this_week(blanks: list[tuple[object, messages.Source]], steps: pd.DataFrame, today: dt.date) -> list:
+    """Blank values of the messages due by the end of this week (the Agenda's and Plan's horizon)."""
+    sunday = np.datetime64(today + dt.timedelta(days=6 - today.weekday()), "D")
+    due = steps["step_due"]
+    return [(row, source) for row, source in blanks if due[row] <= sunday]
+
+
+def _with_playbook(view: pd.DataFrame, plan: pd.DataFrame, steps: pd.DataFrame, texts: pd.Series,
+                   escalated: np.ndarray) -> pd.DataFrame:
+    """The next playbook step, its due day and message; its channel when it drives the next touch; whether
+    the co-owner joins in."""
+    step_channel = steps["step_channel"].to_numpy(dtype=object)
+    use_channel = plan["by_step"].to_numpy() & pd.notna(step_channel)
+    return view.assign(step=steps["step"].to_numpy(dtype=object), step_due=steps["step_due"].to_numpy(),
+                       message=texts.to_numpy(dtype=object),
+                       channel=np.where(use_channel, step_channel, view["channel"].to_numpy(dtype=object)),
+                       escalated=escalated & (view["co_owner"] != "").to_numpy())
 
 
 def _sync(parsed: ParsedLedger, per: pd.DataFrame, rules: Rules) -> dict[str, pd.Series]:
@@ -115,8 +148,8 @@ def _effective(parsed: ParsedLedger, synced: dict[str, pd.Series], key: str) -> 
     return values
 
 
-def _computed(parsed: ParsedLedger, plan: pd.DataFrame, row_flags: pd.DataFrame, all_flags: pd.DataFrame,
-              settings: Settings, today: dt.date) -> pd.DataFrame:
+def _computed(parsed: ParsedLedger, plan: pd.DataFrame, steps: pd.DataFrame, row_flags: pd.DataFrame,
+              all_flags: pd.DataFrame, settings: Settings, today: dt.date) -> pd.DataFrame:
     index = parsed.index
     flagged = all_flags[all_flags["table"] == "ledger"]
     joined: dict = {}
@@ -131,10 +164,18 @@ def _computed(parsed: ParsedLedger, plan: pd.DataFrame, row_flags: pd.DataFrame,
         "earliest": _dates(plan["earliest"]), "due": _dates(plan["due"]),
         "status": status_label(plan["status"].to_numpy(), settings.language),
         "days_overdue": np.where(plan["days_overdue"] > 0, plan["days_overdue"], None),
+        "next_step": _step_cells(steps),
         "suggested_tier": _cells(suggested.reindex(index)),
         "pool_days_left": _whole(pool),
         "checks": _cells(messages.reindex(index)),
     }, index=index)
+
+
+def _step_cells(steps: pd.DataFrame) -> np.ndarray:
+    """'<step> <date>' of each row's next playbook step, blank when none."""
+    due = steps["step_due"].to_numpy("datetime64[D]").astype(str)
+    named = steps["step"].ne("").to_numpy()
+    return np.where(named, steps["step"].to_numpy(dtype=object) + " " + due.astype(object), None)
 
 
 def _whole(values: np.ndarray) -> np.ndarray:
@@ -174,6 +215,55 @@ def _view(parsed: ParsedLedger, plan: pd.DataFrame, last: np.ndarray, agreed: np
         "next_content": parsed.text("next_content").to_numpy(), "channel": channel,
         "suggested_tier": computed["suggested_tier"].to_numpy(),
     }, index=parsed.index)
+
+
+def _flag_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"suggested_tier": "", "args": {}, **r} for r in rows], columns=checks.FLAG_COLUMNS)
+
+
+def _playbook_flags(parsed: ParsedLedger, books: Playbooks, steps: pd.DataFrame,
+                    blanks: list[tuple[object, messages.Source]], lang: str) -> pd.DataFrame:
+    """Ledger rows naming an unknown playbook or lacking a start day, and blank values a message needs
+    (ledger cells per row; a Settings value once, with the number of messages waiting for it)."""
+    names = parsed.text("playbook")
+    unknown = names.ne("") & names.map(lambda n: books.find(n) is None)
+    starts = {k for k, v in books.steps.items() if any(s.start == "start" for s in v)}
+    no_start = np.isnat(_playbook_start(parsed)) & names.map(lambda n: normalise(n) in starts)
+    listed = " / ".join(books.names)
+    rows = [{"rule": "playbook.unknown", "severity": "error", "table": "ledger", "row": r, "field": "playbook",
+             "value": names[r], "args": {"names": listed}} for r in names.index[unknown.to_numpy(dtype=bool)]]
+    rows += [{"rule": "playbook.no_start", "severity": "warning", "table": "ledger", "row": r,
+              "field": "playbook_start", "value": None} for r in names.index[no_start.to_numpy(dtype=bool)]]
+    step = steps["step"]
+    rows += [{"rule": "template.missing", "severity": "warning", "table": "ledger", "row": r, "field": src.key,
+              "value": None, "args": {"step": step[r]}}
+             for r, src in blanks if src.table == "ledger"]
+    waiting = pd.Series([src.key for _, src in blanks if src.table == "settings"], dtype=object).value_counts()
+    rows += [{"rule": "template.missing_setting", "severity": "warning", "table": "settings", "row": key,
+              "field": "value", "value": None, "args": {"key": key, "n": int(n),
+                                                        "placeholder": vocabulary("placeholder").label(key, lang)}}
+             for key, n in waiting.items()]
+    return _flag_frame(rows)
+
+
+def _step_flags(derived: DerivedLog, parsed: ParsedLedger, books: Playbooks) -> pd.DataFrame:
+    """Touches naming a step that is not in the customer's playbook."""
+    named = derived.touches[derived.touches["step"].notna()]
+    if named.empty:
+        return _flag_frame([])
+    playbook_of = dict(zip(parsed.text("customer_id"), parsed.text("playbook")))
+    rows = []
+    for row, cid, step in zip(named.index, named["customer_id"], named["step"]):
+        steps = books.find(playbook_of.get(cid, "")) or ()
+        if normalise(step) not in {normalise(s.name) for s in steps}:
+            rows.append({"rule": "log.unknown_step", "severity": "warning", "table": "contacts", "row": row,
+                         "field": "step", "value": step})
+    return _flag_frame(rows)
+
+
+def _sequence_flags(books: Playbooks) -> pd.DataFrame:
+    return _flag_frame([{"rule": p.rule, "severity": "error", "table": "sequences", "row": p.row, "field": p.field,
+                         "value": p.value, "args": {"expected": p.expected}} for p in books.problems])
 
 
 def _log_flags(problems: list[LogProblem]) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def render_flags(flags: pd.DataFrame, lang: str) -> list[str]:
     return out
 
 
-_LABEL_TABLES = {"contacts": "contacts", "rules": "rules"}
+_LABEL_TABLES = {"contacts": "contacts", "rules": "rules", "sequences": "sequences"}
 
 
 @cache

@@ -141,6 +141,24 @@ def agenda(result: PlanResult, day: dt.date, owner: str | None = None) -> pd.Dat
     return rows.sort_values(["owner", "order"]).reset_index(drop=True)
 
 
+def with_co_owners(entries: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """Entries plus a copy of each escalated customer's entry on its co-owner's list (seed 003: from stage
+    B2 on, or after a hard call, the manager or director works the customer too). A copy uses none of the
+    co-owner's capacity; ``for_owner`` names the owner it helps, and the copies follow the co-owner's own
+    touches of the day."""
+    escalated = customers[customers["escalated"] & customers["co_owner"].ne(customers["owner"])]
+    helped = entries[entries["customer_id"].isin(escalated["customer_id"])]
+    out = entries.assign(for_owner="")
+    if helped.empty:
+        return out
+    co_owner = helped["customer_id"].map(dict(zip(escalated["customer_id"], escalated["co_owner"])))
+    copies = helped.assign(for_owner=helped["owner"], owner=co_owner, reason="co_owner")
+    both = pd.concat([out, copies], ignore_index=True).sort_values(["owner", "date", "for_owner", "order"],
+                                                                   kind="stable")
+    both["order"] = both.groupby(["owner", "date"]).cumcount() + 1
+    return both.reset_index(drop=True)
+
+
 _PERIODS = [  # (pattern, (from, to) minutes)
     (r"下午|afternoon|\bpm\b|p\.m\.", (720, 1080)),
     (r"上午|早上|早晨|morning|\bam\b|a\.m\.", (0, 720)),

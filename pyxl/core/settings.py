@@ -41,6 +41,9 @@ class Settings:
     pool_enabled: bool = False
     pool_grace_days: int = 15
     pool_warn_days: int = 3
+    our_company: str = ""
+    our_address: str = ""
+    our_profile: str = ""
     backup: bool = True
     extra_holidays: list[dt.date] = field(default_factory=list)
     extra_workdays: list[dt.date] = field(default_factory=list)
