@@ -25,12 +25,26 @@ def make_demo(path: Path, customers: int = 120, lang: str = "zh-CN", today: dt.d
     book = WorkbookPackage.open(path)
     book.append_table_rows(L.T_CUSTOMERS, _labelled(ledger, "ledger", lang))
     book.append_table_rows(L.T_CONTACTS, _labelled(_log_labels(log, lang), "contacts", lang))
+    _fill_settings(book, DEMO_COMPANY[lang])
     book.save(backup=False)
     book = WorkbookPackage.open(path)
     outcome = actions.refresh(book, today)
     book.save(backup=False)
     outcome.files.append(str(path))
     return outcome
+
+
+DEMO_COMPANY = {  # what the message templates' {本公司} {公司地址} {公司规模} show in the demo
+    "zh-CN": {"our_company": "金瑞贸易", "our_address": "上海市浦东新区张江路 88 号", "our_profile": "成立 12 年，员工 200 人"},
+    "en": {"our_company": "Jinrui Trading", "our_address": "88 Zhangjiang Road, Shanghai",
+           "our_profile": "12 years in business, 200 staff"},
+}
+
+
+def _fill_settings(book: WorkbookPackage, values: dict[str, str]) -> None:
+    table = book.read_table(L.T_SETTINGS)
+    rows = {key: row for row, key in zip(table.index, table.iloc[:, 0])}
+    book.set_column_values(L.T_SETTINGS, table.columns[1], {rows[k]: v for k, v in values.items()})
 
 
 def _log_labels(log: pd.DataFrame, lang: str) -> pd.DataFrame:

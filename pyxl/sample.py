@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from .core import playbooks
 from .core.rules import Rules
 from .core.schema import vocabulary
 
@@ -50,11 +51,23 @@ def customers(n: int, rules: Rules, lang: str = "zh-CN", owners: int = 4, today:
             "source": ["网络", "展会", "转介绍", "名录", "陌拜"][i % 5] if lang == "zh-CN"
                       else ["Web", "Exhibition", "Referral", "Directory", "Cold call"][i % 5],
             "tier": tiers[i],
-            "stage": {"1": "CR", "2": "CS"}.get(tiers[i]),
+            "stage": {"1": "CR", "2": "CS"}.get(tiers[i], "B2" if tiers[i] == "3K" and i % 3 == 0 else None),
             "revenue": float(rng.choice([0, 30_000, 80_000, 150_000, 600_000], p=[.4, .25, .2, .1, .05])) or None,
             "assigned": assigned[i],
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    manager = "周经理" if lang == "zh-CN" else "Manager Zhou"  # from stage B2 on a manager works the customer too
+    frame["co_owner"] = np.where(frame["stage"].isin(["B2", "CS", "CR"]), manager, None)
+    return _exhibition_leads(frame, lang, today)
+
+
+def _exhibition_leads(frame: pd.DataFrame, lang: str, today: dt.date) -> pd.DataFrame:
+    """Leads met at an exhibition in the last two weeks follow the built-in post-exhibition playbook."""
+    recent = frame["source"].isin(["展会", "Exhibition"]) & (frame["assigned"] >= today - dt.timedelta(days=14))
+    name = playbooks.builtin()[-1]["zh" if lang == "zh-CN" else "en"]
+    quote = "样品报价单（FOB 上海）" if lang == "zh-CN" else "sample quotation (FOB Shanghai)"
+    return frame.assign(playbook=np.where(recent, name, None), playbook_start=frame["assigned"].where(recent),
+                        next_content=np.where(recent, quote, None))
 
 
 def _company(i: int, lang: str) -> str:
