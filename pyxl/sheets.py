@@ -182,13 +182,20 @@ def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) ->
     rows = [[grid.get((r, c)) for c in range(max(c for _, c in grid) + 1)] for r in range(max(r for r, _ in grid) + 1)]
     widths = {L.FUNNEL.col + 2: 14, L.WEEKLY.col + 1: 16, L.PER_DAY.col + 1: 11}
     book.replace_sheet_content(L.DASHBOARD, rows, col_widths=widths)
+    book.resize_chart_ranges(L.DASHBOARD, _chart_rows(len(board.funnel), len(board.owners)))
+
+
+def _chart_rows(tiers: int, owners: int) -> dict[tuple[int, int], int]:
+    """Each chart reads exactly the rows written: the funnel's tiers, every owner, the days shown."""
+    sizes = {L.FUNNEL: min(tiers, L.FUNNEL.rows), L.OWNERS: owners, L.PER_DAY: L.PER_DAY.rows}
+    return {block.chart_start(j): n for block, n in sizes.items() for j in range(len(block.columns))}
 
 
 def _block(grid: dict, block: L.Block, frame: pd.DataFrame, t: dict, section: str, roles: dict[str, str]) -> None:
     grid[(block.row - 2, block.col)] = (t["blocks_title"][section], "section")
     for j, key in enumerate(block.columns):
         grid[(block.row - 1, block.col + j)] = (t[section][key], "header")
-    for i, row in enumerate(frame.head(block.rows).itertuples(index=False)):
+    for i, row in enumerate((frame if block.grows else frame.head(block.rows)).itertuples(index=False)):
         for j, key in enumerate(block.columns):
             value = getattr(row, key)
             cell = value if isinstance(value, tuple) else (_value(value), roles.get(key, "text"))
