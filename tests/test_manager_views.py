@@ -1,5 +1,5 @@
 """Issue 6 for managers, on real workbooks: the Dashboard holds every owner with its charts reading exactly
-the rows written.
+the rows written, and the weekly report lists this week's customers with their Friday columns.
 
 Expected figures are worked out here from the rows the test types (ledger and log), not taken from the tool.
 """
@@ -21,10 +21,19 @@ from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.cli import app
 from pyxl.core import reports
-from pyxl.core.schema import field
+from pyxl.core.calendar import TeamCalendar, week_start
+from pyxl.core.i18n import texts
+from pyxl.core.schema import field, fields
 from pyxl.demo import make_demo
 
 from conftest import TODAY
+
+LEDGER = {f.key: f.zh for f in fields("ledger")}
+LOG = {f.key: f.zh for f in fields("contacts")}
+ZH = texts("zh-CN")
+D = dt.date
+MONDAY = week_start(TODAY)  # 2026-11-23
+THURSDAY, FRIDAY = MONDAY + dt.timedelta(days=3), MONDAY + dt.timedelta(days=4)
 
 
 # ---------------------------------------------------------------- chart ranges
@@ -107,3 +116,110 @@ def test_charts_follow_when_owners_leave_and_the_export_keeps_them(big_team, tmp
     ws = openpyxl.load_workbook(copy)["看板"]
     assert {ws.cell(L.OWNERS.row + i, 1).value for i in (1, 2)} == {"甲", "乙"}
     assert ws.cell(L.OWNERS.row + 3, 1).value is None
+
+
+# ---------------------------------------------------------------- the Friday columns
+def test_friday_is_the_last_working_day_of_the_week():
+    cal = TeamCalendar("CN")
+    assert not reports.friday_is_due(cal, THURSDAY) and reports.friday_is_due(cal, FRIDAY)
+    assert reports.friday_is_due(cal, FRIDAY + dt.timedelta(days=2))  # the weekend after still counts
+    day_off = TeamCalendar("CN", extra_holidays=[FRIDAY])
+    assert reports.friday_is_due(day_off, THURSDAY)
+    saturday_worked = TeamCalendar("CN", extra_workdays=[FRIDAY + dt.timedelta(days=1)])
+    assert not reports.friday_is_due(saturday_worked, FRIDAY)
+
+
+# who, touched how, Friday columns: (week_followup, next_actions)
+CUSTOMERS = [
+    dict(customer_id="JRN01001", name="甲公司", owner="张伟", tier="3K", kp="是", last_contact=D(2026, 11, 16),
+         week_followup="报价已发", next_actions="周三前回访"),
+    dict(customer_id="JRN01002", name="乙公司", owner="张伟", tier="4N", kp="是", last_contact=D(2026, 11, 2)),
+    dict(customer_id="JRN01003", name="丙公司", owner="张伟", tier="0", last_contact=MONDAY + dt.timedelta(days=1),
+         week_followup="初次沟通"),  # no log: the last contact typed this week
+    dict(customer_id="JRN02001", name="丁公司", owner="李娜", tier="3N", kp="是", last_contact=D(2026, 11, 12),
+         week_followup="上周写的", next_actions="上周写的"),  # touched last week only
+    dict(customer_id="JRN02002", name="戊公司", owner="李娜", tier="5", last_contact=D(2026, 11, 20)),
+    dict(customer_id="JRN02003", name="己公司", owner="李娜", tier="2", kp="是", stage="CS",
+         last_contact=D(2026, 11, 18), week_followup="合同已寄", next_actions="催回签"),
+]
+TOUCHES = [  # (customer, day, reached)
+    ("JRN01001", MONDAY, "是"), ("JRN01002", MONDAY + dt.timedelta(days=2), "否"),
+    ("JRN02001", D(2026, 11, 19), "是"), ("JRN02003", MONDAY + dt.timedelta(days=2), "是"),
+]
+
+
+def _team_book(path: Path) -> None:
+    book = WorkbookPackage.open(path)
+    book.append_table_rows(L.T_CUSTOMERS, [{LEDGER[k]: v for k, v in c.items()} for c in CUSTOMERS])
+    book.append_table_rows(L.T_CONTACTS, [{LOG["when"]: dt.datetime.combine(day, dt.time(10)), LOG["customer_id"]: cid,
+                                           LOG["channel"]: "电话", LOG["reached"]: reached}
+                                          for cid, day, reached in TOUCHES])
+    book.save(backup=False)
+
+
+def _expected(today: dt.date) -> tuple[set[str], set[str]]:
+    """Contacted this week (a log touch or a last contact from Monday to today), and of those the ones with a
+    blank Friday column."""
+    monday = week_start(today)
+    logged = {cid for cid, day, _ in TOUCHES if monday <= day <= today}
+    touched = {c["customer_id"] for c in CUSTOMERS if monday <= c["last_contact"] <= today} | logged
+    blank = {c["customer_id"] for c in CUSTOMERS if c["customer_id"] in touched
+             and not (c.get("week_followup") and c.get("next_actions"))}
+    return touched, blank
+
+
+def _friday_section(path: Path) -> tuple[str, list[dict]]:
+    ws = openpyxl.load_workbook(path)["看板"]
+    rows = list(ws.iter_rows(values_only=True))
+    title_at = next(i for i, r in enumerate(rows) if isinstance(r[0], str) and r[0].startswith("本周跟进情况与下一步"))
+    header = rows[title_at + 1]
+    body = [dict(zip(header, r)) for r in rows[title_at + 2:] if r[0]]
+    return rows[title_at][0], body
+
+
+@pytest.mark.parametrize("today", [THURSDAY, FRIDAY])
+def test_weekly_report_lists_this_weeks_customers_with_their_friday_columns(empty_book, today):
+    _team_book(empty_book)
+    outcome = _refresh(empty_book, today)
+    touched, blank = _expected(today)
+    title, body = _friday_section(empty_book)
+    week_label, next_label = field("ledger", "week_followup").zh, field("ledger", "next_actions").zh
+    assert {r["客户编码"] for r in body} == touched
+    assert f"本周联系 {len(touched)} 位客户" in title
+    by_id = {c["customer_id"]: c for c in CUSTOMERS}
+    for r in body:
+        typed = by_id[r["客户编码"]]
+        assert r["业务员"] == typed["owner"] and r["客户类别"] == typed["tier"]
+        for key, label in (("week_followup", week_label), ("next_actions", next_label)):
+            if typed.get(key):
+                assert r[label] == typed[key]
+            else:  # marked only once the week's last working day has come
+                assert r[label] == (ZH["friday"]["blank"] if today >= FRIDAY else None)
+    assert [r["业务员"] for r in body] == sorted(r["业务员"] for r in body)
+
+    flagged = outcome.flags[outcome.flags["rule"] == "week.friday_blank"]
+    ledger_rows = {c["customer_id"]: i + 2 for i, c in enumerate(CUSTOMERS)}
+    if today < FRIDAY:
+        assert flagged.empty and "未填" not in title
+        return
+    assert set(flagged["row"]) == {ledger_rows[c] for c in blank}
+    assert f"{len(blank)} 位未填周五两栏" in title
+    checks = [r for r in openpyxl.load_workbook(empty_book)["校验"].iter_rows(values_only=True)
+              if r[1] == "week.friday_blank"]
+    assert {r[3] for r in checks} == blank
+    next_col = openpyxl.utils.get_column_letter(list(LEDGER).index("next_actions") + 1)
+    assert f"客户台账!{next_col}{ledger_rows['JRN01003']}" in {r[2] for r in checks}  # only Next actions is blank
+
+
+def test_english_labels_and_an_empty_week(empty_book):
+    book = WorkbookPackage.open(empty_book)
+    settings = book.read_table(L.T_SETTINGS)
+    row = next(r for r, k in settings.iloc[:, 0].items() if k == "language")
+    book.set_column_values(L.T_SETTINGS, settings.columns[1], {row: "en"})
+    book.save(backup=False)
+    _refresh(empty_book, FRIDAY)
+    rows = list(openpyxl.load_workbook(empty_book)["看板"].iter_rows(values_only=True))
+    title_at = next(i for i, r in enumerate(rows) if isinstance(r[0], str) and r[0].startswith("This week's follow-up"))
+    assert "0 customers contacted" in rows[title_at][0]
+    assert rows[title_at + 1][6] == "This week's follow-up" and rows[title_at + 1][10] == "Next actions"
+    assert rows[title_at + 2][0] == texts("en")["friday"]["none"]
