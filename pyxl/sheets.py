@@ -16,7 +16,7 @@ from .book.base import Book
 from .core import engine, reports
 from .core.i18n import texts
 from .core.planning import agenda, with_co_owners
-from .core.schema import vocabulary
+from .core.schema import field, vocabulary
 
 if TYPE_CHECKING:
     from .actions import Inputs
@@ -173,7 +173,8 @@ def _phones(inputs: Inputs) -> pd.Series:
 
 # ---------------------------------------------------------------- Dashboard
 def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) -> None:
-    t = texts(inputs.settings.language)
+    lang = inputs.settings.language
+    t = texts(lang)
     board = reports.dashboard(result.view, result.log.touches, inputs.rules, inputs.settings,
                               engine.calendar_for(inputs.settings), result.today)
     grid: dict[tuple[int, int], object] = {(0, 0): (t["sheets"]["dashboard"], "title"),
@@ -189,20 +190,53 @@ def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) ->
                                  met=board.weekly["met"].map({True: "✓", False: "✗", None: None}))
     _block(grid, L.WEEKLY, weekly, t, "weekly_cols", {})
     _block(grid, L.CONVERSIONS, board.conversions, t, "conversions", {})
+    _friday(grid, L.friday_block(len(board.owners)), board.friday, t, lang, result.today)
     rows = [[grid.get((r, c)) for c in range(max(c for _, c in grid) + 1)] for r in range(max(r for r, _ in grid) + 1)]
-    widths = {L.FUNNEL.col + 2: 14, L.WEEKLY.col + 1: 16, L.PER_DAY.col + 1: 11}
+    widths = {**_FRIDAY_WIDTHS, L.FUNNEL.col + 2: 14, L.WEEKLY.col + 1: 16, L.PER_DAY.col + 1: 11}
     book.replace_sheet_content(L.DASHBOARD, rows, col_widths=widths)
+    book.resize_chart_ranges(L.DASHBOARD, _chart_rows(len(board.funnel), len(board.owners)))
+
+
+_FRIDAY_WIDTHS = {L.FRIDAY_COLUMNS.index(key) + 1: width for key, width in
+                  (("name", 16), ("last_contact", 11), ("week_followup", 14), ("next_actions", 14))}
+
+
+def _chart_rows(tiers: int, owners: int) -> dict[tuple[int, int], int]:
+    """Each chart reads exactly the rows written: the funnel's tiers, every owner, the days shown."""
+    sizes = {L.FUNNEL: min(tiers, L.FUNNEL.rows), L.OWNERS: owners, L.PER_DAY: L.PER_DAY.rows}
+    return {block.chart_start(j): n for block, n in sizes.items() for j in range(len(block.columns))}
 
 
 def _block(grid: dict, block: L.Block, frame: pd.DataFrame, t: dict, section: str, roles: dict[str, str]) -> None:
     grid[(block.row - 2, block.col)] = (t["blocks_title"][section], "section")
     for j, key in enumerate(block.columns):
         grid[(block.row - 1, block.col + j)] = (t[section][key], "header")
-    for i, row in enumerate(frame.head(block.rows).itertuples(index=False)):
+    for i, row in enumerate((frame if block.grows else frame.head(block.rows)).itertuples(index=False)):
         for j, key in enumerate(block.columns):
             value = getattr(row, key)
             cell = value if isinstance(value, tuple) else (_value(value), roles.get(key, "text"))
             grid[(block.row + i, block.col + j)] = cell
+
+
+def _friday(grid: dict, block: L.Block, friday: pd.DataFrame, t: dict, lang: str, today: dt.date) -> None:
+    """This week's follow-up per customer; blank Friday columns are marked once the week's last working day
+    has come. Headers are the ledger's own column labels."""
+    iso = today.isocalendar()
+    title = t["friday"]["title"].format(week=f"{iso.year}-W{iso.week:02d}", n=len(friday))
+    missing = int(friday["missing"].sum())
+    grid[(block.row - 2, block.col)] = (title + (t["friday"]["missing"].format(missing=missing) if missing else ""),
+                                        "section")
+    for j, key in enumerate(block.columns):
+        grid[(block.row - 1, block.col + j)] = (None if key is None else field("ledger", key).label(lang), "header")
+    if friday.empty:
+        grid[(block.row, block.col)] = (t["friday"]["none"], "muted")
+    blank = (t["friday"]["blank"], "warning")
+    for i, row in enumerate(friday.to_dict("records")):
+        for j, key in enumerate(block.columns):
+            if key in reports.FRIDAY_FIELDS and not row[key]:
+                grid[(block.row + i, block.col + j)] = blank if row["missing"] else None
+            elif key is not None:
+                grid[(block.row + i, block.col + j)] = (_value(row[key]), "date" if key == "last_contact" else "text")
 
 
 # ---------------------------------------------------------------- Daily report (日报)

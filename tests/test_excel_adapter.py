@@ -6,7 +6,9 @@ clear, a resize) is counted, and the results are compared with the headless path
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -85,9 +87,42 @@ class FakeTable:
         self.r2, self.c2 = rng.last_row, rng.last_col
 
 
+class FakeSeries:
+    def __init__(self, formula: str):
+        self._formula = formula
+
+    @property
+    def Formula(self) -> str:  # noqa: N802 (Excel's name)
+        Calls.count += 1
+        return self._formula
+
+    @Formula.setter
+    def Formula(self, value: str) -> None:  # noqa: N802
+        Calls.count += 1
+        self._formula = value
+
+
+class FakeChart:
+    def __init__(self, series: list[FakeSeries]):
+        self.series = series
+
+    def SeriesCollection(self) -> list[FakeSeries]:  # noqa: N802
+        return self.series
+
+
+class FakeChartObject:
+    def __init__(self, refs: list[str]):
+        self.Chart = FakeChart([FakeSeries(f"=SERIES(,{cat},{val},1)") for cat, val in zip(refs[::2], refs[1::2])])
+
+
 class FakeApi:
     def __init__(self, code: str):
         self.CodeName = code
+        self.charts: list[FakeChartObject] = []
+
+    def ChartObjects(self) -> list[FakeChartObject]:  # noqa: N802
+        Calls.count += 1
+        return self.charts
 
 
 class FakeSheet:
@@ -126,6 +161,10 @@ class FakeBook:
         for table in package.tables().values():
             sheet = by_name[table.sheet]
             sheet.tables.append(FakeTable(sheet, table.name, table.ref))
+        with zipfile.ZipFile(path) as z:  # every chart of the product sits on one sheet and reads only that sheet
+            for part in sorted(n for n in z.namelist() if n.startswith("xl/charts/chart")):
+                refs = re.findall(r"<c:f>([^<]*)</c:f>", z.read(part).decode())
+                by_name[refs[0].split("!")[0].strip("'")].api.charts.append(FakeChartObject(refs))
 
 
 def _demo(tmp_path: Path, n: int) -> Path:
@@ -164,6 +203,12 @@ def test_live_refresh_writes_what_the_headless_refresh_writes(tmp_path):
         assert got == want, key
     agenda = next(s for s in fake.sheets if s.api.CodeName == L.AGENDA)
     assert agenda.cells_[(1, 1)] == "今日"
+    dashboard = next(s for s in fake.sheets if s.api.CodeName == L.DASHBOARD)
+    live_refs = [re.findall(r"[^,(]+![$A-Z0-9:]+", s.Formula) for c in dashboard.api.charts for s in c.Chart.series]
+    with zipfile.ZipFile(headless) as z:
+        headless_refs = [re.findall(r"<c:f>([^<]*)</c:f>", z.read(n).decode()) for n in sorted(z.namelist())
+                         if n.startswith("xl/charts/chart")]
+    assert live_refs == headless_refs  # the charts read the rows written, in Excel as on the file
 
 
 def test_log_contact_appends_to_the_live_table(tmp_path):
@@ -176,3 +221,17 @@ def test_log_contact_appends_to_the_live_table(tmp_path):
     log = ExcelBook(fake).read_table(L.T_CONTACTS)
     assert len(log) == before + 1 and log.iloc[-1, 1] == cid
     assert isinstance(pd.Timestamp(log.iloc[-1, 0]), pd.Timestamp)
+
+
+def test_live_charts_read_every_owner(tmp_path):
+    fake = FakeBook(_demo(tmp_path, 40))
+    book = ExcelBook(fake)
+    ledger = book.read_table(L.T_CUSTOMERS)
+    owner = actions.load(book).ledger_headers.header_of("owner")
+    book.set_column_values(L.T_CUSTOMERS, owner, {int(ledger.index[0]): "新来的"})
+    owners = ledger[owner].nunique() + 1
+    actions.refresh(ExcelBook(fake), TODAY)
+    dashboard = next(s for s in fake.sheets if s.api.CodeName == L.DASHBOARD)
+    first = f"$A${L.OWNERS.row + 1}:"
+    overdue = next(c.Chart.series[0].Formula for c in dashboard.api.charts if first in c.Chart.series[0].Formula)
+    assert [int(r) for r in re.findall(r":\$[A-Z]+\$(\d+)", overdue)] == [L.OWNERS.row + owners] * 2

@@ -24,6 +24,9 @@ class Book(Protocol):
                               col_widths: Mapping[int | str, float] | None = None) -> None:
         """Rewrite a generated sheet (found by codeName) from A1."""
 
+    def resize_chart_ranges(self, code: str, starts: Mapping[tuple[int, int], int]) -> None:
+        """Make the series ranges of the sheet's charts that start at (row, col), 1-based, read that many rows."""
+
     def sheet_by_codename(self, code: str) -> Any:
         """An object with the sheet's ``name``."""
 

@@ -6,12 +6,14 @@ Formatting of generated sheets is left to the build (column formats, conditional
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from . import charts
 from .base import Cell
 
 
@@ -88,6 +90,19 @@ class ExcelBook:
         sheet.used_range.clear_contents()
         if grid:
             sheet.range("A1").value = grid
+
+    def resize_chart_ranges(self, code: str, starts: charts.Starts) -> None:
+        """Through each series' =SERIES() formula (Excel's object model on Windows; on macOS the charts keep
+        the ranges of the last refresh made on Windows or headless, see docs/excel.md)."""
+        if sys.platform == "darwin":
+            return
+        sheet = self.sheet_by_codename(code)
+        for chart in sheet.api.ChartObjects():
+            for series in chart.Chart.SeriesCollection():
+                old = series.Formula
+                new = charts.resize_refs(old, sheet.name, starts)
+                if new != old:
+                    series.Formula = new
 
 
 def _plain(cell: Cell) -> Any:

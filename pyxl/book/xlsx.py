@@ -42,6 +42,8 @@ import pandas as pd
 import python_calamine
 from lxml import etree
 
+from . import charts
+
 # --- limits (zip-bomb guard) -------------------------------------------------------------------
 MAX_PART_BYTES = 1 << 30  # uncompressed size of one part
 MAX_TOTAL_BYTES = 2 << 30  # uncompressed size of all parts
@@ -513,6 +515,7 @@ class WorkbookPackage:
         self._table_last: dict[str, int] = {}  # pending last row of each appended table
         self._table_next: dict[str, int] = {}  # pending first free row of each appended table
         self._grids: dict[str, list[list[Any]]] = {}
+        self._charts: dict[str, bytes] = {}  # chart part -> rewritten XML
         self._calamine: python_calamine.CalamineWorkbook | None = None
 
     @classmethod
@@ -634,6 +637,16 @@ class WorkbookPackage:
         if patch.cells:
             raise WorkbookError(f"sheet {sheet.name} already has cell writes; cannot also replace its content")
         patch.generated = ("".join(xml_rows), dimension, merges, cols)
+
+    def resize_chart_ranges(self, code: str, starts: charts.Starts) -> None:
+        """Make the series ranges of the sheet's charts that start at (row, col) read that many rows."""
+        sheet = self.sheet_by_codename(code)
+        for drawing in (t for kind, t in self._rels(sheet.part).values() if kind.endswith("/drawing")):
+            for part in (t for kind, t in self._rels(drawing).values() if kind.endswith("/chart")):
+                xml = self._read(part).decode("utf-8")
+                resized = charts.resize_chart_xml(xml, sheet.name, starts)
+                if resized != xml:
+                    self._charts[part] = resized.encode("utf-8")
 
     def save(self, path: str | os.PathLike[str] | None = None, *, backup: bool | str | os.PathLike[str] = True,
              recalc_on_load: bool = True) -> None:
@@ -827,6 +840,7 @@ class WorkbookPackage:
         for name, last in self._table_last.items():
             info = self._tables[name]
             parts[info.part] = _retarget_table(self._read(info.part).decode("utf-8"), last).encode("utf-8")
+        parts.update(self._charts)
         removed: set[str] = set()
         if lost_formula and "xl/calcChain.xml" in self._infos:
             removed.add("xl/calcChain.xml")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import cadence, checks, messages, playbooks
+from . import cadence, checks, messages, playbooks, reports
 from .calendar import TeamCalendar
 from .contacts import DerivedLog, LogProblem, derive
 from .i18n import render_flags, status_label
@@ -65,10 +65,12 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)
     ctx = checks.CheckContext(parsed, rules, settings, today, plan, last, np.nan_to_num(counters["unreached"]),
                               np.nan_to_num(counters["no_progress"]), last_outcome, hard_call)
-    row_flags = pd.concat([checks.run_checks(ctx), _playbook_flags(parsed, books, steps, blanks, settings.language)], ignore_index=True)
+    row_flags = pd.concat([checks.run_checks(ctx), _playbook_flags(parsed, books, steps, blanks, settings.language)],
+                          ignore_index=True)
     all_flags = pd.concat([row_flags, checks.stock_flags(parsed, rules), _log_flags(derived.problems),
                            _step_flags(derived, parsed, books), _sequence_flags(books), _rules_flags(rules),
-                           _settings_flags(settings)], ignore_index=True)
+                           _settings_flags(settings), reports.friday_flags(parsed, last, derived.touches, cal, today)],
+                          ignore_index=True)
     all_flags["message"] = render_flags(all_flags, settings.language)
     computed = _computed(parsed, plan, steps, row_flags, all_flags, settings, today)
     view = _view(parsed, plan, last, agreed, last_outcome, per, rules, computed)
@@ -213,6 +215,7 @@ def _view(parsed: ParsedLedger, plan: pd.DataFrame, last: np.ndarray, agreed: np
         "days_overdue": plan["days_overdue"].to_numpy(), "payment_deadline": deadline,
         "birthday": parsed.dates["birthday"], "preferred_time": parsed.text("preferred_time").to_numpy(),
         "next_content": parsed.text("next_content").to_numpy(), "channel": channel,
+        "week_followup": parsed.text("week_followup").to_numpy(), "next_actions": parsed.text("next_actions").to_numpy(),
         "suggested_tier": computed["suggested_tier"].to_numpy(),
     }, index=parsed.index)
 

@@ -1,5 +1,6 @@
 """Manager views (domain.md §6): funnel by tier, per-owner figures, touches per day, the weekly
-progress report (周进度) and tier conversions. Pure pandas over the refreshed view and the log."""
+progress report (周进度) with each customer's Friday columns, and tier conversions. Pure pandas over the
+refreshed view and the log."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .calendar import TeamCalendar, week_start
+from .checks import FLAG_COLUMNS
+from .ledger import ParsedLedger
 from .rules import Rules
 from .settings import Settings
 
@@ -23,6 +26,7 @@ class Dashboard:
     per_day: pd.DataFrame
     weekly: pd.DataFrame
     conversions: pd.DataFrame
+    friday: pd.DataFrame  # this week's follow-up per customer: see ``friday_columns``
 
 
 def dashboard(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, settings: Settings,
@@ -32,7 +36,7 @@ def dashboard(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, settings:
     week = touches[(touches["day"] >= np.datetime64(monday)) & (touches["day"] <= np.datetime64(today))]
     return Dashboard(funnel(view, rules), owners(view, week, rules, settings, cal, today),
                      per_day(touches, today), weekly(view, week, settings, cal, today, rules),
-                     conversions(touches, today))
+                     conversions(touches, today), friday_columns(view, touches, rules, cal, today))
 
 
 def funnel(view: pd.DataFrame, rules: Rules) -> pd.DataFrame:
@@ -114,6 +118,57 @@ def conversions(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     recent = changes[changes["day"].to_numpy("datetime64[D]") >= since]
     counted = recent.groupby(["from_tier", "new_tier"]).size().rename("count").reset_index()
     return counted.rename(columns={"new_tier": "to_tier"}).sort_values("count", ascending=False, kind="stable")
+
+
+FRIDAY_FIELDS = ("week_followup", "next_actions")  # typed by salespeople every Friday (seed 001 §6.2.2)
+
+
+def touched_this_week(customer_ids: pd.Series, last_contact: np.ndarray, touches: pd.DataFrame,
+                      today: dt.date) -> np.ndarray:
+    """Customers contacted from Monday to today: a last contact this week (typed or logged) or any touch
+    logged this week, reached or not (a week of unanswered calls is news too)."""
+    monday, day = np.datetime64(week_start(today), "D"), np.datetime64(today, "D")
+    logged = touches["day"].to_numpy("datetime64[D]")
+    ids_this_week = touches["customer_id"][(logged >= monday) & (logged <= day)]
+    return ((last_contact >= monday) & (last_contact <= day)) | customer_ids.isin(ids_this_week).to_numpy()
+
+
+def friday_is_due(cal: TeamCalendar, today: dt.date) -> bool:
+    """Whether today is on or after the week's last working day (Friday, or the day a holiday or a
+    make-up workday makes last), when the Friday columns should be filled in."""
+    monday = week_start(today)
+    workdays = cal.workdays_between(monday, monday + dt.timedelta(days=6))
+    return bool(workdays) and today >= workdays[-1]
+
+
+def friday_columns(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, cal: TeamCalendar,
+                   today: dt.date) -> pd.DataFrame:
+    """The customers contacted this week with their Friday columns, by owner and tier. ``missing``: the
+    columns are blank although the week's last working day has come."""
+    touched = touched_this_week(view["customer_id"], view["last_contact"].to_numpy("datetime64[D]"), touches, today)
+    rows = view.loc[touched, ["owner", "customer_id", "name", "tier", "stage", "last_contact", *FRIDAY_FIELDS]]
+    rows = rows.assign(missing=_blank_friday(rows) & friday_is_due(cal, today),
+                       _tier=rows["tier"].map({c: i for i, c in enumerate(rules.codes)}))
+    return rows.sort_values(["owner", "_tier", "customer_id"], kind="stable").drop(columns="_tier")
+
+
+def friday_flags(ledger: ParsedLedger, last_contact: np.ndarray, touches: pd.DataFrame, cal: TeamCalendar,
+                 today: dt.date) -> pd.DataFrame:
+    """A warning on each customer contacted this week whose Friday columns are still blank once the week's
+    last working day has come; the field named is the first blank one."""
+    if not friday_is_due(cal, today):
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    texts = pd.DataFrame({key: ledger.text(key) for key in FRIDAY_FIELDS})
+    touched = touched_this_week(ledger.text("customer_id"), last_contact, touches, today)
+    missing = texts[touched & _blank_friday(texts)]
+    field = np.where(missing["week_followup"].eq(""), "week_followup", "next_actions")
+    return pd.DataFrame({"rule": "week.friday_blank", "severity": "warning", "table": "ledger", "row": missing.index,
+                         "field": field, "value": None, "suggested_tier": "", "args": [{}] * len(missing)},
+                        columns=FLAG_COLUMNS)
+
+
+def _blank_friday(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["week_followup"].eq("") | frame["next_actions"].eq("")).to_numpy(dtype=bool)
 
 
 def _key_tiers(rules: Rules) -> list[str]:
