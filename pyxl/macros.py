@@ -50,9 +50,9 @@ def new_customer_ids() -> None:
 
 
 def log_contact() -> None:
-    """The VBA form left its answers in _form!B1:B5; the customer is the one on the selected row."""
+    """The VBA form left its answers in _form!B1:B6; the customer is the one on the selected row."""
     book = _book()
-    channel, reached, outcome, agreed, note = book.sheet_by_codename(L.FORM).range("B1:B5").value
+    channel, reached, outcome, agreed, note, hard_call = book.sheet_by_codename(L.FORM).range("B1:B6").value
     row = book.book.selection.row
     customer_id = book.read_table(L.T_CUSTOMERS).iloc[:, 0].get(row)
     if not customer_id:
@@ -61,7 +61,7 @@ def log_contact() -> None:
         return
     agreed_day = dt.date.fromisoformat(str(agreed)[:10]) if agreed else None
     _report(book, actions.log_contact(book, str(customer_id), channel, reached, outcome or None, agreed_day,
-                                      note or ""), "Log")
+                                      note or "", hard_call=hard_call == "yes"), "Log")
 
 
 def manager_copy() -> None:

@@ -235,3 +235,22 @@ def test_live_charts_read_every_owner(tmp_path):
     first = f"$A${L.OWNERS.row + 1}:"
     overdue = next(c.Chart.series[0].Formula for c in dashboard.api.charts if first in c.Chart.series[0].Formula)
     assert [int(r) for r in re.findall(r":\$[A-Z]+\$(\d+)", overdue)] == [L.OWNERS.row + owners] * 2
+
+
+def test_ribbon_log_contact_reads_the_vba_form_including_the_hard_call(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from pyxl import macros
+    fake = FakeBook(_demo(tmp_path, 20))
+    form = next(s for s in fake.sheets if s.api.CodeName == L.FORM)
+    for r, value in enumerate(["电话", "yes", "considering", "", "想让总监一起谈", "yes"], start=1):
+        form.cells_[(r, 2)] = value
+    alerts = []
+    fake.selection = SimpleNamespace(row=2)
+    fake.app = SimpleNamespace(alert=lambda text, title: alerts.append(title), status_bar="")
+    monkeypatch.setattr(macros, "_book", lambda: ExcelBook(fake))
+    macros.log_contact()
+    log = actions.load(ExcelBook(fake)).log
+    cid = str(ExcelBook(fake).read_table(L.T_CUSTOMERS).loc[2].iloc[0])
+    assert alerts == ["Log"]
+    assert (log.iloc[-1]["customer_id"], log.iloc[-1]["hard_call"], log.iloc[-1]["notes"]) == (cid, "是", "想让总监一起谈")

@@ -302,3 +302,12 @@ def test_co_owner_stage_and_hard_call_reach_the_co_owners_list(built_workbook, t
     _log(path, "JRN01005", dt.datetime(2026, 11, 23, 9), "电话", "是", outcome="有进展")
     _refresh(path, D(2026, 11, 30))
     assert "JRN01005" not in {r["客户编码"] for r in _agenda(path) if r["业务员"] == "王经理"}
+
+
+def test_a_touch_with_blank_cells_does_no_step_and_breaks_nothing(built_workbook, tmp_path):
+    path = _book(built_workbook, tmp_path, [WANG], OURS)
+    book = WorkbookPackage.open(path)
+    book.append_table_rows(L.T_CONTACTS, [{"日期": dt.datetime(2026, 9, 29, 9), "客户编码": "JRN01001"}])
+    book.save(backup=False)
+    _refresh(path, D(2026, 9, 29))
+    assert _ledger(path)["JRN01001"]["下一步骤"] == "公司介绍短信 2026-09-29"

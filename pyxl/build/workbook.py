@@ -260,7 +260,7 @@ class Builder:
 
     def _form(self) -> None:
         sheet = self.sheets[L.FORM]
-        for i, key in enumerate(("channel", "reached", "outcome", "agreed", "note")):
+        for i, key in enumerate(("channel", "reached", "outcome", "agreed", "note", "hard_call")):
             sheet.write_string(i, 0, key)
         sheet.very_hidden()
 

@@ -102,8 +102,6 @@ def _group(rows: list[dict]) -> dict[str, list[dict]]:
 
 def _step(raw: dict, names: set[str], problems: list[SequenceProblem]) -> Step | None:
     row = raw["_row"]
-    bad = lambda key, expected: problems.append(  # noqa: E731
-        SequenceProblem(row, key, raw.get(key), "sequences.invalid", expected))
     start = _event(raw.get("start"), names, default="start")
     until = _event(raw.get("until"), names, default="")
     offset, repeat = _whole(raw.get("offset"), 0), _whole(raw.get("repeat"), 0)
@@ -117,8 +115,7 @@ def _step(raw: dict, names: set[str], problems: list[SequenceProblem]) -> Step |
               ("unit", unit is None, " / ".join(STEP_UNITS)),
               ("channel", bool(channel_text) and channel is None, " / ".join(vocabulary("channel").labels("zh-CN")))]
     failed = [(k, e) for k, wrong, e in checks if wrong]
-    for key, expected in failed:
-        bad(key, expected)
+    problems += [SequenceProblem(row, key, raw.get(key), "sequences.invalid", expected) for key, expected in failed]
     template = cell_text(raw.get("template"))
     problems += [SequenceProblem(row, "template", name, "template.unknown", name)
                  for name in unknown_placeholders(template)]
@@ -173,6 +170,7 @@ def next_steps(books: Playbooks, playbook: pd.Series, start: np.ndarray, custome
         return out
     wanted = {customer_ids[r] for r, _ in rows}
     mine = touches[touches["customer_id"].isin(wanted)].sort_values("when", kind="stable")
+    mine = mine.astype(object).where(mine.notna(), None)  # blank cells as None, not pd.NA
     by_customer = {cid: group for cid, group in mine.groupby("customer_id", sort=False)}
     add = _adder(cal)
     empty = mine.iloc[:0]
@@ -225,7 +223,7 @@ def _run(steps: tuple[Step, ...], start: np.datetime64, touches: pd.DataFrame,
 
 def _done_step(steps: tuple[Step, ...], due: list, touch, day: np.datetime64) -> int | None:
     """The pending step this touch does: the one it names, else the earliest due on its channel."""
-    named = normalise(touch.step) if isinstance(touch.step, str) and touch.step else ""
+    named = normalise(touch.step) if touch.step else ""
     if named:
         return next((i for i, s in enumerate(steps) if due[i] is not None and normalise(s.name) == named), None)
     ready = [(due[i], i) for i, s in enumerate(steps)
@@ -242,7 +240,7 @@ def touch_events(touch) -> list[str]:
         if touch.channel == "visit":
             events.append("visit")
     events += {"deal": ["signed"], "refused": ["refused"]}.get(touch.outcome, [])
-    if isinstance(touch.event, str) and touch.event not in events:
+    if touch.event and touch.event not in events:
         events.append(touch.event)
     return events
 

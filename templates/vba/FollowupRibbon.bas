@@ -2,7 +2,7 @@ Attribute VB_Name = "FollowupRibbon"
 ' Follow-up ribbon callbacks (customUI onAction -> these Subs).
 ' Every button runs one entry point of pyxl.macros through xlwings' RunPython.
 ' User input never goes into a Python string: "Log contact" writes its answers
-' into the very hidden sheet shForm (B1:B5) and pyxl.macros.log_contact reads them.
+' into the very hidden sheet shForm (B1:B6) and pyxl.macros.log_contact reads them.
 ' The source stays ASCII (project code page 1252); Chinese text is written with
 ' \uXXXX escapes decoded by U().
 Option Explicit
@@ -39,12 +39,13 @@ Public Sub FU_Help(control As IRibbonControl)
     RunPython "import pyxl.macros as m; m.show_help()"
 End Sub
 
-' Log contact: ask channel, reached, outcome, agreed next date, note; Cancel aborts.
-' shForm gets labels in A1:A5 and normalised answers in B1:B5 (as text):
+' Log contact: ask channel, reached, outcome, agreed next date, note, hard call; Cancel aborts.
+' shForm gets labels in A1:A6 and normalised answers in B1:B6 (as text):
 ' channel (free text), reached (yes|no), outcome (progress|considering|refused|deal),
-' agreed (yyyy-mm-dd or empty), note (free text or empty).
+' agreed (yyyy-mm-dd or empty), note (free text or empty), hard call (yes|no).
 Public Sub FU_LogContact(control As IRibbonControl)
     Dim channel As String, reached As String, outcome As String, agreed As String, note As String
+    Dim hard As String
     Dim answer As String
 
     Do
@@ -73,7 +74,14 @@ Public Sub FU_LogContact(control As IRibbonControl)
 
     If Not Ask(Msg("note"), note) Then Exit Sub
 
-    WriteForm Array(channel, reached, outcome, agreed, note)
+    answer = ""
+    Do
+        If Not Ask(Msg("hard_call"), answer) Then Exit Sub
+        If answer = "" Then hard = "no" Else hard = YesNo(answer)
+        If hard = "" Then Invalid
+    Loop While hard = ""
+
+    WriteForm Array(channel, reached, outcome, agreed, note, hard)
     RunPython "import pyxl.macros as m; m.log_contact()"
 End Sub
 
@@ -92,10 +100,10 @@ End Sub
 
 Private Sub WriteForm(ByVal values As Variant)
     Dim labels As Variant, i As Long
-    labels = Array("channel", "reached", "outcome", "agreed", "note")
+    labels = Array("channel", "reached", "outcome", "agreed", "note", "hard_call")
     With shForm
-        .Range("A1:B5").NumberFormat = "@"
-        For i = 0 To 4
+        .Range("A1:B6").NumberFormat = "@"
+        For i = 0 To 5
             .Cells(i + 1, 1).Value = labels(i)
             .Cells(i + 1, 2).Value = values(i)
         Next i
@@ -137,6 +145,7 @@ Private Function Msg(ByVal key As String) As String
             Case "outcome": Msg = U("\u7ED3\u679C\uFF1A1 \u8FDB\u5C55  2 \u8003\u8651\u4E2D  3 \u62D2\u7EDD  4 \u6210\u4EA4")
             Case "agreed": Msg = U("\u7EA6\u5B9A\u7684\u4E0B\u6B21\u8054\u7CFB\u65E5\u671F\uFF08\u53EF\u7559\u7A7A\uFF09\uFF1A")
             Case "note": Msg = U("\u5907\u6CE8\uFF08\u53EF\u7559\u7A7A\uFF09\uFF1A")
+            Case "hard_call": Msg = U("\u9700\u8981\u7ECF\u7406/\u603B\u76D1\u534F\u52A9\u4E0B\u4E00\u6B65\u5417\uFF1F\uFF08\u662F / \u5426\uFF0C\u53EF\u7559\u7A7A\uFF09")
             Case "invalid": Msg = U("\u8F93\u5165\u65E0\u6548\uFF0C\u8BF7\u91CD\u65B0\u8F93\u5165\u3002")
         End Select
     Else
@@ -147,6 +156,7 @@ Private Function Msg(ByVal key As String) As String
             Case "outcome": Msg = "Outcome: 1 progress  2 considering  3 refused  4 deal"
             Case "agreed": Msg = "Agreed next contact date (optional):"
             Case "note": Msg = "Note (optional):"
+            Case "hard_call": Msg = "Hard call: ask a manager or director to help with the next step? (yes / no, may be blank)"
             Case "invalid": Msg = "Invalid answer, please try again."
         End Select
     End If
