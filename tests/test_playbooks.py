@@ -147,7 +147,11 @@ def test_renovation_playbook_steps_fall_on_working_days_and_stop_on_signing(buil
     assert result.exit_code == 0, result.output
     assert next_step(D(2026, 11, 2)) == "完工回访 2026-12-02"
     _log(path, "JRN01001", dt.datetime(2026, 12, 3, 10), "电话", "是", outcome="有进展")
-    assert next_step(D(2026, 12, 3)) == "完工回访 2027-02-03"
+    # holiday greetings since signing: the working day before New Year's Day 2027 (a Friday)
+    assert next_step(D(2026, 12, 3)) == "节日祝福 2026-12-31"
+    _log(path, "JRN01001", dt.datetime(2026, 12, 31, 9), "短信", "否")
+    # the call every two months comes before the next greeting (Thu Feb 4, before the Spring Festival)
+    assert next_step(D(2026, 12, 31)) == "完工回访 2027-02-03"
 
 
 def test_post_exhibition_playbook_in_english(built_en, tmp_path):
@@ -232,7 +236,7 @@ def test_builtin_sequences_parse_clean_in_both_languages(built_workbook, built_e
         inputs = actions.load(WorkbookPackage.open(path))
         books = inputs.playbooks
         assert books.problems == [] and books.names == names
-        assert [len(books.find(n)) for n in names] == [7, 3]
+        assert [len(books.find(n)) for n in names] == [8, 3]
         quote, resend, call = books.find(names[1])
         assert resend.start == call.start == STEP_PREFIX + normalise(quote.name)
         assert (resend.until, call.offset, call.channel) == ("reply", 2, "phone")

@@ -67,6 +67,20 @@ class TeamCalendar:
         names.update({d: "" for d in self.extra_holidays if first <= d <= last and d not in names})
         return names
 
+    def greeting_days(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:
+        """The working day before each public holiday from ``first`` to ``last``, with the holiday's name
+        (a holiday of several days is greeted once, on the working day before it)."""
+        names = {d: n for d, n in sorted(self.holiday_names(first, last).items()) if n}
+        days = np.array(list(names), dtype="datetime64[D]")
+        off = days[~self.is_workday(days)]
+        if off.size == 0:
+            return {}
+        before = np.busday_offset(off - DAY, 0, roll="backward", busdaycal=self._for(off - DAY))
+        out: dict[dt.date, str] = {}
+        for day, greet in zip(off.astype(dt.date), before.astype(dt.date)):
+            out.setdefault(greet, names[day])
+        return out
+
     def _calendar(self, lo: int, hi: int) -> np.busdaycalendar:
         """A numpy calendar valid for the years lo..hi (grown, never shrunk)."""
         if self._years is None or lo < self._years[0] or hi > self._years[1]:

@@ -612,28 +612,25 @@ def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, d
     span = [days[0] + dt.timedelta(days=i) for i in range((after - days[0]).days)]
     workdays = set(cal.workdays_between(days[0] - dt.timedelta(days=14), after))
 
-    def before(day: dt.date, strict: bool) -> dt.date:
-        d = day - dt.timedelta(days=1) if strict else day
+    def on_or_before(day: dt.date) -> dt.date:
+        d = day
         while d not in workdays:
             d -= dt.timedelta(days=1)
         return d
 
     index = {d: j for j, d in enumerate(days)}
     extra = []
-    born = {(d.month, d.day): index.get(before(d, False), -1) for d in span}
+    born = {(d.month, d.day): index.get(on_or_before(d), -1) for d in span}
     born.setdefault((2, 29), born.get((2, 28), -1))  # 29 February, in a common year: on the 28th
     bd = pd.to_datetime(pd.Series(c["birthday"]))
     key = list(zip(bd.dt.month.fillna(0).astype(int), bd.dt.day.fillna(0).astype(int)))
     j = np.array([born.get(k, -1) for k in key]) if len(c) else np.zeros(0, int)
     hit = c["active"].to_numpy() & (j >= 0)
     extra.append(pd.DataFrame({"row": np.nonzero(hit)[0], "j": j[hit], "kind": "birthday", "greeting": "birthday"}))
-    names = {d: name for d, name in cal.holiday_names(days[0], after).items() if name and d not in workdays}
-    greeted: set[int] = set()
-    for d, name in sorted(names.items()):
-        g = index.get(before(d, True), -1)
-        if g < 0 or g in greeted:
+    for day, name in cal.greeting_days(days[0], after).items():
+        g = index.get(day, -1)
+        if g < 0:
             continue
-        greeted.add(g)
         rows = np.nonzero(c["active"].to_numpy() & c["greet"].to_numpy())[0]
         extra.append(pd.DataFrame({"row": rows, "j": g, "kind": "holiday greeting",
                                    "greeting": f"holiday greeting: {name}"}))

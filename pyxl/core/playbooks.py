@@ -9,6 +9,7 @@ tier cadence in the engine (the earlier one wins).
 """
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from .schema import TEMPLATES, normalise, vocabulary
 from .values import cell_text
 
 STEP_PREFIX = "step:"  # a start/until naming another step: "step:<normalised step name>"
-STEP_UNITS = ("workdays", "days", "weeks", "months")
+STEP_UNITS = ("workdays", "days", "weeks", "months", "holidays")
+HOLIDAY_ALIASES = ["holiday", "节日", "节假日", "过节"]  # n holidays: the working day before the n-th coming one
 NAT = np.datetime64("NaT", "D")
 
 
@@ -149,7 +151,8 @@ def _unit(value: object) -> str | None:
     wanted = normalise(cell_text(value))
     if not wanted:
         return "days"
-    return next((u for u in STEP_UNITS if wanted in {normalise(u), *map(normalise, UNIT_ALIASES[u])}), None)
+    aliases = {**UNIT_ALIASES, "holidays": HOLIDAY_ALIASES}
+    return next((u for u in STEP_UNITS if wanted in {normalise(u), *map(normalise, aliases[u])}), None)
 
 
 # ---------------------------------------------------------------- per customer
@@ -186,8 +189,20 @@ def next_steps(books: Playbooks, playbook: pd.Series, start: np.ndarray, custome
 def _adder(cal: TeamCalendar) -> Callable[[np.datetime64, int, str], np.datetime64]:
     @lru_cache(maxsize=4096)
     def add(day: np.datetime64, n: int, unit: str) -> np.datetime64:
+        if unit == "holidays":
+            return _holiday_greeting(cal, day, n)
         return add_interval(cal, np.array([day]), np.array([float(n)]), np.array([unit], dtype=object))[0]
     return add
+
+
+def _holiday_greeting(cal: TeamCalendar, day: np.datetime64, n: int) -> np.datetime64:
+    """The greeting day (working day before a public holiday) of the n-th holiday after ``day``;
+    n = 0: the first greeting day on or after ``day``."""
+    first = day.astype(dt.date)
+    greetings = cal.greeting_days(first, first + dt.timedelta(days=800))
+    coming = [g for g in greetings if g > first or (n == 0 and g == first)]
+    k = max(n, 1) - 1
+    return np.datetime64(coming[k], "D") if k < len(coming) else NAT
 
 
 def _run(steps: tuple[Step, ...], start: np.datetime64, touches: pd.DataFrame,
