@@ -257,12 +257,14 @@ def test_unusable_sequence_cells_are_reported_and_the_step_left_out():
 
 
 def test_unknown_playbook_and_unknown_logged_step_are_flagged(built_workbook, tmp_path):
-    path = _book(built_workbook, tmp_path, [{**WANG, "跟进流程": "装修流程"}], OURS)
+    undated = {**WANG, "客户编码": "JRN01002", "电话": "13800000002", "流程开始": None}  # and no Assigned date
+    path = _book(built_workbook, tmp_path, [{**WANG, "跟进流程": "装修流程"}, undated], OURS)
     _log(path, "JRN01001", dt.datetime(2026, 9, 29, 9), "短信", "否", step="开场白")
     _refresh(path, D(2026, 9, 29))
     rules = {c["规则"]: c for c in _checks(path)}
     assert "家装跟进" in rules["playbook.unknown"]["说明"]
     assert rules["log.unknown_step"]["位置"].startswith("跟进记录!")
+    assert rules["playbook.no_start"]["客户编码"] == "JRN01002"
 
 
 # ---------------------------------------------------------------- rejection rule per tier

@@ -228,15 +228,16 @@ def _playbook_flags(parsed: ParsedLedger, books: Playbooks, steps: pd.DataFrame,
                     blanks: list[tuple[object, messages.Source]], lang: str) -> pd.DataFrame:
     """Ledger rows naming an unknown playbook or lacking a start day, and blank values a message needs
     (ledger cells per row; a Settings value once, with the number of messages waiting for it)."""
-    names = parsed.text("playbook")
-    unknown = names.ne("") & names.map(lambda n: books.find(n) is None)
+    typed = parsed.text("playbook")
+    no_day = pd.Series(np.isnat(_playbook_start(parsed)), index=typed.index)
+    names = typed[typed.ne("")]
     starts = {k for k, v in books.steps.items() if any(s.start == "start" for s in v)}
-    no_start = np.isnat(_playbook_start(parsed)) & names.map(lambda n: normalise(n) in starts)
     listed = " / ".join(books.names)
     rows = [{"rule": "playbook.unknown", "severity": "error", "table": "ledger", "row": r, "field": "playbook",
-             "value": names[r], "args": {"names": listed}} for r in names.index[unknown.to_numpy(dtype=bool)]]
+             "value": name, "args": {"names": listed}} for r, name in names.items() if books.find(name) is None]
     rows += [{"rule": "playbook.no_start", "severity": "warning", "table": "ledger", "row": r,
-              "field": "playbook_start", "value": None} for r in names.index[no_start.to_numpy(dtype=bool)]]
+              "field": "playbook_start", "value": None} for r, name in names.items()
+             if no_day[r] and normalise(name) in starts]
     step = steps["step"]
     rows += [{"rule": "template.missing", "severity": "warning", "table": "ledger", "row": r, "field": src.key,
               "value": None, "args": {"step": step[r]}}
