@@ -56,6 +56,8 @@ class FakeRange:
     @value.setter
     def value(self, data) -> None:
         Calls.count += 1
+        if not isinstance(data, (list, tuple)):  # a scalar fills the one cell, as in xlwings
+            data = [[data]]
         if self.transpose:
             data = [[v] for v in data]
         elif data and not isinstance(data[0], list):
@@ -254,3 +256,18 @@ def test_ribbon_log_contact_reads_the_vba_form_including_the_hard_call(tmp_path,
     cid = str(ExcelBook(fake).read_table(L.T_CUSTOMERS).loc[2].iloc[0])
     assert alerts == ["Log"]
     assert (log.iloc[-1]["customer_id"], log.iloc[-1]["hard_call"], log.iloc[-1]["notes"]) == (cid, "是", "想让总监一起谈")
+
+
+def test_ribbon_manager_copy_leaves_the_copy_path_for_the_draft_mail(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from pyxl import macros
+    path = _demo(tmp_path, 20)
+    fake = FakeBook(path)
+    fake.save, fake.fullname = (lambda: None), str(path)
+    fake.app = SimpleNamespace(alert=lambda text, title: None)
+    monkeypatch.setattr(macros.xw.Book, "caller", staticmethod(lambda: fake))
+    macros.manager_copy()
+    form = next(s for s in fake.sheets if s.api.CodeName == L.FORM)
+    copy = Path(form.cells_[(8, 2)])
+    assert copy.parent == path.parent and copy.suffix == ".xlsx" and copy.exists()

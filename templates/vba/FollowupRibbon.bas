@@ -24,7 +24,29 @@ Public Sub FU_NewIds(control As IRibbonControl)
 End Sub
 
 Public Sub FU_ManagerCopy(control As IRibbonControl)
+    shForm.Range("B8").Value = ""
     RunPython "import pyxl.macros as m; m.manager_copy()"
+    DraftMail CStr(shForm.Range("B8").Value)
+End Sub
+
+' With Outlook (Windows): a draft mail with the manager copy attached, shown and never sent.
+' Without Outlook, or on a Mac, nothing happens: the copy sits next to the workbook.
+Private Sub DraftMail(ByVal path As String)
+#If Mac Then
+    Exit Sub
+#Else
+    Dim outlook As Object, mail As Object
+    If path = "" Then Exit Sub
+    If Not CreateObject("Scripting.FileSystemObject").FileExists(path) Then Exit Sub
+    On Error Resume Next
+    Set outlook = CreateObject("Outlook.Application")
+    On Error GoTo 0
+    If outlook Is Nothing Then Exit Sub
+    Set mail = outlook.CreateItem(0)
+    mail.Subject = Mid$(path, InStrRev(path, "\") + 1)
+    mail.Attachments.Add path
+    mail.Display
+#End If
 End Sub
 
 Public Sub FU_EndOfDay(control As IRibbonControl)
