@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+from bench import peak_rss_mib
 
 TODAY = dt.date(2026, 11, 23)
 HERE = Path(__file__).resolve().parent
@@ -96,16 +97,8 @@ def child(measure: str, path: str) -> None:
     start = time.perf_counter()
     extra = MEASURES[measure](Path(path))
     wall = time.perf_counter() - start
-    rss_mib = _peak_rss_mib()
+    rss_mib = peak_rss_mib()
     print(json.dumps({"wall_s": wall, "rss_mib": rss_mib, **extra}))
-
-
-def _peak_rss_mib() -> float:
-    """This process's own high-water mark (ru_maxrss would include the parent's, kept across exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(name: str, source: Path, work: Path) -> dict:

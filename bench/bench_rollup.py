@@ -26,6 +26,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from bench import peak_rss_mib  # noqa: E402
+
 TODAY = dt.date(2026, 11, 23)
 
 
@@ -64,7 +66,7 @@ def child(measure: str, folder: str, out: str, workers: str) -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"wall_s": time.perf_counter() - wall,
                       "cpu_s": time.process_time() - cpu + children.ru_utime + children.ru_stime,
-                      "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "rss_mib": peak_rss_mib(),
                       "children_rss_mib": children.ru_maxrss / 1024, **extra}, ensure_ascii=False, default=str))
 
 

@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from . import actions
 from .book import layout as L
-from .book.xlsx import WorkbookPackage
+from .book.xlsx import WorkbookPackage, repack
 from .core.calendar import week_start
 
 MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
@@ -27,6 +28,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.m
 DROP_SHEETS = (L.XLWINGS_CONF, L.FORM)
 UDF_FORMULA = re.compile(rb"<f>[^<]*\b(?:FU_\w+|xlwings\w*)\([^<]*</f>", re.IGNORECASE)
 MASKED = ("phone", "email", "wechat")
+FIXED_PARTS = ("[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/workbook.xml")
 
 
 def mask_text(value: object) -> object:
@@ -75,7 +77,8 @@ def _freeze(book: WorkbookPackage, inputs: actions.Inputs, as_of: dt.date, mask_
 
 
 def strip_macros(package: bytes) -> bytes:
-    """An .xlsm package -> a macro-free .xlsx package (no VBA, no ribbon, no Python-only formulas)."""
+    """An .xlsm package -> a macro-free .xlsx package (no VBA, no ribbon, no Python-only formulas).
+    Parts it does not change are copied as compressed, so big sheets are never deflated again."""
     src = zipfile.ZipFile(io.BytesIO(package))
     names = src.namelist()
     workbook_rels = src.read("xl/_rels/workbook.xml.rels").decode("utf-8")
@@ -88,24 +91,37 @@ def strip_macros(package: bytes) -> bytes:
         if part:
             drop |= {part, part.replace("worksheets/", "worksheets/_rels/") + ".rels"}
             drop_rids.append(rid)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename in drop:
-                continue
-            data = src.read(info.filename)
-            data = _fix_part(info.filename, data, drop, drop_rids)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, data)
-    return out.getvalue()
+
+    def edit(name: str, read: Callable[[], Iterator[bytes]]) -> bytes | None:
+        if name in FIXED_PARTS or (name.startswith("xl/worksheets/sheet") and _has_udf(read())):
+            return _fix_part(name, b"".join(read()), drop, drop_rids)
+        return None
+
+    return repack(package, drop, edit)
+
+
+def _has_udf(chunks: Iterator[bytes]) -> bool:
+    """Whether a sheet holds a Python-only formula, looking a few MiB at a time (a formula is under 8 KiB)."""
+    tail = b""
+    for chunk in chunks:
+        if UDF_FORMULA.search(tail + chunk):
+            return True
+        tail = chunk[-16384:]
+    return False
 
 
 def _sheet_part(src: zipfile.ZipFile, workbook: str, rels: str, code: str) -> tuple[str | None, str | None]:
     for rid, target in re.findall(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels):
         part = "xl/" + target.lstrip("/").removeprefix("xl/")
-        if "worksheets/" in part and f'codeName="{code}"' in src.read(part)[:2000].decode("utf-8", "replace"):
+        if "worksheets/" in part and f'codeName="{code}"' in _head(src, part).decode("utf-8", "replace"):
             return part, rid
     return None, None
+
+
+def _head(src: zipfile.ZipFile, part: str) -> bytes:
+    """The first 2,000 bytes of a part, without inflating the rest of a big sheet."""
+    with src.open(part) as fh:
+        return fh.read(2000)
 
 
 def _fix_part(name: str, data: bytes, dropped: set[str], drop_rids: list[str]) -> bytes:
@@ -126,9 +142,7 @@ def _fix_part(name: str, data: bytes, dropped: set[str], drop_rids: list[str]) -
         for rid in drop_rids:
             text = re.sub(rf'<sheet [^>]*r:id="{rid}"[^>]*/>', "", text)
         return text.encode("utf-8")
-    if name.startswith("xl/worksheets/sheet"):
-        return UDF_FORMULA.sub(b"", data)
-    return data
+    return UDF_FORMULA.sub(b"", data)  # a worksheet
 
 
 def render_pdf(xlsx: Path) -> list[str]:

@@ -49,6 +49,7 @@ COPIED_TABLES = (L.T_RULES, L.T_PARAMS, L.T_SETTINGS, L.T_HOLIDAYS, L.T_WORKDAYS
 # the normalisation of check_duplicates, so the 撞单 list and the ledger's duplicate flags agree
 _NOT_DIGITS = r"\D"
 _NAME_NOISE = r"[\s()（）]|有限公司|公司"
+FILL_BATCH = 100_000  # cells handed to the package per call when the team tables are filled
 _CHECKS_WIDTHS = {1: 8, 2: 18, 3: 16, 4: 14, 5: 20, 6: 40, 7: 10, 8: 12, 9: 16, 10: 10}
 
 
@@ -90,10 +91,25 @@ def read_book(number: int, path: Path) -> SourceBook:
     letters = {key: col_letter(info.first_col + info.columns.index(header))
                for header, key in inputs.ledger_headers.columns.items()}
     tables = {name: book.read_table(name) for name in COPIED_TABLES} if number == 1 else {}
-    return SourceBook(number, Path(path), inputs.settings.language, inputs.ledger, inputs.log,
-                      inputs.settings.owners, info.sheet, letters, book.tables()[L.T_CONTACTS].sheet,
-                      inputs.settings.as_of_date,
+    return SourceBook(number, Path(path), inputs.settings.language, _shared_text(inputs.ledger),
+                      _shared_text(inputs.log), inputs.settings.owners, info.sheet, letters,
+                      book.tables()[L.T_CONTACTS].sheet, inputs.settings.as_of_date,
                       [str(h) for h in inputs.ledger_headers.unknown if h is not None], tables)
+
+
+def _shared_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with equal texts of a column held once (owner, channel, outcome... repeat on every row): a
+    hundred books' logs are millions of cells."""
+    out = {}
+    for key, column in frame.items():
+        values = column.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) == "string":
+            codes, uniques = pd.factorize(values)
+            empty = codes < 0
+            values = np.append(uniques, None)[codes]
+            values[empty] = column.to_numpy(dtype=object)[empty]  # None stays None, NaN stays NaN
+        out[key] = values
+    return pd.DataFrame(out, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def read_books(paths: Sequence[Path], workers: int | None = None) -> list[SourceBook]:
@@ -375,8 +391,10 @@ def _fill(package: WorkbookPackage, table: str, schema: str, frame: pd.DataFrame
             continue
         values = out[label] = frame[key].to_numpy(dtype=object)
         filled = np.array([v is not None for v in values], dtype=bool)
-        if filled.any():
-            package.set_column_values(table, label, dict(zip(at[filled].tolist(), values[filled])))
+        targets, cells = at[filled].tolist(), values[filled]
+        for start in range(0, len(targets), FILL_BATCH):  # batches: no dict of every row of the column at once
+            end = start + FILL_BATCH
+            package.set_column_values(table, label, dict(zip(targets[start:end], cells[start:end])))
     return pd.DataFrame(out, index=pd.Index(rows), columns=list(columns), dtype=object)
 
 

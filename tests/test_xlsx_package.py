@@ -15,6 +15,7 @@ import pytest
 import python_calamine
 import xlsxwriter
 
+from pyxl.book import layout as L
 from pyxl.book import xlsx
 from pyxl.book.xlsx import (NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError,
                             WorkbookPackage, encode_value)
@@ -406,3 +407,11 @@ def test_new_cell_in_existing_row_keeps_column_order(book: Path) -> None:
     refs = [ref.decode() for ref in re.findall(rb'<c r="([A-Z]+)4"', row4)]
     assert refs == sorted(refs) and "D" in refs
     assert openpyxl.load_workbook(book)["Customers"]["D4"].value == 7
+
+
+def test_an_empty_column_write_changes_nothing(empty_book):
+    book = WorkbookPackage.open(empty_book)
+    settings = book.read_table(L.T_SETTINGS)
+    book.set_column_values(L.T_SETTINGS, settings.columns[1], {})
+    book.save(backup=False)
+    assert WorkbookPackage.open(empty_book).read_table(L.T_SETTINGS).equals(settings)

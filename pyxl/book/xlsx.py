@@ -32,7 +32,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
@@ -51,6 +51,8 @@ MAX_RATIO = 200  # uncompressed/compressed, checked for parts above RATIO_MIN_BY
 RATIO_MIN_BYTES = 1 << 20
 COMPRESS_LEVEL = 5  # zlib level for rewritten parts: ~1% larger than level 6 (Excel-like), ~40% faster
 MAX_CELL_TEXT = 32767  # Excel's limit on characters in a cell
+STREAM_CHUNK = 1 << 22  # bytes of a part inflated at a time (big sheets are rewritten as they stream)
+NEW_ROWS_AT_ONCE = 10_000  # appended rows rendered per piece of the streamed sheet
 
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -103,11 +105,31 @@ class TableInfo:
 
 @dataclass
 class _SheetPatch:
-    # column -> row -> encoded value (by column: few containers, so little work for the garbage collector)
-    cells: dict[int, dict[int, tuple[str, str] | None]] = field(default_factory=dict)
-    templates: dict[int, int] = field(default_factory=dict)  # new row -> row to copy styles from
+    # cell writes as given, batch by batch: (column, Excel rows, values). Values are checked when given and
+    # encoded only as the sheet streams out at save, so even a million appended rows hold no XML.
+    writes: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    templates: list[tuple[int, int, int]] = field(default_factory=list)  # (first, last new row, template row)
     grow: list[tuple[int, int, int, int]] = field(default_factory=list)  # (col1, col2, old_last, new_last)
     generated: tuple[str, str, list[str], str | None] | None = None  # (rows xml, dimension, merges, cols xml)
+
+    def template_of(self, r: int) -> int | None:
+        return next((t for first, last, t in self.templates if first <= r <= last), None)
+
+    def by_row(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The writes in sheet order, the last write of a cell winning: the rows written, where each row's
+        cells start in the columns/values arrays (plus the end), the columns, the values."""
+        if not any(len(rows) for _, rows, _ in self.writes):
+            return (np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32),
+                    np.zeros(0, dtype=object))
+        rows = np.concatenate([rows.astype(np.int32) for _, rows, _ in self.writes])  # Excel: < 2**20 rows
+        cols = np.concatenate([np.full(len(rows), c, dtype=np.int32) for c, rows, _ in self.writes])
+        values = np.concatenate([values for *_, values in self.writes])
+        order = np.lexsort((np.arange(len(rows)), cols, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+        final = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True]
+        rows, cols, values = rows[final], cols[final], values[final]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        return rows[starts], np.r_[starts, len(rows)], cols, values
 
 
 # --- cell references ---------------------------------------------------------------------------
@@ -153,6 +175,9 @@ def _range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff&<>]|_x[0-9A-Fa-f]{4}_")
+_ALWAYS_ENCODABLE = frozenset({float, int, bool, type(None)})
+_ALWAYS_FITS = MAX_CELL_TEXT // 7  # escaping grows text at most 7-fold ("\r" -> "_x000D_")
+_DAYS = frozenset({dt.date, dt.datetime})
 _EPOCH = {False: dt.date(1899, 12, 31).toordinal(), True: dt.date(1904, 1, 1).toordinal()}
 
 
@@ -167,15 +192,20 @@ def _text_xml(text: str) -> str:
     return f"<is><t{space}>{text}</t></is>"
 
 
+def _after_epoch(day: dt.date, date1904: bool) -> bool:
+    """Whether the date system can hold the day (1900: from 1900-01-01, 1904: from 1904-01-01)."""
+    return day.toordinal() - _EPOCH[date1904] >= (0 if date1904 else 1)
+
+
 def _serial(value: dt.date | dt.time, date1904: bool) -> float:
     """Excel serial number of a date/datetime/time (1900 or 1904 date system)."""
     if isinstance(value, dt.time):
         return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    if not _after_epoch(value, date1904):
+        raise ValueError(f"date {value} is before Excel's epoch")
     days = value.toordinal() - _EPOCH[date1904]
     if not date1904 and days >= 60:
         days += 1  # Excel's phantom 1900-02-29
-    if days < (0 if date1904 else 1):
-        raise ValueError(f"date {value} is before Excel's epoch")
     return days + (_serial(value.time(), date1904) if isinstance(value, dt.datetime) else 0)
 
 
@@ -255,6 +285,8 @@ _SPANS = re.compile(r'\sspans="[^"]*"')
 _SHARED_MASTER = re.compile(r'<f\b(?=[^>]*\bt="shared")(?=[^>]*\bref=)[^>]*\bsi="(\d+)"')
 _COL_TAG = re.compile(r"<col\b[^>]*>")
 _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData\b[^>]*>")
+_SHEET_DATA_BYTES = re.compile(_SHEET_DATA.pattern.encode())
+_SHARED_USE = re.compile(r'<f\b[^>]*\bsi="(\d+)"')
 _AFTER_MERGES = re.compile(
     r"<(?:phoneticPr|conditionalFormatting|dataValidations|hyperlinks|printOptions|pageMargins|pageSetup"
     r"|headerFooter|rowBreaks|colBreaks|customProperties|cellWatches|ignoredErrors|smartTags|drawing"
@@ -263,56 +295,101 @@ _AFTER_MERGES = re.compile(
 )
 
 
-def _split_sheet(xml: str, part: str) -> tuple[str, str, str]:
-    """Sheet XML -> (head ending with <sheetData>, rows, tail starting with </sheetData>)."""
-    m = _SHEET_DATA.search(xml)
-    if m is None:
+_SHEET_DATA_BYTES = re.compile(rb"<sheetData\s*/>|<sheetData\b[^>]*>")
+
+
+class _SheetStream:
+    """Sheet XML read a few MiB at a time: ``head`` (ending with <sheetData>), ``rows()`` (whole rows per
+    piece), then ``tail`` (from </sheetData>). Cuts fall on ASCII tags, so UTF-8 characters stay whole."""
+
+    def __init__(self, chunks: Iterable[bytes], part: str) -> None:
+        self._chunks, self._buf, self._part = iter(chunks), b"", part
+        for chunk in self._chunks:
+            self._buf += chunk
+            m = _SHEET_DATA_BYTES.search(self._buf)
+            if m is None:
+                continue
+            if m.group().endswith(b"/>"):  # an empty <sheetData/>
+                self.head = self._buf[: m.start()].decode("utf-8") + "<sheetData>"
+                self._buf = b"</sheetData>" + self._buf[m.end():]
+            else:
+                self.head, self._buf = self._buf[: m.end()].decode("utf-8"), self._buf[m.end():]
+            return
         raise WorkbookError(f"{part}: no <sheetData> (not a worksheet, or an unsupported XML prefix)")
-    if m.group().endswith("/>"):
-        return xml[: m.start()] + "<sheetData>", "", "</sheetData>" + xml[m.end():]
-    end = xml.index("</sheetData>", m.end())
-    return xml[: m.end()], xml[m.end(): end], xml[end:]
+
+    def rows(self) -> Iterator[str]:
+        while True:
+            end = self._buf.find(b"</sheetData>")
+            cut = end if end >= 0 else self._buf.rfind(b"</row>") + 6 if b"</row>" in self._buf else 0
+            if cut:
+                yield self._buf[:cut].decode("utf-8")
+                self._buf = self._buf[cut:]
+            if end >= 0:
+                return
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                raise WorkbookError(f"{self._part}: the sheet XML ends inside <sheetData>")
+            self._buf += chunk
+
+    @property
+    def tail(self) -> str:
+        return (self._buf + b"".join(self._chunks)).decode("utf-8")
 
 
 class _RowPatcher:
     """One streaming pass over a sheet's rows applying buffered cell writes."""
 
-    def __init__(self, head: str, patch: _SheetPatch) -> None:
-        self.patch = patch
+    def __init__(self, head: str, patch: _SheetPatch, date1904: bool) -> None:
+        self.patch, self.date1904 = patch, date1904
         self.col_styles = [(int(_attr(t, "min")), int(_attr(t, "max")), _attr(t, "style"))
                            for t in _COL_TAG.findall(head)]
         self.templates: dict[int, tuple[str, dict[int, str]]] = {}  # row -> (row attrs, col -> s)
+        self.formats: dict[int | None, tuple[str, dict[int, str | None]]] = {}  # see _new_row_format
         self.lost_formula = False
         self.dead_shared: set[str] = set()
 
-    def run(self, rows: str) -> str:
-        wanted = set(self.patch.templates.values())
-        pending = sorted(set().union(*self.patch.cells.values()))
-        out: list[str] = []
-        pos = i = last = 0
-        for m in _ROW_TAG.finditer(rows):
-            tag = m.group()
-            m_r = _ROW_R.search(tag)
-            r = int(m_r.group(1)) if m_r else last + 1
-            end = m.end() if tag.endswith("/>") else rows.index("</row>", m.end()) + 6
-            inner = "" if tag.endswith("/>") else rows[m.end(): end - 6]
-            if r in wanted:
-                self.templates[r] = (tag, {c: _cell_style(x) for c, x in _cells(inner, r).items()})
-            while i < len(pending) and pending[i] < r:
-                out += [rows[pos: m.start()], self._new_row(pending[i])]
-                pos, i = m.start(), i + 1
-            if i < len(pending) and pending[i] == r:
-                out += [rows[pos: m.start()], self._patch_row(tag, inner, r, self._puts(r))]
-                pos, i = end, i + 1
-            last = r
-        out.append(rows[pos:])
-        out += [self._new_row(r) for r in pending[i:]]
-        body = "".join(out)
-        self._check_shared(body)
-        return body
+    def run(self, pieces: Iterable[str]) -> Iterator[str]:
+        """The patched rows, piece by piece (each input piece holds whole rows)."""
+        wanted = {t for *_, t in self.patch.templates}
+        pending, self._starts, self._cols, self._values = self.patch.by_row()
+        used_shared: set[str] = set()
+        i = last = 0
+        for rows in pieces:
+            out: list[str] = []
+            pos = 0
+            for m in _ROW_TAG.finditer(rows):
+                tag = m.group()
+                m_r = _ROW_R.search(tag)
+                r = int(m_r.group(1)) if m_r else last + 1
+                end = m.end() if tag.endswith("/>") else rows.index("</row>", m.end()) + 6
+                inner = "" if tag.endswith("/>") else rows[m.end(): end - 6]
+                if r in wanted:
+                    self.templates[r] = (tag, {c: _cell_style(x) for c, x in _cells(inner, r).items()})
+                while i < len(pending) and pending[i] < r:
+                    out += [rows[pos: m.start()], self._new_row(int(pending[i]), i)]
+                    pos, i = m.start(), i + 1
+                if i < len(pending) and pending[i] == r:
+                    out += [rows[pos: m.start()], self._patch_row(tag, inner, r, self._puts(i))]
+                    pos, i = end, i + 1
+                last = r
+            out.append(rows[pos:])
+            yield self._note_shared("".join(out), used_shared)
+        for start in range(i, len(pending), NEW_ROWS_AT_ONCE):  # rows appended below the last one, in pieces
+            stop = min(start + NEW_ROWS_AT_ONCE, len(pending))
+            yield self._note_shared("".join(self._new_row(int(pending[k]), k) for k in range(start, stop)), used_shared)
+        self._check_shared(used_shared)
 
-    def _puts(self, r: int) -> dict[int, tuple[str, str] | None]:
-        return {c: rows[r] for c, rows in self.patch.cells.items() if r in rows}
+    @staticmethod
+    def _note_shared(xml: str, used: set[str]) -> str:
+        if "<f" in xml:
+            used.update(_SHARED_USE.findall(xml))
+        return xml
+
+    def _puts(self, i: int) -> dict[int, tuple[str, str] | None]:
+        """Column -> encoded value of the i-th row written."""
+        a, b = self._starts[i], self._starts[i + 1]
+        cells = zip(self._cols[a:b].tolist(), self._values[a:b].tolist())
+        return {c: encode_value(v, self.date1904) for c, v in cells}
 
     def _patch_row(self, tag: str, inner: str, r: int, puts: dict[int, tuple[str, str] | None]) -> str:
         if " spans=" in tag:  # spans is an optional hint that may no longer hold
@@ -342,15 +419,26 @@ class _RowPatcher:
             cells[c] = self._rewrite(cells.get(c), c, f"{col_letter(c)}{r}", enc, tag)
         return tag + "".join(cells[c] for c in sorted(cells)) + "</row>"
 
-    def _new_row(self, r: int) -> str:
-        template = self.templates.get(self.patch.templates.get(r, -1))
-        attrs = ""
-        if template:  # copy the template row's attributes (height, style...) except position/visibility
-            attrs = re.sub(r'\s(?:r|spans|hidden|collapsed)="[^"]*"', "", template[0][4:].rstrip("/>"))
-        tag = f'<row r="{r}"{attrs.rstrip()}>'
-        cells = "".join(self._rewrite(None, c, f"{col_letter(c)}{r}", enc, tag)
-                        for c, enc in sorted(self._puts(r).items()))
-        return f"{tag}{cells}</row>"
+    def _new_row(self, r: int, i: int) -> str:
+        attrs, styles = self._new_row_format(self.patch.template_of(r))
+        tag = f'<row r="{r}"{attrs}>'
+        cells = []
+        for c, enc in self._puts(i).items():
+            if c not in styles:
+                styles[c] = self._default_style(c, tag)
+            cells.append(_cell_xml(f"{col_letter(c)}{r}", styles[c], enc))
+        return f"{tag}{''.join(cells)}</row>"
+
+    def _new_row_format(self, template_row: int | None) -> tuple[str, dict[int, str | None]]:
+        """Row attributes and (filled as met) cell styles of new rows copying a template row; shared by all
+        rows appended under the same template."""
+        if template_row not in self.formats:
+            template = self.templates.get(template_row)
+            attrs = ""
+            if template:  # copy the template row's attributes (height, style...) except position/visibility
+                attrs = re.sub(r'\s(?:r|spans|hidden|collapsed)="[^"]*"', "", template[0][4:].rstrip("/>"))
+            self.formats[template_row] = (attrs.rstrip(), {})
+        return self.formats[template_row]
 
     def _rewrite(self, old: str | None, c: int, ref: str, enc: tuple[str, str] | None, row_tag: str) -> str:
         """XML of cell `ref` (column c) holding `enc`, keeping the old cell's style."""
@@ -367,18 +455,18 @@ class _RowPatcher:
     def _default_style(self, c: int, row_tag: str) -> str | None:
         """Style of a new cell: the template row's cell, else the row style, else the column style."""
         m_r = _ROW_R.search(row_tag)
-        template = self.templates.get(self.patch.templates.get(int(m_r.group(1)), -1))
+        template = self.templates.get(self.patch.template_of(int(m_r.group(1))))
         if template and c in template[1]:
             return template[1][c]
         if _attr(row_tag, "customFormat") in ("1", "true"):
             return _attr(row_tag, "s")
         return next((s for lo, hi, s in self.col_styles if lo <= c <= hi), None)
 
-    def _check_shared(self, body: str) -> None:
-        for si in self.dead_shared:
-            if re.search(rf'<f\b[^>]*\bsi="{si}"', body):
-                raise WorkbookError(
-                    f"cannot overwrite the master cell of shared formula #{si}: other cells still use it")
+    def _check_shared(self, used: set[str]) -> None:
+        dead = self.dead_shared & used
+        if dead:
+            raise WorkbookError(
+                f"cannot overwrite the master cell of shared formula #{min(dead)}: other cells still use it")
 
 
 def _cells(inner: str, r: int) -> dict[int, str]:
@@ -471,7 +559,58 @@ def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
     return h << 11 | mi << 5 | s // 2, (y - 1980) << 9 | mo << 5 | d
 
 
+_Packed: TypeAlias = tuple[int, bytes, int, int]  # method, packed bytes, crc, size
 _Entry: TypeAlias = tuple[zipfile.ZipInfo, int, bytes, int, int]  # info, method, packed bytes, crc, size
+
+
+def _packed_data(raw: bytes, info: zipfile.ZipInfo) -> bytes:
+    """The compressed bytes of a zip entry."""
+    start = _local_data_offset(raw, info)
+    return raw[start: start + info.compress_size]
+
+
+def _inflate_entry(archive: zipfile.ZipFile, raw: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A zip entry's uncompressed bytes, a few MiB at a time."""
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        z, pending = zlib.decompressobj(-15), _packed_data(raw, info)
+        while not z.eof:
+            data = z.decompress(pending, STREAM_CHUNK)
+            pending = z.unconsumed_tail
+            if not data and not pending:
+                break  # truncated stream: a size check reports it
+            yield data
+    elif info.compress_type == zipfile.ZIP_STORED:
+        yield _packed_data(raw, info)
+    else:
+        yield archive.read(info.filename)
+
+
+def _deflated(data: bytes) -> bytes:
+    z = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    return z.compress(data) + z.flush()
+
+
+def repack(raw: bytes, drop: Collection[str], edit: Callable[[str, Callable[[], Iterator[bytes]]], bytes | None]
+           ) -> bytes:
+    """A copy of the zip package ``raw`` without the ``drop`` parts. ``edit(part, read)`` returns a part's new
+    bytes, or None to keep it (``read()`` streams its current bytes); kept parts are copied as compressed,
+    never deflated again, and entries stay in their order."""
+    archive = zipfile.ZipFile(io.BytesIO(raw))
+    entries: list[_Entry] = []
+    for info in archive.infolist():
+        if info.filename in drop:
+            continue
+        new = edit(info.filename, lambda: _inflate_entry(archive, raw, info))
+        if new is None and info.compress_type == zipfile.ZIP_DEFLATED:
+            entries.append((info, zipfile.ZIP_DEFLATED, _packed_data(raw, info), info.CRC, info.file_size))
+        else:
+            data = archive.read(info.filename) if new is None else new
+            entries.append((info, zipfile.ZIP_DEFLATED, _deflated(data), zlib.crc32(data), len(data)))
+    out = io.BytesIO()
+    _write_zip(out, entries)
+    return out.getvalue()
+
+
 
 
 def _write_zip(fh: BinaryIO, entries: Iterable[_Entry]) -> None:
@@ -514,8 +653,8 @@ class WorkbookPackage:
         self._patches: dict[str, _SheetPatch] = {}
         self._table_last: dict[str, int] = {}  # pending last row of each appended table
         self._table_next: dict[str, int] = {}  # pending first free row of each appended table
-        self._grids: dict[str, list[list[Any]]] = {}
         self._charts: dict[str, bytes] = {}  # chart part -> rewritten XML
+        self._filled: dict[str, np.ndarray] = {}  # table -> whether each sheet row has a value in its columns
         self._calamine: python_calamine.CalamineWorkbook | None = None
 
     @classmethod
@@ -552,14 +691,12 @@ class WorkbookPackage:
     def read_table(self, table: str) -> pd.DataFrame:
         """Data rows of a table: header labels as columns, Excel row numbers as index, Python scalars."""
         info = self._table(table)
-        grid = self._grid(info.sheet)
-        width, c0 = len(info.columns), info.first_col - 1
+        cells = self._table_cells(info)
         rows = info.data_rows
-        data = []
-        for r in rows:
-            values = grid[r - 1][c0: c0 + width] if r <= len(grid) else []
-            data.append([None if v == "" else v for v in values] + [None] * (width - len(values)))
-        return pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object)
+        data = np.full((len(rows), len(info.columns)), None, dtype=object)
+        typed = cells[rows.start - 1: rows.stop - 1]
+        data[: len(typed)] = np.where(typed == "", None, typed)
+        return pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
 
     def read_sheet_values(self, code_or_name: str) -> list[list[Any]]:
         """The sheet's values as a grid from A1 (None for empty cells)."""
@@ -583,11 +720,12 @@ class WorkbookPackage:
         info = self._table(table)
         col = info.first_col + self._column_pos(info, column)
         first, last = info.data_rows.start, self._table_last.get(info.name, info.data_rows.stop - 1)
-        cells = self._sheet_patch(self.sheet(info.sheet).part).cells.setdefault(col, {})
-        for r, value in values.items():
-            if not first <= r <= last:
-                raise ValueError(f"row {r} is outside the data rows {first}-{last} of table {info.name}")
-            cells[int(r)] = self._encode(value, info.sheet, r, col)
+        patch = self._sheet_patch(self.sheet(info.sheet).part)
+        rows = np.fromiter(values.keys(), dtype=np.int64, count=len(values))
+        outside = (rows < first) | (rows > last)
+        if outside.any():
+            raise ValueError(f"row {rows[outside][0]} is outside the data rows {first}-{last} of table {info.name}")
+        patch.writes.append((col, rows, self._checked(values.values(), rows, info.sheet, col)))
 
     def append_table_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Append rows (dicts keyed by header label) under a table; returns their Excel row numbers.
@@ -605,12 +743,14 @@ class WorkbookPackage:
         self._check_free_below(info, old_last, new_last)
         part = self.sheet(info.sheet).part
         patch = self._sheet_patch(part)
-        template = patch.templates.get(start - 1, max(start - 1, info.data_rows.start))
-        for r, row in zip(new_rows, rows):
-            patch.templates.setdefault(r, template)
-            for label, value in row.items():
-                col = info.first_col + positions[label]
-                patch.cells.setdefault(col, {})[r] = self._encode(value, info.sheet, r, col)
+        template = patch.template_of(start - 1) or max(start - 1, info.data_rows.start)
+        if rows:
+            patch.templates.append((start, new_rows[-1], template))
+        for label, pos in positions.items():
+            at = np.array([r for r, row in zip(new_rows, rows) if label in row], dtype=np.int64)
+            col = info.first_col + pos
+            patch.writes.append((col, at, self._checked((row[label] for row in rows if label in row), at,
+                                                         info.sheet, col)))
         if new_last > old_last:
             self._table_last[info.name] = new_last
             patch.grow.append((info.first_col, info.first_col + len(info.columns) - 1, old_last, new_last))
@@ -634,7 +774,7 @@ class WorkbookPackage:
         cols = None if col_widths is None else _cols_xml(col_widths)
         merges = [_range_ref(*parse_ref(m)) for m in merges]
         patch = self._patches.setdefault(sheet.part, _SheetPatch())
-        if patch.cells:
+        if patch.writes:
             raise WorkbookError(f"sheet {sheet.name} already has cell writes; cannot also replace its content")
         patch.generated = ("".join(xml_rows), dimension, merges, cols)
 
@@ -692,24 +832,29 @@ class WorkbookPackage:
                     f"(limit {MAX_RATIO}x): possible zip bomb")
 
     def _compressed(self, part: str) -> bytes:
-        info = self._infos[part]
-        start = _local_data_offset(self._raw, info)
-        return self._raw[start: start + info.compress_size]
+        return _packed_data(self._raw, self._infos[part])
 
     def _read(self, part: str) -> bytes:
         """Uncompressed bytes of a part, never inflating beyond its declared size."""
+        return b"".join(self._inflate(part))
+
+    def _inflate(self, part: str) -> Iterator[bytes]:
+        """Uncompressed bytes of a part a few MiB at a time, never beyond its declared size; the size and CRC
+        are checked when the part is used up."""
         info = self._infos.get(part)
         if info is None:
             raise WorkbookError(f"{self.path}: missing part {part}")
-        if info.compress_type == zipfile.ZIP_DEFLATED:
-            data = zlib.decompressobj(-15).decompress(self._compressed(part), info.file_size + 1)
-        elif info.compress_type == zipfile.ZIP_STORED:
-            data = self._compressed(part)
-        else:
-            data = self._zip.read(part)
-        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        size = crc = 0
+        for data in self._inflate_raw(info):
+            size, crc = size + len(data), zlib.crc32(data, crc)
+            if size > info.file_size:
+                break
+            yield data
+        if size != info.file_size or crc != info.CRC:
             raise UnsafePackageError(f"{self.path}: part {part} does not match its declared size/CRC")
-        return data
+
+    def _inflate_raw(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        return _inflate_entry(self._zip, self._raw, info)
 
     def _head(self, part: str, size: int = 4096) -> bytes:
         """The first bytes of a part (for sheetPr), without inflating all of it."""
@@ -779,13 +924,24 @@ class WorkbookPackage:
             raise KeyError(f"table {info.name} has no column {label!r}; columns: {list(info.columns)}") from None
 
     def _grid(self, sheet_name: str) -> list[list[Any]]:
-        if sheet_name not in self._grids:
-            if self._calamine is None:
-                for part in self._infos:  # real sizes/CRCs checked before calamine inflates the package
-                    self._read(part)
-                self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._raw))
-            self._grids[sheet_name] = self._calamine.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-        return self._grids[sheet_name]
+        """The sheet's values from A1, "" for empty cells (parsed on each call: big grids are not kept)."""
+        if self._calamine is None:
+            for part in self._infos:  # real sizes/CRCs checked before calamine inflates the package
+                for _ in self._inflate(part):
+                    pass
+            self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._raw))
+        return self._calamine.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+
+    def _table_cells(self, info: TableInfo) -> np.ndarray:
+        """The sheet's cells within the table's columns, one row per sheet row from row 1 ("" when empty);
+        notes which rows hold a value there (for appends)."""
+        grid, c0, width = self._grid(info.sheet), info.first_col - 1, len(info.columns)
+        cells = np.full((len(grid), width), "", dtype=object)
+        if grid and len(grid[0]) > c0:
+            block = np.array(grid, dtype=object)[:, c0: c0 + width]
+            cells[:, : block.shape[1]] = block
+        self._filled[info.name] = (cells != "").any(axis=1)
+        return cells
 
     def _first_free_row(self, info: TableInfo) -> int:
         """First row after the table's last non-empty data row."""
@@ -796,8 +952,10 @@ class WorkbookPackage:
 
     def _row_filled(self, info: TableInfo, r: int) -> bool:
         """Whether a sheet row has a value within the table's columns."""
-        grid, c0 = self._grid(info.sheet), info.first_col - 1
-        return r <= len(grid) and any(v != "" for v in grid[r - 1][c0: c0 + len(info.columns)])
+        if info.name not in self._filled:
+            self._table_cells(info)
+        filled = self._filled[info.name]
+        return r <= len(filled) and bool(filled[r - 1])
 
     def _check_free_below(self, info: TableInfo, old_last: int, new_last: int) -> None:
         for r in range(old_last + 1, new_last + 1):
@@ -809,6 +967,16 @@ class WorkbookPackage:
         if patch.generated is not None:
             raise WorkbookError(f"{part} content is being replaced; cell writes are not allowed")
         return patch
+
+    def _checked(self, values: Iterable[Any], rows: np.ndarray, sheet: str, c: int) -> np.ndarray:
+        """The values as an array, having raised now what encoding them at save would raise."""
+        out = np.fromiter(values, dtype=object, count=len(rows))
+        for r, value in zip(rows.tolist(), out.tolist()):
+            kind = type(value)
+            if not (kind in _ALWAYS_ENCODABLE or (kind is str and len(value) <= _ALWAYS_FITS)
+                    or (kind in _DAYS and _after_epoch(value, self.date1904))):
+                self._encode(value, sheet, r, c)
+        return out
 
     def _encode(self, value: Any, sheet: str, r: int, c: int) -> tuple[str, str] | None:
         try:
@@ -829,44 +997,70 @@ class WorkbookPackage:
         if (now.st_size, now.st_mtime_ns) != (self._stat.st_size, self._stat.st_mtime_ns):
             raise WorkbookError(f"{self.path} changed on disk since it was opened; open it again and retry")
 
-    def _new_parts(self, recalc_on_load: bool) -> tuple[dict[str, bytes], set[str]]:
-        """Rewritten parts and removed parts."""
-        parts: dict[str, bytes] = {}
+    def _new_parts(self, recalc_on_load: bool) -> tuple[dict[str, _Packed], set[str]]:
+        """Rewritten parts, packed as their zip entries will hold them, and removed parts."""
+        parts: dict[str, _Packed] = {}
         lost_formula = False
         for part, patch in self._patches.items():
-            xml, lost = self._render_sheet(part, patch)
-            parts[part] = xml.encode("utf-8")
+            parts[part], lost = self._render_sheet(part, patch)
             lost_formula |= lost
         for name, last in self._table_last.items():
             info = self._tables[name]
-            parts[info.part] = _retarget_table(self._read(info.part).decode("utf-8"), last).encode("utf-8")
-        parts.update(self._charts)
+            parts[info.part] = self._pack(info.part, [_retarget_table(self._read(info.part).decode("utf-8"), last)])
+        parts.update({part: self._pack(part, [xml]) for part, xml in self._charts.items()})
         removed: set[str] = set()
         if lost_formula and "xl/calcChain.xml" in self._infos:
             removed.add("xl/calcChain.xml")
             rels = posixpath.join(posixpath.dirname(self._workbook_part), "_rels",
                                   posixpath.basename(self._workbook_part) + ".rels")
-            parts[rels] = re.sub(rb"<Relationship\b[^>]*calcChain\.xml\"[^>]*/>", b"", self._read(rels))
-            parts["[Content_Types].xml"] = re.sub(rb"<Override\b[^>]*/xl/calcChain\.xml\"[^>]*/>", b"",
-                                                  self._read("[Content_Types].xml"))
+            parts[rels] = self._pack(rels, [re.sub(rb"<Relationship\b[^>]*calcChain\.xml\"[^>]*/>", b"",
+                                                   self._read(rels))])
+            parts["[Content_Types].xml"] = self._pack("[Content_Types].xml", [re.sub(
+                rb"<Override\b[^>]*/xl/calcChain\.xml\"[^>]*/>", b"", self._read("[Content_Types].xml"))])
         if self._patches and recalc_on_load:
-            parts[self._workbook_part] = _full_calc_on_load(self._read(self._workbook_part).decode("utf-8")).encode()
+            parts[self._workbook_part] = self._pack(
+                self._workbook_part, [_full_calc_on_load(self._read(self._workbook_part).decode("utf-8"))])
         return parts, removed
 
-    def _render_sheet(self, part: str, patch: _SheetPatch) -> tuple[str, bool]:
-        """Patched sheet XML, and whether a formula cell was overwritten."""
-        head, rows, tail = _split_sheet(self._read(part).decode("utf-8"), part)
+    def _render_sheet(self, part: str, patch: _SheetPatch) -> tuple[_Packed, bool]:
+        """The patched sheet part, packed as it streams (the XML is never whole in memory), and whether a
+        formula cell was overwritten."""
+        sheet = _SheetStream(self._inflate(part), part)
         if patch.generated is not None:
             body, dimension, merges, cols = patch.generated
-            head = _set_dimension(head if cols is None else _set_cols(head, cols), dimension)
-            return head + body + _set_merges(tail, merges), "<f" in rows
-        patcher = _RowPatcher(head, patch)
-        body = patcher.run(rows)
-        if patch.cells:
-            head = _grow_dimension(head, max(max(rows, default=1) for rows in patch.cells.values()), max(patch.cells))
-        if patch.grow:
-            tail = _extend_sqrefs(tail, patch.grow)
-        return head + body + tail, patcher.lost_formula
+            head = _set_dimension(sheet.head if cols is None else _set_cols(sheet.head, cols), dimension)
+            lost = False
+            for rows in sheet.rows():
+                lost = lost or "<f" in rows
+            return self._pack(part, [head, body, _set_merges(sheet.tail, merges)]), lost
+        head = sheet.head
+        if patch.writes:
+            head = _grow_dimension(head, max(int(rows.max()) if len(rows) else 1 for _, rows, _ in patch.writes),
+                                   max(c for c, *_ in patch.writes))
+        patcher = _RowPatcher(head, patch, self.date1904)
+
+        def pieces() -> Iterator[str]:
+            yield head
+            yield from patcher.run(sheet.rows())
+            yield _extend_sqrefs(sheet.tail, patch.grow) if patch.grow else sheet.tail
+
+        packed = self._pack(part, pieces())
+        return packed, patcher.lost_formula
+
+    def _pack(self, part: str, pieces: Iterable[str | bytes]) -> _Packed:
+        """(method, packed bytes, crc, size) of a rewritten part given in pieces (text is written as UTF-8):
+        deflated, unless the original entry was stored."""
+        stored = self._infos[part].compress_type == zipfile.ZIP_STORED
+        z = None if stored else zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+        packed: list[bytes] = []
+        crc = size = 0
+        for piece in pieces:
+            data = piece.encode("utf-8") if isinstance(piece, str) else piece
+            crc, size = zlib.crc32(data, crc), size + len(data)
+            packed.append(data if z is None else z.compress(data))
+        if z is not None:
+            packed.append(z.flush())
+        return zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED, b"".join(packed), crc, size
 
     def _entries(self, recalc_on_load: bool) -> list[_Entry]:
         """Zip entries in the original order: untouched ones as their original compressed bytes."""
@@ -875,14 +1069,10 @@ class WorkbookPackage:
         for name, info in self._infos.items():
             if name in removed:
                 continue
-            if name not in parts:
-                out.append((info, info.compress_type, self._compressed(name), info.CRC, info.file_size))
-            elif info.compress_type == zipfile.ZIP_STORED:
-                out.append((info, zipfile.ZIP_STORED, parts[name], zlib.crc32(parts[name]), len(parts[name])))
+            if name in parts:
+                out.append((info, *parts[name]))
             else:
-                z = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
-                packed = z.compress(parts[name]) + z.flush()
-                out.append((info, zipfile.ZIP_DEFLATED, packed, zlib.crc32(parts[name]), len(parts[name])))
+                out.append((info, info.compress_type, self._compressed(name), info.CRC, info.file_size))
         return out
 
 

@@ -91,17 +91,18 @@ def check_ids(ctx: CheckContext) -> list[pd.DataFrame]:
             flags("id.missing", "suggestion", missing, ctx, "customer_id")]
 
 
-_NAME_NOISE = str.maketrans("", "", " \t\n\r\xa0\u3000()（）")
+_NAME_NOISE = re.compile("[ \t\n\r\xa0\u3000()（）]")
+_NON_DIGIT = re.compile(r"\D")
 
 
 def check_duplicates(ctx: CheckContext) -> list[pd.DataFrame]:
-    phone = ctx.ledger.text("phone").copy()
-    typed = ~phone.str.isdigit().fillna(False).to_numpy(dtype=bool)  # most phones are digits only: no regex
-    phone[typed] = phone[typed].str.replace(r"\D", "", regex=True)
-    phone = phone.str[-11:]
-    name = ctx.ledger.text("name").str.casefold().str.translate(_NAME_NOISE)
-    name = name.str.replace("有限公司", "", regex=False).str.replace("公司", "", regex=False)
-    same_phone = phone.str.len().ge(7) & phone.duplicated(keep=False)
+    # plain str methods over the column's values: far quicker than the .str accessor on 100,000 rows
+    phones = ctx.ledger.text("phone").to_numpy(dtype=object)
+    phone = pd.Series([(p if p.isdigit() else _NON_DIGIT.sub("", p))[-11:] for p in phones], dtype=object)
+    names = ctx.ledger.text("name").to_numpy(dtype=object)
+    name = pd.Series([_NAME_NOISE.sub("", n.casefold()).replace("有限公司", "").replace("公司", "")
+                      for n in names], dtype=object)
+    same_phone = (phone.str.len() >= 7) & phone.duplicated(keep=False)
     same_name = name.ne("") & name.duplicated(keep=False)
     return [flags("customer.same_phone", "warning", same_phone.to_numpy(), ctx, "phone"),
             flags("customer.same_name", "warning", same_name.to_numpy(), ctx, "name")]

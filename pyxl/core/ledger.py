@@ -37,7 +37,7 @@ class ParsedLedger:
         return self._text[key]
 
     def blank(self, key: str) -> np.ndarray:
-        return self.text(key).eq("").to_numpy(dtype=bool)
+        return self.text(key).to_numpy(dtype=object) == ""
 
 
 def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date) -> ParsedLedger:

@@ -34,21 +34,21 @@ def distinct_map(series: pd.Series, func, dtype=object, na=None) -> np.ndarray:
     return mapped[codes]  # code -1 (empty) picks the trailing ``na``
 
 
-def _texts(uniques: np.ndarray) -> pd.Series:
+def _texts(uniques: np.ndarray) -> np.ndarray:
     """Distinct cell values as stripped text; numbers typed into a text column such as 1001.0 -> '1001'."""
-    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
-    if pd.api.types.infer_dtype(uniques) == "string":  # the usual case: all text, nothing more to do
-        return text
-    whole = np.fromiter((isinstance(v, (float, np.floating)) and float(v).is_integer() for v in uniques), bool,
-                        len(uniques))
-    if whole.any():
-        text[whole] = [str(int(v)) for v in uniques[whole]]
-    return text
+    return np.array([u.strip() if type(u) is str else cell_text(u) for u in uniques], dtype=object)
+
+
+_NEVER_TEXT = frozenset({"empty", "floating", "integer", "mixed-integer-float", "decimal", "boolean", "datetime",
+                         "date", "time", "timedelta", "datetime64", "timedelta64"})
 
 
 def is_blank(series: pd.Series) -> pd.Series:
+    values = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in _NEVER_TEXT:  # numbers, dates: only empty cells are blank
+        return pd.Series(pd.isna(values), index=series.index)
     codes, uniques = _factorize(series)
-    blank = np.append(_texts(uniques).eq("").to_numpy(dtype=bool), True)
+    blank = np.append(_texts(uniques) == "", True)
     return pd.Series(blank[codes], index=series.index)
 
 
@@ -56,7 +56,7 @@ def cell_text(value: object) -> str:
     """One cell as stripped text; blank for None/NaN; whole floats without '.0' (1001.0 -> '1001')."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
         value = int(value)
     return str(value).strip()
 
@@ -64,8 +64,9 @@ def cell_text(value: object) -> str:
 def clean_text(series: pd.Series) -> pd.Series:
     """Cells as stripped text (numbers typed for text such as 1001.0 -> '1001'); NA when blank."""
     codes, uniques = _factorize(series)
-    text = pd.array(_texts(uniques).replace("", None).to_numpy(dtype=object), dtype="string")
-    return pd.Series(text.take(codes, allow_fill=True), index=series.index)
+    text = _texts(uniques)
+    text[text == ""] = None
+    return pd.Series(pd.array(text, dtype="string").take(codes, allow_fill=True), index=series.index)
 
 
 def parse_dates(series: pd.Series, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +170,7 @@ def _vocab_codes(series: pd.Series, vocab: str) -> tuple[np.ndarray, np.ndarray,
     parse = vocabulary(vocab).parse
     codes, uniques = _factorize(series)
     keys = np.array([parse(u) for u in uniques], dtype=object)
-    bad = np.append(pd.isna(keys) & ~_texts(uniques).eq("").to_numpy(dtype=bool), False)[codes]
+    bad = np.append(pd.isna(keys) & (_texts(uniques) != ""), False)[codes]
     return codes, keys, bad
 
 
