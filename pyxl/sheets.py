@@ -85,6 +85,7 @@ AGENDA_COLUMNS = ["order", "block", "owner", "customer_id", "name", "tier", "sta
 
 def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, lang: str, t: dict) -> list[list]:
     """Agenda/Plan rows; ``view`` (the refreshed customers) adds status, playbook step, message, co-owner."""
+    view = view[view["customer_id"].isin(entries["customer_id"])]  # only the customers listed
     look = {k: dict(zip(view["customer_id"], view[k]))
             for k in ("status", "step", "step_due", "message", "co_owner", "escalated") if k in view}
     get = lambda key, cid, default="": look.get(key, {}).get(cid, default)  # noqa: E731
