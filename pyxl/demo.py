@@ -22,6 +22,7 @@ def make_demo(path: Path, customers: int = 120, lang: str = "zh-CN", today: dt.d
     rules = preset_rules(preset, lang)
     ledger = sample.customers(customers, rules, lang, owners=owners, today=today)
     log = sample.history(ledger, rules, today=today, per_customer=touches_per_customer)
+    ledger = sample.friday_notes(ledger, log, lang, today)
     book = WorkbookPackage.open(path)
     book.append_table_rows(L.T_CUSTOMERS, _labelled(ledger, "ledger", lang))
     book.append_table_rows(L.T_CONTACTS, _labelled(_log_labels(log, lang), "contacts", lang))

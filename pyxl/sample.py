@@ -112,3 +112,25 @@ def history(ledger: pd.DataFrame, rules: Rules, days: int = 90, today: dt.date |
     if per_customer is not None:  # keep each customer's newest touches only
         log = log.groupby("customer_id", sort=False).tail(per_customer).reset_index(drop=True)
     return log
+
+
+FRIDAY_NOTES = {
+    "zh-CN": (["电话沟通需求，已发资料", "约好下周面谈", "客户在比价，已回应异议", "催合同回签"],
+              ["周二再电话跟进", "准备报价方案", "请经理一起拜访", "确认付款时间"]),
+    "en": (["Called about needs, sent the brochure", "Meeting booked next week", "Comparing prices; answered",
+            "Chased the signed contract"],
+           ["Call again on Tuesday", "Prepare the quote", "Visit with the manager", "Confirm the payment date"]),
+}
+
+
+def friday_notes(ledger: pd.DataFrame, log: pd.DataFrame, lang: str, today: dt.date, seed: int = 13) -> pd.DataFrame:
+    """Most customers touched this week get their Friday columns (本周跟进情况 / 下一步行动措施) filled in;
+    a few are left blank, as in a real team (the check then names them)."""
+    rng = np.random.default_rng(seed)
+    monday = today - dt.timedelta(days=today.weekday())
+    touched = set(log.loc[pd.to_datetime(log["when"]).dt.date >= monday, "customer_id"])
+    filled = ledger["customer_id"].isin(touched).to_numpy() & (rng.random(len(ledger)) < .85)
+    done, next_ = FRIDAY_NOTES[lang]
+    pick = rng.integers(0, len(done), size=len(ledger))
+    return ledger.assign(week_followup=np.where(filled, np.array(done, dtype=object)[pick], None),
+                         next_actions=np.where(filled, np.array(next_, dtype=object)[pick], None))
