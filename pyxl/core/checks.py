@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -35,10 +36,17 @@ class CheckContext:
     last_outcome: pd.Series
     hard_call: np.ndarray  # the newest touch asks for a colleague
 
+    @cached_property
+    def co_owner_stage(self) -> np.ndarray:
+        """Rows at a stage listed in the Rules parameter ``co_owner_stages`` (seed 003: B2 and on)."""
+        stages = str(self.rules.param("co_owner_stages", "")).replace("，", ",").split(",")
+        keys, _ = parse_vocab(self.ledger.raw["stage"], "stage")
+        return keys.isin([s.strip() for s in stages if s.strip()]).fillna(False).to_numpy(dtype=bool)
+
     @property
     def escalated(self) -> np.ndarray:
         """Rows the co-owner (manager/director) works on too: a co-owner stage, or a hard call."""
-        return _at_co_owner_stage(self) | self.hard_call
+        return self.co_owner_stage | self.hard_call
 
     def tier_rule(self, column: str) -> pd.Series:
         """A Rules column looked up for each row's tier (NaN/'' where the tier is unknown)."""
@@ -201,16 +209,10 @@ def pool_days_left(due: np.ndarray, settings: Settings, today: dt.date) -> np.nd
 def check_escalation(ctx: CheckContext) -> list[pd.DataFrame]:
     """Seed 003: from stage B2 on a manager or director co-owns the customer; a hard call asks for one."""
     alone = ctx.ledger.blank("co_owner")
-    stage = _at_co_owner_stage(ctx)
+    stage = ctx.co_owner_stage
     return [flags("escalation.stage", "warning", stage & alone, ctx, "co_owner",
                   args={"stages": str(ctx.rules.param("co_owner_stages", ""))}),
             flags("escalation.hard_call", "warning", ctx.hard_call & ~stage & alone, ctx, "co_owner")]
-
-
-def _at_co_owner_stage(ctx: CheckContext) -> np.ndarray:
-    stages = [s.strip() for s in str(ctx.rules.param("co_owner_stages", "")).replace("，", ",").split(",")]
-    keys, _ = parse_vocab(ctx.ledger.raw["stage"], "stage")
-    return keys.isin([s for s in stages if s]).fillna(False).to_numpy(dtype=bool)
 
 
 def _no_follow_codes(rules: Rules) -> list[str]:

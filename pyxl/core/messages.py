@@ -62,12 +62,11 @@ def render_rows(templates: pd.Series, ledger: pd.DataFrame, settings: Mapping[st
     """Each row's template rendered with that row's ledger cells; (row, source) of every blank value used."""
     out = pd.Series("", index=templates.index, dtype=object)
     missing: list[tuple[object, Source]] = []
-    for row, template in templates[templates.ne("")].items():
-        cells = ledger.loc[row]
+    wanted = templates[templates.ne("")]
+    for (row, template), cells in zip(wanted.items(), ledger.loc[wanted.index].to_dict("records")):
 
         def value(source: Source) -> str:
-            raw = settings.get(source.key) if source.table == "settings" else cells.get(source.key)
-            return show(raw)
+            return show(settings.get(source.key) if source.table == "settings" else cells.get(source.key))
         out[row], blanks = render(template, value)
         missing += [(row, s) for s in blanks]
     return out, missing

@@ -165,25 +165,23 @@ def next_steps(books: Playbooks, playbook: pd.Series, start: np.ndarray, custome
 
     ``playbook``: typed playbook names ('' when none); ``start``: each row's start day (datetime64[D]);
     ``touches``: the applied contact log (customer_id, when, day, channel, reached, outcome, event, step)."""
-    out = pd.DataFrame({"playbook": "", "step": "", "step_due": np.full(len(playbook), NAT),
-                        "step_channel": None, "template": ""}, index=playbook.index)
-    rows = [(r, books.find(name)) for r, name in playbook.items() if name]
-    rows = [(r, steps) for r, steps in rows if steps]
-    if not rows:
-        return out
-    wanted = {customer_ids[r] for r, _ in rows}
-    mine = touches[touches["customer_id"].isin(wanted)].sort_values("when", kind="stable")
+    n = len(playbook)
+    out = {"playbook": np.full(n, "", dtype=object), "step": np.full(n, "", dtype=object),
+           "step_due": np.full(n, NAT), "step_channel": np.full(n, None, dtype=object),
+           "template": np.full(n, "", dtype=object)}
+    rows = [(i, steps) for i, name in enumerate(playbook.to_numpy()) if name and (steps := books.find(name))]
+    ids = customer_ids.to_numpy()
+    mine = touches[touches["customer_id"].isin({ids[i] for i, _ in rows})].sort_values("when", kind="stable")
     mine = mine.astype(object).where(mine.notna(), None)  # blank cells as None, not pd.NA
     by_customer = {cid: group for cid, group in mine.groupby("customer_id", sort=False)}
     add = _adder(cal)
-    empty = mine.iloc[:0]
-    for r, steps in rows:
-        day = start[playbook.index.get_loc(r)]
-        found = _run(steps, day, by_customer.get(customer_ids[r], empty), add)
+    for i, steps in rows:
+        found = _run(steps, start[i], by_customer.get(ids[i], mine.iloc[:0]), add)
         if found is not None:
             step, due = found
-            out.loc[r, NEXT_COLUMNS] = [step.playbook, step.name, due, step.channel, step.template]
-    return out
+            for key, value in zip(NEXT_COLUMNS, (step.playbook, step.name, due, step.channel, step.template)):
+                out[key][i] = value
+    return pd.DataFrame(out, index=playbook.index)
 
 
 def _adder(cal: TeamCalendar) -> Callable[[np.datetime64, int, str], np.datetime64]:
