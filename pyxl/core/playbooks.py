@@ -21,13 +21,14 @@ import pandas as pd
 from .cadence import add_interval
 from .calendar import TeamCalendar
 from .messages import unknown_placeholders
-from .rules import UNIT_ALIASES
+from .rules import UNIT_ALIASES, choice_of
 from .schema import TEMPLATES, normalise, vocabulary
 from .values import cell_text
 
 STEP_PREFIX = "step:"  # a start/until naming another step: "step:<normalised step name>"
 STEP_UNITS = ("workdays", "days", "weeks", "months", "holidays")
-HOLIDAY_ALIASES = ["holiday", "节日", "节假日", "过节"]  # n holidays: the working day before the n-th coming one
+# n holidays: the working day before the n-th coming public holiday
+ALL_UNIT_ALIASES = {**UNIT_ALIASES, "holidays": ["holiday", "节日", "节假日", "过节"]}
 NAT = np.datetime64("NaT", "D")
 
 
@@ -148,11 +149,8 @@ def _whole(value: object, default: int) -> int | None:
 
 
 def _unit(value: object) -> str | None:
-    wanted = normalise(cell_text(value))
-    if not wanted:
-        return "days"
-    aliases = {**UNIT_ALIASES, "holidays": HOLIDAY_ALIASES}
-    return next((u for u in STEP_UNITS if wanted in {normalise(u), *map(normalise, aliases[u])}), None)
+    text = cell_text(value)
+    return choice_of(text, {u: ALL_UNIT_ALIASES[u] for u in STEP_UNITS}) if text else "days"
 
 
 # ---------------------------------------------------------------- per customer

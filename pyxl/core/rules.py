@@ -171,11 +171,16 @@ def _number(value: object, pos: int, key: str, problems: list[RuleProblem]) -> f
         return math.nan
 
 
+def choice_of(value: object, choices: dict[str, list[str]]) -> str | None:
+    """A typed cell -> the choice it names (the choice itself or an alias, tolerant), None when none."""
+    wanted = normalise(value)
+    return next((c for c, aliases in choices.items() if wanted in {normalise(c), *map(normalise, aliases)}), None)
+
+
 def _choice(value: str, choices: dict[str, list[str]], pos: int, key: str,
             problems: list[RuleProblem], default: str) -> str:
-    wanted = normalise(value)
-    for choice, aliases in choices.items():
-        if wanted in {normalise(choice), *map(normalise, aliases)}:
-            return choice
-    problems.append(RuleProblem(pos, key, value, " / ".join(c for c in choices if c)))
-    return default
+    choice = choice_of(value, choices)
+    if choice is None:
+        problems.append(RuleProblem(pos, key, value, " / ".join(c for c in choices if c)))
+        return default
+    return choice
