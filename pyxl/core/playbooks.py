@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -169,17 +170,37 @@ def next_steps(books: Playbooks, playbook: pd.Series, start: np.ndarray, custome
            "template": np.full(n, "", dtype=object)}
     rows = [(i, steps) for i, name in enumerate(playbook.to_numpy()) if name and (steps := books.find(name))]
     ids = customer_ids.to_numpy()
-    mine = touches[touches["customer_id"].isin({ids[i] for i, _ in rows})].sort_values("when", kind="stable")
-    mine = mine.astype(object).where(mine.notna(), None)  # blank cells as None, not pd.NA
-    by_customer = {cid: group for cid, group in mine.groupby("customer_id", sort=False)}
+    by_customer = _touches_by_customer(touches, {ids[i] for i, _ in rows})
     add = _adder(cal)
     for i, steps in rows:
-        found = _run(steps, start[i], by_customer.get(ids[i], mine.iloc[:0]), add)
+        found = _run(steps, start[i], by_customer.get(ids[i], []), add)
         if found is not None:
             step, due = found
             for key, value in zip(NEXT_COLUMNS, (step.playbook, step.name, due, step.channel, step.template)):
                 out[key][i] = value
     return pd.DataFrame(out, index=playbook.index)
+
+
+class Touch(NamedTuple):
+    day: np.datetime64
+    channel: str | None
+    reached: bool
+    outcome: str | None
+    event: str | None
+    step: str | None
+
+
+def _touches_by_customer(touches: pd.DataFrame, customers: set) -> dict[str, list[Touch]]:
+    """The touches of ``customers`` as plain tuples in time order, grouped by customer (one pass, no
+    per-customer frames: replaying thousands of customers must not pay pandas overhead for each)."""
+    mine = touches[touches["customer_id"].isin(customers)].sort_values("when", kind="stable")
+    texts = [mine[k].to_numpy(dtype=object, na_value=None) for k in ("channel", "outcome", "event", "step")]
+    grouped: dict[str, list[Touch]] = {}
+    for cid, day, reached, *rest in zip(mine["customer_id"].to_numpy(dtype=object),
+                                        mine["day"].to_numpy("datetime64[D]"), mine["reached"].to_numpy(bool),
+                                        *texts):
+        grouped.setdefault(cid, []).append(Touch(day, rest[0], bool(reached), *rest[1:]))
+    return grouped
 
 
 def _adder(cal: TeamCalendar) -> Callable[[np.datetime64, int, str], np.datetime64]:
@@ -201,7 +222,7 @@ def _holiday_greeting(cal: TeamCalendar, day: np.datetime64, n: int) -> np.datet
     return np.datetime64(coming[k], "D") if k < len(coming) else NAT
 
 
-def _run(steps: tuple[Step, ...], start: np.datetime64, touches: pd.DataFrame,
+def _run(steps: tuple[Step, ...], start: np.datetime64, touches: list[Touch],
          add: Callable[[np.datetime64, int, str], np.datetime64]) -> tuple[Step, np.datetime64] | None:
     """Replay one customer's touches through the playbook; the pending step due first, or None."""
     due: list[np.datetime64 | None] = [None] * len(steps)
@@ -216,15 +237,14 @@ def _run(steps: tuple[Step, ...], start: np.datetime64, touches: pd.DataFrame,
 
     if not np.isnat(start):
         fire("start", start)
-        touches = touches[touches["day"].to_numpy("datetime64[D]") >= start]
-    for t in touches.itertuples(index=False):
-        day = np.datetime64(t.day, "D")
-        done = _done_step(steps, due, t, day)
+        touches = [t for t in touches if t.day >= start]
+    for t in touches:
+        done = _done_step(steps, due, t)
         if done is not None:
-            due[done] = add(day, steps[done].repeat, steps[done].unit) if steps[done].repeat else None
-            fire(steps[done].key, day)
+            due[done] = add(t.day, steps[done].repeat, steps[done].unit) if steps[done].repeat else None
+            fire(steps[done].key, t.day)
         for event in touch_events(t):
-            fire(event, day)
+            fire(event, t.day)
     pending = [(d, i) for i, d in enumerate(due) if d is not None]
     if not pending:
         return None
@@ -232,17 +252,17 @@ def _run(steps: tuple[Step, ...], start: np.datetime64, touches: pd.DataFrame,
     return steps[i], day
 
 
-def _done_step(steps: tuple[Step, ...], due: list, touch, day: np.datetime64) -> int | None:
+def _done_step(steps: tuple[Step, ...], due: list, touch: Touch) -> int | None:
     """The pending step this touch does: the one it names, else the earliest due on its channel."""
     named = normalise(touch.step) if touch.step else ""
     if named:
         return next((i for i, s in enumerate(steps) if due[i] is not None and normalise(s.name) == named), None)
     ready = [(due[i], i) for i, s in enumerate(steps)
-             if due[i] is not None and due[i] <= day and (s.channel is None or s.channel == touch.channel)]
+             if due[i] is not None and due[i] <= touch.day and (s.channel is None or s.channel == touch.channel)]
     return min(ready)[1] if ready else None
 
 
-def touch_events(touch) -> list[str]:
+def touch_events(touch: Touch) -> list[str]:
     """The events a touch records: typed in its Event cell, or following from it (a reached touch is a
     reply; a reached visit a visit; Deal means signed; Refused a refusal)."""
     events = []
