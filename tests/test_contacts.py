@@ -289,7 +289,7 @@ def reference(rows: list[dict]) -> dict:
 def test_summarise_matches_reference(rows):
     rows = [{**r, "_row": i} for i, r in enumerate(rows)]
     frame = pd.DataFrame({
-        "customer_id": pd.array([r["customer_id"] for r in rows], dtype="string"),
+        "customer_id": pd.Categorical([r["customer_id"] for r in rows]),  # as parse_log gives it
         "when": np.array([r["when"] for r in rows], dtype="datetime64[s]"),
         "day": np.array([r["when"].date() for r in rows], dtype="datetime64[D]"),
         "reached": np.array([r["reached"] for r in rows], dtype=bool),

@@ -16,7 +16,7 @@ def add_interval(cal: TeamCalendar, start: np.ndarray, n: np.ndarray, unit: np.n
     out = np.full(start.shape, NAT)
     ok = ~np.isnat(start) & ~np.isnan(n)
     steps = np.where(ok, n, 0).round().astype("int64")
-    for name in np.unique(unit[ok]):
+    for name in pd.unique(unit[ok]):
         rows = ok & (unit == name)
         if name == "workdays":
             out[rows] = cal.add_workdays(start[rows], steps[rows])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .values import clean_text, is_blank, member, parse_bool, parse_dates, parse_datetimes, parse_vocab
+from .values import clean_categories, clean_text, is_blank, member, parse_bool, parse_dates, parse_datetimes, parse_vocab
 
 RESET_OUTCOMES = ("progress", "deal")
 MESSAGES = ("sms", "email", "wechat")  # an unanswered message is not an unreached call
@@ -41,7 +41,7 @@ def parse_log(log: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, list[Log
     col = lambda key: log[key] if key in log else pd.Series(None, index=log.index, dtype=object)  # noqa: E731
     when, bad_when = parse_datetimes(col("when"), today)
     touches = pd.DataFrame(index=log.index)
-    touches["customer_id"] = clean_text(col("customer_id"))
+    touches["customer_id"] = clean_categories(col("customer_id"))
     touches["day"] = when.astype("datetime64[D]")
     touches["when"] = when  # the typed date-time where there is one, else midnight of the day
     touches["owner"] = clean_text(col("owner"))
@@ -74,7 +74,7 @@ def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog
     keep = ~(no_id & no_day)  # blank rows
     touches = touches[keep]
     unusable = (no_id | no_day)[keep]
-    unknown = ~unusable & ~touches["customer_id"].isin(known_ids).to_numpy()
+    unknown = ~unusable & ~member(touches["customer_id"], known_ids)
     future = ~unusable & (touches["day"].to_numpy() > np.datetime64(today, "D"))
     duplicate = _typed_duplicates(log, touches_all)[keep] & ~unusable
     problems += [LogProblem(r, "customer_id", "log.unknown_customer", touches.at[r, "customer_id"])
@@ -91,7 +91,7 @@ def _typed_duplicates(log: pd.DataFrame, touches: pd.DataFrame) -> np.ndarray:
     time with another row can be such duplicates, so only those are compared cell by cell (each column
     factorised: hashing, no string conversion)."""
     out = np.zeros(len(log), dtype=bool)
-    key = pd.DataFrame({"customer": pd.factorize(touches["customer_id"].array)[0],
+    key = pd.DataFrame({"customer": touches["customer_id"].cat.codes.to_numpy(),
                         "when": touches["when"].to_numpy("datetime64[s]").astype("int64")})
     candidates = key.duplicated(keep=False).to_numpy()
     if candidates.any() and log.shape[1]:
@@ -109,15 +109,16 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
     Vectorised: touches are sorted by customer, time and log row once; every figure is then "the last row of
     the group with property X" (``np.maximum.reduceat`` over positions) or a per-group count (``bincount``)."""
     n = len(touches)
-    codes, ids = pd.factorize(touches["customer_id"].array)
-    index = pd.Index(ids, dtype="string", name="customer_id")
+    codes = touches["customer_id"].cat.codes.to_numpy()
+    ids = touches["customer_id"].cat.categories.to_numpy(dtype=object)
     if n == 0:
         return pd.DataFrame({"last_touch": pd.Series(dtype="datetime64[s]"), "touches": pd.Series(dtype="int64"),
                              "unreached": pd.Series(dtype="int64"), "no_progress": pd.Series(dtype="int64"),
                              "last_outcome": pd.Series(dtype="string"), "last_channel": pd.Series(dtype="string"),
                              "agreed": pd.Series(dtype="datetime64[s]"), "new_tier": pd.Series(dtype="string"),
                              "new_tier_day": pd.Series(dtype="datetime64[s]"),
-                             "hard_call": pd.Series(dtype=bool)}, index=index)
+                             "hard_call": pd.Series(dtype=bool)},
+                            index=pd.Index([], dtype="string", name="customer_id"))
     when = touches["when"].to_numpy("datetime64[s]").astype("int64")
     order = np.lexsort((np.arange(n), when, codes))  # by customer, then time, then log row
     group = codes[order]
@@ -156,4 +157,5 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
         "new_tier": pd.array(pick(texts["new_tier"], with_tier, None), dtype="string"),
         "new_tier_day": pick(day, with_tier, nat),
         "hard_call": touches["hard_call"].to_numpy(dtype=bool)[order][starts + sizes - 1],  # on the newest touch
-    }, index=index[group[starts]]).astype({"unreached": "int64", "no_progress": "int64"})
+    }, index=pd.Index(ids[group[starts]], dtype="string", name="customer_id")).astype(
+        {"unreached": "int64", "no_progress": "int64"})

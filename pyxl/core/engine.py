@@ -175,9 +175,11 @@ def _computed(parsed: ParsedLedger, plan: pd.DataFrame, steps: pd.DataFrame, row
 
 def _step_cells(steps: pd.DataFrame) -> np.ndarray:
     """'<step> <date>' of each row's next playbook step, blank when none."""
-    due = steps["step_due"].to_numpy("datetime64[D]").astype(str)
+    out = np.full(len(steps), None, dtype=object)
     named = steps["step"].ne("").to_numpy()
-    return np.where(named, steps["step"].to_numpy(dtype=object) + " " + due.astype(object), None)
+    due = steps["step_due"].to_numpy("datetime64[D]")[named].astype(str).astype(object)
+    out[named] = steps["step"].to_numpy(dtype=object)[named] + " " + due
+    return out
 
 
 def _whole(values: np.ndarray) -> np.ndarray:

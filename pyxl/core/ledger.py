@@ -9,7 +9,7 @@ import pandas as pd
 
 from .rules import Rules
 from .schema import fields
-from .values import clean_text, parse_bool, parse_dates, parse_numbers
+from .values import parse_bool, parse_dates, parse_numbers, text_cells
 
 DATE_TYPES = ("date", "datetime")
 NUMBER_TYPES = ("int", "number", "money")
@@ -33,7 +33,7 @@ class ParsedLedger:
         """Stripped text of a column, '' when blank (cached: checks and views ask for the same columns)."""
         if key not in self._text:
             column = self.raw[key] if key in self.raw else pd.Series(None, index=self.raw.index, dtype=object)
-            self._text[key] = clean_text(column).fillna("")
+            self._text[key] = pd.Series(text_cells(column), index=self.raw.index, dtype=object)
         return self._text[key]
 
     def blank(self, key: str) -> np.ndarray:

@@ -61,12 +61,35 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def text_cells(series: pd.Series) -> np.ndarray:
+    """Cells as stripped text, '' when blank, cell by cell: for mostly distinct columns (names, phones, IDs of
+    the ledger), where hashing each value to strip distinct ones only would cost more than stripping all."""
+    return np.array([v.strip() if type(v) is str else "" if v is None else cell_text(v)
+                     for v in series.to_numpy(dtype=object)], dtype=object)
+
+
 def clean_text(series: pd.Series) -> pd.Series:
-    """Cells as stripped text (numbers typed for text such as 1001.0 -> '1001'); NA when blank."""
+    """Cells as stripped text (numbers typed for text such as 1001.0 -> '1001'); NA when blank. Each distinct
+    value is stripped once: for long columns of repeated values (the log's owners, tiers, steps)."""
+    codes, texts = _clean_codes(series)
+    return pd.Series(pd.array(texts, dtype="string").take(codes, allow_fill=True), index=series.index)
+
+
+def clean_categories(series: pd.Series) -> pd.Series:
+    """``clean_text`` as a categorical: for long columns of repeated values (the log's customer IDs), so
+    later grouping, joining and membership work on integer codes instead of hashing every string again."""
+    codes, texts = _clean_codes(series)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object)), index=series.index)
+
+
+def _clean_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 when blank) into the distinct stripped texts of a column (' A' and 'A' are one value)."""
     codes, uniques = _factorize(series)
     text = _texts(uniques)
-    text[text == ""] = None
-    return pd.Series(pd.array(text, dtype="string").take(codes, allow_fill=True), index=series.index)
+    if all(t is u for t, u in zip(text, uniques)) and (text != "").all():  # typed clean: already distinct
+        return codes, text
+    merged, texts = pd.factorize(np.where(text == "", None, text), use_na_sentinel=True)
+    return np.append(merged, -1)[codes], texts.astype(object)
 
 
 def parse_dates(series: pd.Series, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -181,5 +204,8 @@ def parse_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def member(series: pd.Series, values) -> np.ndarray:
     """``series.isin(values)`` as a bool array, hashing each distinct value once (for long columns of a few terms)."""
-    codes, uniques = _factorize(series)
-    return np.append(np.isin(np.asarray(uniques, dtype=object), list(values)), False)[codes]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, uniques = _factorize(series)
+    return np.append(pd.Index(uniques, dtype=object).isin(values), False)[codes]
