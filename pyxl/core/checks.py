@@ -17,7 +17,7 @@ from .cadence import add_months
 from .ledger import ParsedLedger
 from .rules import Rules
 from .settings import Settings
-from .values import parse_vocab
+from .values import member
 
 FLAG_COLUMNS = ["rule", "severity", "table", "row", "field", "value", "suggested_tier", "args"]
 SEVERITIES = ("error", "warning", "suggestion")
@@ -40,8 +40,7 @@ class CheckContext:
     def co_owner_stage(self) -> np.ndarray:
         """Rows at a stage listed in the Rules parameter ``co_owner_stages`` (seed 003: B2 and on)."""
         stages = str(self.rules.param("co_owner_stages", "")).replace("，", ",").split(",")
-        keys, _ = parse_vocab(self.ledger.raw["stage"], "stage")
-        return keys.isin([s.strip() for s in stages if s.strip()]).fillna(False).to_numpy(dtype=bool)
+        return member(self.ledger.stage, [s.strip() for s in stages if s.strip()])
 
     @property
     def escalated(self) -> np.ndarray:
@@ -131,8 +130,7 @@ def check_tier_consistency(ctx: CheckContext) -> list[pd.DataFrame]:
 def _stage_allowed(led: ParsedLedger, rules: Rules) -> np.ndarray:
     """Whether each row's stage is one its tier allows; stages typed as a label or alias count as their code."""
     typed = led.text("stage")
-    keys, _ = parse_vocab(led.raw["stage"], "stage")
-    stage = keys.fillna(typed).to_numpy(dtype=object)
+    stage = led.stage.fillna(typed).to_numpy(dtype=object)
     allowed = {f"{code}\x1f{s.strip()}" for code, stages in rules.tiers["stages"].items()
                for s in str(stages or "").replace("，", ",").split(",") if s.strip()}
     pairs = pd.Series(led.tier.fillna("").to_numpy(dtype=object) + "\x1f" + stage)

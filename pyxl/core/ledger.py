@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from .rules import Rules
 from .schema import fields
-from .values import parse_bool, parse_dates, parse_numbers, text_cells
+from .values import parse_bool, parse_dates, parse_numbers, parse_vocab, text_cells
 
 DATE_TYPES = ("date", "datetime")
 NUMBER_TYPES = ("int", "number", "money")
@@ -35,6 +36,11 @@ class ParsedLedger:
             column = self.raw[key] if key in self.raw else pd.Series(None, index=self.raw.index, dtype=object)
             self._text[key] = pd.Series(text_cells(column), index=self.raw.index, dtype=object)
         return self._text[key]
+
+    @cached_property
+    def stage(self) -> pd.Series:
+        """Stage keys (a stage typed as its label or an alias counts as its code); NA when blank or unknown."""
+        return parse_vocab(self.raw["stage"], "stage")[0]
 
     def blank(self, key: str) -> np.ndarray:
         return self.text(key).to_numpy(dtype=object) == ""
