@@ -89,7 +89,8 @@ def _non_blank(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows with at least one non-blank cell (tables often end in empty rows)."""
     filled = np.zeros(len(frame), dtype=bool)
     for _, column in frame.items():
-        filled |= ~is_blank(column).to_numpy()
+        unknown = ~filled  # a row found filled is not looked at again: most are after the first column
+        filled[unknown] = ~is_blank(column[unknown]).to_numpy()
     return frame[filled]
 
 
@@ -281,13 +282,20 @@ def _run_engine(inputs: Inputs, today: dt.date | None) -> engine.RefreshResult:
 def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> int:
     """The tool-owned columns for every row, and the synced fields the log moved forward."""
     written = 0
-    for key in result.computed.columns:
-        values = {int(r): _cell_value(v) for r, v in result.computed[key].items()}
-        written += len(values) if _write_column(book, inputs.ledger_headers, key, values, L.T_CUSTOMERS) else 0
-    for key, changes in result.synced.items():
-        values = {int(r): _cell_value(v) for r, v in changes.items()}
+    columns = [*result.computed.items(), *result.synced.items()]
+    for key, column in columns:
+        values = _cells_by_row(column)
         written += len(values) if _write_column(book, inputs.ledger_headers, key, values, L.T_CUSTOMERS) else 0
     return written
+
+
+_PLAIN = frozenset({str, int, bool, dt.date, type(None)})  # written as they are
+
+
+def _cells_by_row(column: pd.Series) -> dict[int, object]:
+    """Excel row -> cell value (Python scalars) of a result column."""
+    return {r: v if type(v) in _PLAIN else _cell_value(v)
+            for r, v in zip(column.index.tolist(), column.to_numpy(dtype=object).tolist())}
 
 
 def _plan(inputs: Inputs, result: engine.RefreshResult, monday: dt.date) -> planning.PlanResult:
