@@ -302,3 +302,16 @@ def test_summarise_matches_reference(rows):
     got = summarise(frame)
     plain = lambda v: None if pd.isna(v) else (day(v) if isinstance(v, (np.datetime64, pd.Timestamp)) else v)  # noqa: E731
     assert {cid: {k: plain(v) for k, v in rec.items()} for cid, rec in got.to_dict("index").items()} == reference(rows)
+
+
+def test_ids_typed_with_spaces_or_as_numbers_are_one_customer():
+    led = ledger({}, {"customer_id": "1001"})
+    lg = log({"when": T(2026, 3, 2, 10), "reached": "否", "customer_id": " JRN01001"},
+             {"when": T(2026, 3, 3, 10), "reached": "否", "customer_id": "JRN01001 "},
+             {"when": T(2026, 3, 4, 10), "reached": "否", "customer_id": "JRN01001"},
+             {"when": T(2026, 3, 5, 10), "reached": "是", "customer_id": 1001.0},
+             {"when": T(2026, 3, 6, 10), "reached": "是", "customer_id": "JRN0100"})
+    r = refresh(led, lg)
+    assert [day(v) for v in r.view["last_contact"].to_numpy("datetime64[D]")] == [None, D(2026, 3, 5)]
+    assert r.synced["unreached"].to_dict() == {2: 3, 3: 0}  # three unanswered calls, however the ID was typed
+    assert flag_rules(r, "contacts") == ["log.unknown_customer"]

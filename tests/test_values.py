@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pyxl.core.values import (clean_text, is_blank, parse_bool, parse_dates, parse_datetimes, parse_numbers,
-                              parse_vocab)
+from pyxl.core.values import (clean_categories, clean_text, is_blank, member, parse_bool, parse_dates,
+                              parse_datetimes, parse_numbers, parse_vocab, text_cells)
 
 TODAY = dt.date(2026, 3, 10)
 D = dt.date
@@ -138,6 +138,19 @@ def test_blank_and_clean_text():
     assert is_blank(cells).tolist() == [True, True, True, False, False, True, False, False]
     cleaned = clean_text(cells)
     assert [None if pd.isna(v) else v for v in cleaned] == [None, None, None, "x", "0", None, "1001", "JRN01001"]
+
+
+def test_text_helpers_agree_and_spellings_of_one_value_share_a_code():
+    cells = obj(None, "", "  ", "x", 0, float("nan"), 1001.0, " JRN01001 ", "JRN01001", 1001, "x")
+    expected = ["", "", "", "x", "0", "", "1001", "JRN01001", "JRN01001", "1001", "x"]
+    assert text_cells(cells).tolist() == expected
+    assert clean_text(cells).fillna("").tolist() == expected
+    categories = clean_categories(cells)
+    assert categories.astype(object).where(categories.notna(), "").tolist() == expected
+    codes = categories.cat.codes.tolist()
+    assert codes[7] == codes[8] and codes[6] == codes[9] and codes[3] == codes[10] and codes[:3] == [-1, -1, -1]
+    assert member(categories, ["JRN01001", "0"]).tolist() == [e in ("JRN01001", "0") for e in expected]
+    assert member(clean_text(cells), ["x"]).tolist() == [e == "x" for e in expected]
 
 
 @settings(max_examples=80, deadline=None)
