@@ -78,6 +78,7 @@ def _engine(path: Path) -> dict:
 
 
 def _parse_ledger_cells(inputs) -> None:
+    """What the engine parses from the ledger's typed cells: dates, numbers, yes/no, tiers, texts, stages."""
     from pyxl.core import ledger, schema
     parsed = ledger.parse_ledger(inputs.ledger, inputs.rules, TODAY)
     for f in schema.fields("ledger"):
