@@ -183,8 +183,8 @@ def next_steps(books: Playbooks, playbook: pd.Series, start: np.ndarray, custome
 
 class Touch(NamedTuple):
     day: np.datetime64
-    channel: str | None
     reached: bool
+    channel: str | None
     outcome: str | None
     event: str | None
     step: str | None
@@ -194,12 +194,11 @@ def _touches_by_customer(touches: pd.DataFrame, customers: set) -> dict[str, lis
     """The touches of ``customers`` as plain tuples in time order, grouped by customer (one pass, no
     per-customer frames: replaying thousands of customers must not pay pandas overhead for each)."""
     mine = touches[touches["customer_id"].isin(customers)].sort_values("when", kind="stable")
-    texts = [mine[k].to_numpy(dtype=object, na_value=None) for k in ("channel", "outcome", "event", "step")]
+    columns = [mine["day"].to_numpy("datetime64[D]"), mine["reached"].to_numpy(bool).tolist(),
+               *(mine[k].to_numpy(dtype=object, na_value=None) for k in ("channel", "outcome", "event", "step"))]
     grouped: dict[str, list[Touch]] = {}
-    for cid, day, reached, *rest in zip(mine["customer_id"].to_numpy(dtype=object),
-                                        mine["day"].to_numpy("datetime64[D]"), mine["reached"].to_numpy(bool),
-                                        *texts):
-        grouped.setdefault(cid, []).append(Touch(day, rest[0], bool(reached), *rest[1:]))
+    for cid, touch in zip(mine["customer_id"].to_numpy(dtype=object), map(Touch._make, zip(*columns))):
+        grouped.setdefault(cid, []).append(touch)
     return grouped
 
 

@@ -34,9 +34,10 @@ def distinct_map(series: pd.Series, func, dtype=object, na=None) -> np.ndarray:
     return mapped[codes]  # code -1 (empty) picks the trailing ``na``
 
 
-def _texts(uniques: np.ndarray) -> np.ndarray:
-    """Distinct cell values as stripped text; numbers typed into a text column such as 1001.0 -> '1001'."""
-    return np.array([u.strip() if type(u) is str else cell_text(u) for u in uniques], dtype=object)
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Cell values as stripped text, '' when blank; numbers typed into a text column such as 1001.0 -> '1001'."""
+    return np.array([v.strip() if type(v) is str else "" if v is None else cell_text(v) for v in values],
+                    dtype=object)
 
 
 _NEVER_TEXT = frozenset({"empty", "floating", "integer", "mixed-integer-float", "decimal", "boolean", "datetime",
@@ -64,8 +65,7 @@ def cell_text(value: object) -> str:
 def text_cells(series: pd.Series) -> np.ndarray:
     """Cells as stripped text, '' when blank, cell by cell: for mostly distinct columns (names, phones, IDs of
     the ledger), where hashing each value to strip distinct ones only would cost more than stripping all."""
-    return np.array([v.strip() if type(v) is str else "" if v is None else cell_text(v)
-                     for v in series.to_numpy(dtype=object)], dtype=object)
+    return _texts(series.to_numpy(dtype=object))
 
 
 def clean_text(series: pd.Series) -> pd.Series:
