@@ -156,6 +156,14 @@ def test_logged_tier_change_applies_at_once():
     assert (day(r.view.at[2, "earliest"]), day(r.view.at[2, "due"])) == (D(2026, 3, 10), D(2026, 3, 12))
 
 
+def test_a_logged_tier_change_leaves_the_callers_ledger_as_typed():
+    led = ledger({"tier": "3N"})
+    typed = led.copy(deep=True)
+    r = refresh(led, log({"when": T(2026, 3, 9, 10), "reached": "是", "new_tier": "4N"}))
+    assert r.view.at[2, "tier"] == "4N"  # the change counts at once in the engine…
+    pd.testing.assert_frame_equal(led, typed)  # …but the frame the engine was given is untouched
+
+
 def test_older_tier_change_does_not_override_a_newer_typed_tier():
     lg = log({"when": T(2026, 3, 2, 10), "reached": "是", "new_tier": "4N"})
     r = refresh(ledger({"tier": "3K", "tier_since": D(2026, 3, 5)}), lg)
@@ -231,8 +239,11 @@ def test_teams_without_a_log(empty_log):
 def test_derive_directly():
     lg = log({"when": T(2026, 3, 2, 9), "reached": "是", "outcome": "考虑中", "channel": "微信"},
              {"when": T(2026, 3, 3, 9), "reached": "否", "channel": "短信"})
-    out = derive(lg, {"JRN01001"}, TODAY)
+    out = derive(lg, np.array(["JRN09999", "JRN01001", ""], dtype=object), TODAY)
     per = out.per_customer.loc["JRN01001"]
+    aligned = out.per_ledger_row  # the summary picked for each ledger ID, NA where it has no touch
+    assert aligned["touches"].isna().tolist() == [True, False, True] and aligned["touches"].iloc[1] == 2
+    assert aligned["last_outcome"].iloc[1] == "considering" and pd.isna(aligned["last_outcome"].iloc[0])
     assert per["touches"] == 2 and per["no_progress"] == 1
     assert per["unreached"] == 0  # an unanswered SMS is not an unreached call
     assert per["last_outcome"] == "considering" and per["last_channel"] == "sms"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .values import clean_categories, clean_text, is_blank, member, parse_bool, parse_dates, parse_datetimes, parse_vocab
+from .values import (clean_categories, clean_text, member, member_of, parse_bool, parse_dates, parse_datetimes, parse_vocab,
+                     parse_yes_no)
 
 RESET_OUTCOMES = ("progress", "deal")
 MESSAGES = ("sms", "email", "wechat")  # an unanswered message is not an unreached call
@@ -32,6 +33,7 @@ class DerivedLog:
     # new_tier, event, step, hard_call
     per_customer: pd.DataFrame  # index customer_id: last_touch, unreached, no_progress, last_outcome, agreed, new_tier,
     # hard_call…
+    per_ledger_row: pd.DataFrame  # the same, one row per ledger ID given to ``derive`` (NA: no applied touch)
     problems: list[LogProblem]
 
 
@@ -45,12 +47,12 @@ def parse_log(log: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, list[Log
     touches["day"] = when.astype("datetime64[D]")
     touches["when"] = when  # the typed date-time where there is one, else midnight of the day
     touches["owner"] = clean_text(col("owner"))
-    reached, bad_reached = parse_bool(col("reached"))
+    reached, not_reached, bad_reached = parse_yes_no(col("reached"))
     for key, vocab in (("channel", "channel"), ("outcome", "outcome"), ("event", "event")):
         touches[key], bad = parse_vocab(col(key), vocab)
         problems += _bad_cells(log, key, bad)
     # an outcome means the customer was reached, unless the Reached cell says otherwise
-    reached_blank = is_blank(col("reached")).to_numpy()
+    reached_blank = ~(reached | not_reached | bad_reached)
     touches["reached"] = reached | (reached_blank & touches["outcome"].notna().to_numpy())
     touches["agreed"], bad_agreed = parse_dates(col("agreed_date"), today)
     touches["new_tier"] = clean_text(col("new_tier"))
@@ -66,15 +68,21 @@ def _bad_cells(log: pd.DataFrame, key: str, bad: np.ndarray) -> list[LogProblem]
     return [LogProblem(row, key, "log.invalid", log.at[row, key]) for row in log.index[bad]]
 
 
-def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog:
+def derive(log: pd.DataFrame, ledger_ids: np.ndarray, today: dt.date) -> DerivedLog:
+    """The applicable touches, their per-customer summary (also aligned with ``ledger_ids``, the ledger's
+    stripped IDs) and the log cells that cannot be applied."""
     touches_all, problems = parse_log(log, today)
     touches = touches_all
+    ids = touches["customer_id"].cat
     no_id = touches["customer_id"].isna().to_numpy()
     no_day = np.isnat(touches["day"].to_numpy())
     keep = ~(no_id & no_day)  # blank rows
     touches = touches[keep]
     unusable = (no_id | no_day)[keep]
-    unknown = ~unusable & ~member(touches["customer_id"], known_ids)
+    in_ledger = ids.categories.get_indexer(np.asarray(ledger_ids, dtype=object))  # each ledger ID's category
+    known = np.zeros(len(ids.categories) + 1, dtype=bool)  # + code -1 (no ID): never known
+    known[in_ledger[in_ledger >= 0]] = True
+    unknown = ~unusable & ~known[touches["customer_id"].cat.codes.to_numpy()]
     future = ~unusable & (touches["day"].to_numpy() > np.datetime64(today, "D"))
     duplicate = _typed_duplicates(log, touches_all)[keep] & ~unusable
     problems += [LogProblem(r, "customer_id", "log.unknown_customer", touches.at[r, "customer_id"])
@@ -83,7 +91,18 @@ def derive(log: pd.DataFrame, known_ids: set[str], today: dt.date) -> DerivedLog
     problems += [LogProblem(r, "when", "log.duplicate", touches.at[r, "customer_id"])
                  for r in touches.index[duplicate]]
     applied = touches[~(unusable | unknown | future | duplicate)]
-    return DerivedLog(applied, summarise(applied), problems)
+    per_customer = summarise(applied)
+    return DerivedLog(applied, per_customer, _aligned(per_customer, applied, in_ledger), problems)
+
+
+def _aligned(per_customer: pd.DataFrame, applied: pd.DataFrame, in_ledger: np.ndarray) -> pd.DataFrame:
+    """Per-customer rows picked for each ledger ID by position (no second hashing of 100,000 IDs): the
+    summary has one row per customer ID code with an applied touch, in code order."""
+    ids = applied["customer_id"].cat
+    summarised = np.bincount(ids.codes.to_numpy(), minlength=len(ids.categories)) > 0
+    row_of_category = np.full(len(ids.categories) + 1, -1)  # + the -1 of an ID not in the log
+    row_of_category[np.flatnonzero(summarised)] = np.arange(len(per_customer))
+    return per_customer.reset_index(drop=True).reindex(row_of_category[in_ledger])
 
 
 def _typed_duplicates(log: pd.DataFrame, touches: pd.DataFrame) -> np.ndarray:
@@ -120,7 +139,8 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
                              "hard_call": pd.Series(dtype=bool)},
                             index=pd.Index([], dtype="string", name="customer_id"))
     when = touches["when"].to_numpy("datetime64[s]").astype("int64")
-    order = np.lexsort((np.arange(n), when, codes))  # by customer, then time, then log row
+    when -= when.min()  # < 2**39 s (years 1..9999), codes < 2**20 (sheet rows): the key fits in int64
+    order = np.argsort(codes * (when.max() + 1) + when, kind="stable")  # by customer, time, then log row
     group = codes[order]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     sizes = np.diff(np.r_[starts, n])
@@ -134,15 +154,18 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
     def pick(values: np.ndarray, at: np.ndarray, missing) -> np.ndarray:
         return np.where(at >= 0, values[at], missing)
 
+    def pick_text(key: str, at: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """The text at each group's position ``at`` (NA when -1), taken from the unsorted column."""
+        return touches[key].array.take(np.where(at >= 0, order[at], -1), allow_fill=True)
+
     reached = touches["reached"].to_numpy(dtype=bool)[order]
     attempt = ~member(touches["channel"], MESSAGES)[order]  # calls and visits (or no channel typed)
-    reset = reached & member(touches["outcome"], RESET_OUTCOMES)[order]
-    stalled = reached & member(touches["outcome"], STALLED_OUTCOMES)[order]
+    outcome = member_of(touches["outcome"], RESET_OUTCOMES, STALLED_OUTCOMES)
+    reset, stalled = reached & outcome[0][order], reached & outcome[1][order]
     last_reached = last(reached)
     last_reset = last(reset)
     day = touches["day"].to_numpy("datetime64[D]")[order]
     agreed = touches["agreed"].to_numpy("datetime64[D]")[order]
-    texts = {k: touches[k].to_numpy(dtype=object, na_value=None)[order] for k in ("outcome", "channel", "new_tier")}
     with_agreed = last(~np.isnat(agreed))
     with_tier = last(touches["new_tier"].notna().to_numpy(dtype=bool)[order])
     nat = np.datetime64("NaT", "D")
@@ -151,10 +174,10 @@ def summarise(touches: pd.DataFrame) -> pd.DataFrame:
         "touches": sizes,
         "unreached": np.bincount(gid, weights=attempt & (pos > last_reached[gid]), minlength=len(starts)),
         "no_progress": np.bincount(gid, weights=stalled & (pos > last_reset[gid]), minlength=len(starts)),
-        "last_outcome": pd.array(pick(texts["outcome"], last_reached, None), dtype="string"),
-        "last_channel": pd.array(pick(texts["channel"], last(pd.notna(texts["channel"])), None), dtype="string"),
+        "last_outcome": pick_text("outcome", last_reached),
+        "last_channel": pick_text("channel", last(touches["channel"].notna().to_numpy(dtype=bool)[order])),
         "agreed": pick(agreed, with_agreed, nat),
-        "new_tier": pd.array(pick(texts["new_tier"], with_tier, None), dtype="string"),
+        "new_tier": pick_text("new_tier", with_tier),
         "new_tier_day": pick(day, with_tier, nat),
         "hard_call": touches["hard_call"].to_numpy(dtype=bool)[order][starts + sizes - 1],  # on the newest touch
     }, index=pd.Index(ids[group[starts]], dtype="string", name="customer_id")).astype(

@@ -46,8 +46,8 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     books = books or Playbooks()
     parsed = parse_ledger(ledger, rules, today)
     ids = parsed.text("customer_id")
-    derived = derive(log, set(ids.to_numpy(dtype=object)) - {""}, today)
-    per = derived.per_customer.reindex(ids.to_numpy())
+    derived = derive(log, ids.to_numpy(dtype=object), today)
+    per = derived.per_ledger_row
     synced = _sync(parsed, per, rules)
     _apply_tier_changes(parsed, synced)
     last = _effective(parsed, synced, "last_contact")

@@ -79,14 +79,15 @@ def clean_categories(series: pd.Series) -> pd.Series:
     """``clean_text`` as a categorical: for long columns of repeated values (the log's customer IDs), so
     later grouping, joining and membership work on integer codes instead of hashing every string again."""
     codes, texts = _clean_codes(series)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object)), index=series.index)
+    categories = pd.Index(texts, dtype=object)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories, validate=False), index=series.index)
 
 
 def _clean_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 when blank) into the distinct stripped texts of a column (' A' and 'A' are one value)."""
     codes, uniques = _factorize(series)
     text = _texts(uniques)
-    if all(t is u for t, u in zip(text, uniques)) and (text != "").all():  # typed clean: already distinct
+    if (text == uniques).all() and (text != "").all():  # typed clean (strings, nothing to strip): distinct
         return codes, text
     merged, texts = pd.factorize(np.where(text == "", None, text), use_na_sentinel=True)
     return np.append(merged, -1)[codes], texts.astype(object)
@@ -104,12 +105,13 @@ def parse_datetimes(series: pd.Series, today: dt.date) -> tuple[np.ndarray, np.n
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.to_numpy(dtype="datetime64[s]"), np.zeros(len(series), dtype=bool)
     values = series.to_numpy(dtype=object)
-    out = np.full(len(values), np.datetime64("NaT", "s"))
     inferred = pd.api.types.infer_dtype(values, skipna=True)
-    if inferred in ("empty", "datetime", "date", "datetime64"):  # the usual case: real date cells only
-        kinds = np.where(pd.isna(values), "blank", "date")
-    else:
-        kinds = np.array([_kind(v) for v in values], dtype=object)
+    if inferred == "empty":
+        return np.full(len(values), np.datetime64("NaT", "s")), np.zeros(len(values), dtype=bool)
+    if inferred in ("datetime", "date", "datetime64"):
+        return _parse_date_cells(values)  # the usual case: real date cells only
+    out = np.full(len(values), np.datetime64("NaT", "s"))
+    kinds = np.array([_kind(v) for v in values], dtype=object)
     dates = kinds == "date"
     if dates.any():
         out[dates] = _to_stamps(values[dates])
@@ -120,6 +122,15 @@ def parse_datetimes(series: pd.Series, today: dt.date) -> tuple[np.ndarray, np.n
     if texts.any():
         out[texts] = _parse_text(pd.Series(values[texts], dtype=object).astype(str), today)
     bad = (kinds != "blank") & np.isnat(out)
+    return out, bad
+
+
+def _parse_date_cells(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Date cells and blanks only: converted in one pass; a date out of range is unreadable."""
+    out = _to_stamps(values)
+    bad = np.isnat(out)
+    if bad.any():
+        bad[bad] = pd.notna(values[bad])
     return out, bad
 
 
@@ -170,7 +181,7 @@ def parse_numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(series), dtype=bool)
     if pd.api.types.infer_dtype(series, skipna=True) in ("empty", "integer", "floating", "mixed-integer-float"):
-        numbers = pd.to_numeric(series.astype(object).where(series.notna(), np.nan)).to_numpy(dtype=float)
+        numbers = series.to_numpy(dtype=float, na_value=np.nan)
         return numbers, np.zeros(len(series), dtype=bool)  # number cells (or none at all): nothing to clean
     text = series.astype("string").str.normalize("NFKC").str.strip()  # full-width digits from a Chinese IME
     blank = text.isna() | text.eq("")
@@ -198,14 +209,26 @@ def _vocab_codes(series: pd.Series, vocab: str) -> tuple[np.ndarray, np.ndarray,
 
 
 def parse_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    yes, _, bad = parse_yes_no(series)
+    return yes, bad
+
+
+def parse_yes_no(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells -> (yes mask, no mask, bad mask): a cell that is none of the three is blank."""
     codes, keys, bad = _vocab_codes(series, "bool")
-    return np.append(keys == "yes", False)[codes], bad
+    return np.append(keys == "yes", False)[codes], np.append(keys == "no", False)[codes], bad
 
 
 def member(series: pd.Series, values) -> np.ndarray:
     """``series.isin(values)`` as a bool array, hashing each distinct value once (for long columns of a few terms)."""
+    return member_of(series, values)[0]
+
+
+def member_of(series: pd.Series, *value_sets) -> list[np.ndarray]:
+    """``member`` for several sets of values at once: the column is hashed once."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, uniques = series.cat.codes.to_numpy(), series.cat.categories.to_numpy(dtype=object)
     else:
         codes, uniques = _factorize(series)
-    return np.append(pd.Index(uniques, dtype=object).isin(values), False)[codes]
+    distinct = pd.Index(uniques, dtype=object)
+    return [np.append(distinct.isin(values), False)[codes] for values in value_sets]
