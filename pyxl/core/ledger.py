@@ -47,7 +47,7 @@ class ParsedLedger:
 
 
 def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date) -> ParsedLedger:
-    raw = raw.copy()
+    raw = raw.copy(deep=False)  # copy-on-write: columns added or changed here never reach the caller
     for f in fields("ledger"):
         if f.key not in raw:
             raw[f.key] = pd.Series(None, index=raw.index, dtype=object)
