@@ -87,10 +87,10 @@ def check_contact_details(ctx: CheckContext) -> list[pd.DataFrame]:
 
 def check_ids(ctx: CheckContext) -> list[pd.DataFrame]:
     ids = ctx.ledger.text("customer_id")
-    present = ids.ne("").to_numpy()
+    present = ids.to_numpy(dtype=object) != ""
     dupes = present & ids.duplicated(keep=False).to_numpy()
-    pattern = rf"{re.escape(ctx.settings.id_prefix)}[A-Z]\d{{2}}\d{{3,}}"
-    malformed = present & ~ids.str.fullmatch(pattern).fillna(False).to_numpy()
+    pattern = re.compile(rf"{re.escape(ctx.settings.id_prefix)}[A-Z]\d{{2}}\d{{3,}}")
+    malformed = present & np.array([pattern.fullmatch(i) is None for i in ids], dtype=bool)
     missing = ~present & ~ctx.ledger.blank("name")
     return [flags("id.duplicate", "error", dupes, ctx, "customer_id"),
             flags("id.malformed", "warning", malformed, ctx, "customer_id",
@@ -105,14 +105,23 @@ _NON_DIGIT = re.compile(r"\D")
 def check_duplicates(ctx: CheckContext) -> list[pd.DataFrame]:
     # plain str methods over the column's values: far quicker than the .str accessor on 100,000 rows
     phones = ctx.ledger.text("phone").to_numpy(dtype=object)
-    phone = pd.Series([(p if p.isdigit() else _NON_DIGIT.sub("", p))[-11:] for p in phones], dtype=object)
-    names = ctx.ledger.text("name").to_numpy(dtype=object)
-    name = pd.Series([_NAME_NOISE.sub("", n.casefold()).replace("有限公司", "").replace("公司", "")
-                      for n in names], dtype=object)
-    same_phone = (phone.str.len() >= 7) & phone.duplicated(keep=False)
-    same_name = name.ne("") & name.duplicated(keep=False)
-    return [flags("customer.same_phone", "warning", same_phone.to_numpy(), ctx, "phone"),
-            flags("customer.same_name", "warning", same_name.to_numpy(), ctx, "name")]
+    phone = pd.Index([(p if p.isdigit() else _NON_DIGIT.sub("", p))[-11:] for p in phones], dtype=object)
+    name = pd.Index(_company_keys(ctx.ledger.text("name").to_numpy(dtype=object)), dtype=object)
+    same_phone = (np.array([len(p) for p in phone]) >= 7) & phone.duplicated(keep=False)
+    same_name = (name != "") & name.duplicated(keep=False)
+    return [flags("customer.same_phone", "warning", same_phone, ctx, "phone"),
+            flags("customer.same_name", "warning", same_name, ctx, "name")]
+
+
+def _company_keys(names: np.ndarray) -> list[str]:
+    """Names compared without case, spaces, brackets and 有限公司/公司. The column is joined into one string so
+    each step runs once in C rather than 100,000 times; a name holding the separator falls back to one by one."""
+    keys = _company_key("\x1f".join(names)).split("\x1f")
+    return keys if len(keys) == len(names) else [_company_key(n) for n in names]
+
+
+def _company_key(name: str) -> str:
+    return _NAME_NOISE.sub("", name.casefold()).replace("有限公司", "").replace("公司", "")
 
 
 def check_tier_consistency(ctx: CheckContext) -> list[pd.DataFrame]:
@@ -231,8 +240,9 @@ def run_checks(ctx: CheckContext) -> pd.DataFrame:
 
 def stock_flags(ledger: ParsedLedger, rules: Rules) -> pd.DataFrame:
     """Customers per owner and tier against the tier's target stock (owner-level, not row-level)."""
-    owners = ledger.text("owner").replace("", "-")
-    counts = pd.crosstab(owners, ledger.tier.fillna("?"))
+    owners = ledger.text("owner").to_numpy(dtype=object)
+    pairs = pd.DataFrame({"owner": np.where(owners == "", "-", owners), "tier": ledger.tier.fillna("?").to_numpy(object)})
+    counts = pairs.groupby(["owner", "tier"]).size().unstack(fill_value=0)
     rows = []
     for code, target in rules.tiers["target_stock"].dropna().items():
         have = counts[code] if code in counts else pd.Series(0, index=counts.index)
