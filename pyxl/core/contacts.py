@@ -46,7 +46,6 @@ def parse_log(log: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, list[Log
     touches["customer_id"] = clean_categories(col("customer_id"))
     touches["day"] = when.astype("datetime64[D]")
     touches["when"] = when  # the typed date-time where there is one, else midnight of the day
-    touches["owner"] = clean_text(col("owner"))
     reached, not_reached, bad_reached = parse_yes_no(col("reached"))
     for key, vocab in (("channel", "channel"), ("outcome", "outcome"), ("event", "event")):
         touches[key], bad = parse_vocab(col(key), vocab)

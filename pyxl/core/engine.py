@@ -135,7 +135,7 @@ def _apply_tier_changes(parsed: ParsedLedger, synced: dict[str, pd.Series]) -> N
     tier = parsed.tier.to_numpy(dtype=object, na_value=None)
     tier[pos] = change.to_numpy(dtype=object)
     parsed.tier = pd.Series(tier, index=parsed.index, dtype="string")
-    parsed._text.pop("tier", None)
+    parsed.forget("tier")
     parsed.raw["tier"] = parsed.raw["tier"].astype(object)
     parsed.raw.iloc[pos, parsed.raw.columns.get_loc("tier")] = change.to_numpy(dtype=object)
     parsed.bad["tier"] = parsed.bad["tier"].copy()

@@ -25,6 +25,7 @@ class ParsedLedger:
     tier: pd.Series  # resolved tier code, NA when unknown or blank
     bad: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells typed but unreadable
     _text: dict[str, pd.Series] = field(default_factory=dict, repr=False)
+    _blank: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def index(self) -> pd.Index:
@@ -42,8 +43,16 @@ class ParsedLedger:
         """Stage keys (a stage typed as its label or an alias counts as its code); NA when blank or unknown."""
         return parse_vocab(self.raw["stage"], "stage")[0]
 
+    def forget(self, key: str) -> None:
+        """Drop the cached text and blank mask of a column whose raw cells changed."""
+        self._text.pop(key, None)
+        self._blank.pop(key, None)
+
     def blank(self, key: str) -> np.ndarray:
-        return self.text(key).to_numpy(dtype=object) == ""
+        """Cells left blank (cached like ``text``: several checks ask about the name, tier and contact columns)."""
+        if key not in self._blank:
+            self._blank[key] = self.text(key).to_numpy(dtype=object) == ""
+        return self._blank[key]
 
 
 def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date) -> ParsedLedger:
