@@ -241,7 +241,8 @@ def run_checks(ctx: CheckContext) -> pd.DataFrame:
 def stock_flags(ledger: ParsedLedger, rules: Rules) -> pd.DataFrame:
     """Customers per owner and tier against the tier's target stock (owner-level, not row-level)."""
     owners = ledger.text("owner").to_numpy(dtype=object)
-    pairs = pd.DataFrame({"owner": np.where(owners == "", "-", owners), "tier": ledger.tier.fillna("?").to_numpy(object)})
+    pairs = pd.DataFrame({"owner": np.where(owners == "", "-", owners),
+                          "tier": ledger.tier.fillna("?").to_numpy(dtype=object)})
     counts = pairs.groupby(["owner", "tier"]).size().unstack(fill_value=0)
     rows = []
     for code, target in rules.tiers["target_stock"].dropna().items():

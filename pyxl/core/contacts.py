@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .values import (clean_categories, clean_text, member, member_of, parse_bool, parse_dates, parse_datetimes, parse_vocab,
-                     parse_yes_no)
+from .values import (clean_categories, clean_text, member, member_of, parse_bool, parse_dates, parse_datetimes,
+                     parse_vocab, parse_yes_no)
 
 RESET_OUTCOMES = ("progress", "deal")
 MESSAGES = ("sms", "email", "wechat")  # an unanswered message is not an unreached call
@@ -81,7 +81,7 @@ def derive(log: pd.DataFrame, ledger_ids: np.ndarray, today: dt.date) -> Derived
     in_ledger = ids.categories.get_indexer(np.asarray(ledger_ids, dtype=object))  # each ledger ID's category
     known = np.zeros(len(ids.categories) + 1, dtype=bool)  # + code -1 (no ID): never known
     known[in_ledger[in_ledger >= 0]] = True
-    unknown = ~unusable & ~known[touches["customer_id"].cat.codes.to_numpy()]
+    unknown = ~unusable & ~known[ids.codes.to_numpy()[keep]]
     future = ~unusable & (touches["day"].to_numpy() > np.datetime64(today, "D"))
     duplicate = _typed_duplicates(log, touches_all)[keep] & ~unusable
     problems += [LogProblem(r, "customer_id", "log.unknown_customer", touches.at[r, "customer_id"])
