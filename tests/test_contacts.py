@@ -250,6 +250,22 @@ def test_derive_directly():
     assert day(per["last_touch"]) == D(2026, 3, 2)  # the newest reached touch
 
 
+def test_summary_rows_follow_the_ledger_order_not_the_log_order():
+    # the log names customers in another order than the ledger, with an unknown ID (no summary row) between
+    lg = log({"customer_id": "JRN01003", "when": T(2026, 3, 2, 9), "reached": "是"},
+             {"customer_id": "JRN05555", "when": T(2026, 3, 2, 10), "reached": "是"},
+             {"customer_id": "JRN01001", "when": T(2026, 3, 3, 9), "reached": "否"},
+             {"customer_id": "JRN01003", "when": T(2026, 3, 4, 9), "reached": "否"},
+             {"customer_id": "JRN01002", "when": T(2026, 3, 5, 9), "reached": "是"})
+    out = derive(lg, np.array(["JRN01001", "JRN01002", "JRN01003", "JRN01004"], dtype=object), TODAY)
+    aligned = out.per_ledger_row
+    assert aligned["touches"].fillna(0).tolist() == [1, 1, 2, 0]
+    assert aligned["unreached"].fillna(-1).tolist() == [1, 0, 1, -1]
+    last = aligned["last_touch"].to_numpy("datetime64[D]")
+    assert [day(v) for v in last] == [None, D(2026, 3, 5), D(2026, 3, 2), None]
+    assert [p.rule for p in out.problems] == ["log.unknown_customer"]
+
+
 # ---------------------------------------------------------------- summarise against a plain reference
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
