@@ -126,6 +126,7 @@ def test_read_table(book: Path) -> None:
     assert df.loc[2].tolist() == [1, "Alice", dt.date(2023, 5, 1), 4.5, True, None, "vip"]
     assert df.loc[4, "Name"] == "张三" and df.loc[4, "Score"] is None and df.loc[4, "Note"] == "@home"
     assert type(df.loc[3, "Since"]) is dt.date and df.loc[3, "Active"] is False
+    assert all(df[c].to_numpy().flags.c_contiguous for c in COLUMNS)  # the engine's passes read columns
     values = WorkbookPackage.open(book).read_sheet_values("Notes")
     assert values == [["keep me", None], [None, 42]]
 

@@ -693,9 +693,12 @@ class WorkbookPackage:
         info = self._table(table)
         cells = self._table_cells(info)
         rows = info.data_rows
-        data = np.full((len(rows), len(info.columns)), None, dtype=object)
+        # column-major: each column's cells lie together, so the engine's passes over a column read one
+        # contiguous array instead of every len(columns)-th pointer of the rows
+        data = np.full((len(rows), len(info.columns)), None, dtype=object, order="F")
         typed = cells[rows.start - 1: rows.stop - 1]
-        data[: len(typed)] = np.where(typed == "", None, typed)
+        data[: len(typed)] = typed
+        data[: len(typed)][typed == ""] = None
         return pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
 
     def read_sheet_values(self, code_or_name: str) -> list[list[Any]]:
