@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
+
 
 def test_bench_runs_at_a_small_size(tmp_path):
     out = tmp_path / "results.json"
@@ -14,5 +16,25 @@ def test_bench_runs_at_a_small_size(tmp_path):
     rows = json.loads(out.read_text())
     assert rows[0]["customers"] == 200
     assert rows[0]["refresh"]["wall_s"] > 0 and rows[0]["openpyxl"]["wall_s"] > 0
-    assert rows[0]["round_trips"]["refresh"] > 0
+    assert rows[0]["round_trips"]["refresh"] > 0 and rows[0]["engine"]["typed_input_s"] > 0
     assert "refresh/baseline" in run.stdout
+
+
+def test_typed_input_what_if_does_the_same_work(tmp_path):
+    """The benchmark's "engine on typed input" figure is only worth reading if the engine computes the same
+    ledger view and flags from typed columns as from the Python objects the readers hand over."""
+    from bench.__main__ import REPEATED_LOG_TEXTS, TODAY, _as_typed, make_workbook
+    from pyxl import actions
+    from pyxl.book.xlsx import WorkbookPackage
+    from pyxl.core import engine
+    make_workbook(tmp_path / "b.xlsm", 300)
+    inputs = actions.load(WorkbookPackage.open(tmp_path / "b.xlsm"))
+    log = _as_typed(inputs.log, REPEATED_LOG_TEXTS)
+    assert log["when"].dtype.kind == "M" and isinstance(log["customer_id"].dtype, pd.CategoricalDtype)
+    run = lambda ledger, log: engine.refresh(ledger, log, inputs.rules, inputs.settings, TODAY,  # noqa: E731
+                                             books=inputs.playbooks)
+    as_read, typed = run(inputs.ledger, inputs.log), run(_as_typed(inputs.ledger, ()), log)
+    pd.testing.assert_frame_equal(typed.view, as_read.view)
+    assert len(as_read.flags) > 0
+    # the flagged cell's value is the cell as handed over (a Timestamp instead of a date): the rest is equal
+    pd.testing.assert_frame_equal(typed.flags.drop(columns="value"), as_read.flags.drop(columns="value"))
