@@ -153,6 +153,18 @@ def test_text_helpers_agree_and_spellings_of_one_value_share_a_code():
     assert member(clean_text(cells), ["x"]).tolist() == [e == "x" for e in expected]
 
 
+def test_a_categorical_column_reads_like_its_cells():
+    """Categorical columns (the log's cleaned IDs, or a typed reader's dictionary-encoded texts) are read
+    through their own codes: every parser gives what it gives for the same cells as objects."""
+    cells = obj("是", " 否 ", None, "maybe", "是", "", " JRN01001")
+    categorical = cells.astype("category").cat.add_categories(["unused"])
+    for parse in (lambda c: clean_text(c).fillna("<NA>").tolist(), lambda c: is_blank(c).tolist(),
+                  lambda c: [a.tolist() for a in parse_bool(c)],
+                  lambda c: [parse_vocab(c, "bool")[0].fillna("<NA>").tolist(), parse_vocab(c, "bool")[1].tolist()],
+                  lambda c: member(c, ["是", "maybe"]).tolist()):
+        assert parse(categorical) == parse(cells)
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.dates(min_value=D(1950, 1, 1), max_value=D(2200, 12, 31)),
        st.sampled_from(["{y}-{m:02d}-{d:02d}", "{y}/{m}/{d}", "{y}年{m}月{d}日", "{y}.{m}.{d}", "{y}{m:02d}{d:02d}"]))

@@ -23,7 +23,10 @@ _AMOUNT_NOISE = re.compile(r"[,，\s¥￥$€£元]|RMB|CNY|USD", re.IGNORECASE)
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 for None/NaN/NaT) and the distinct cell values: cells repeat (yes/no, channels, tiers, IDs),
-    so per-value work is done once per distinct value. Values that compare equal (1, 1.0, True) share a code."""
+    so per-value work is done once per distinct value. Values that compare equal (1, 1.0, True) share a code.
+    A categorical column (the log's customer IDs once cleaned) gives its own codes: no hashing."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(), series.cat.categories.to_numpy(dtype=object)
     return pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
 
 
@@ -226,9 +229,6 @@ def member(series: pd.Series, values) -> np.ndarray:
 
 def member_of(series: pd.Series, *value_sets) -> list[np.ndarray]:
     """``member`` for several sets of values at once: the column is hashed once."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories.to_numpy(dtype=object)
-    else:
-        codes, uniques = _factorize(series)
+    codes, uniques = _factorize(series)
     distinct = pd.Index(uniques, dtype=object)
     return [np.append(distinct.isin(values), False)[codes] for values in value_sets]
