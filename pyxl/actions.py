@@ -19,7 +19,7 @@ from .core.playbooks import Playbooks, playbooks_from_table
 from .core.rules import Rules, rules_from_table
 from .core.schema import HeaderMatch, match_headers, vocabulary
 from .core.settings import Settings, settings_from_pairs
-from .core.values import is_blank, parse_dates
+from .core.values import is_blank, parse_dates, plain
 
 
 class ActionError(Exception):
@@ -136,15 +136,6 @@ def _write_column(book: Book, headers: HeaderMatch, key: str, values: dict[int, 
     return True
 
 
-def _cell_value(value: object) -> object:
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return None if pd.isna(value) else pd.Timestamp(value).date()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else float(value)
-    return value
-
 
 def _today(inputs: Inputs, today: dt.date | None) -> dt.date:
     return inputs.settings.today(today)
@@ -229,7 +220,7 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
     now = dt.datetime.now().replace(microsecond=0)
     when = when or (dt.datetime.combine(today, now.time()) if today else now)
     row = {"when": when, "customer_id": customer_id.strip(),
-           "owner": owner if owner is not None else _cell_value(inputs.ledger.at[match.index[0], "owner"])
+           "owner": owner if owner is not None else plain(inputs.ledger.at[match.index[0], "owner"])
            if "owner" in inputs.ledger else None,
            "channel": _label("channel", channel, lang), "reached": _label("bool", reached, lang),
            "outcome": _label("outcome", outcome, lang) if outcome else None, "agreed_date": agreed,
@@ -294,7 +285,7 @@ _PLAIN = frozenset({str, int, bool, dt.date, type(None)})  # written as they are
 
 def _cells_by_row(column: pd.Series) -> dict[int, object]:
     """Excel row -> cell value (Python scalars) of a result column."""
-    return {r: v if type(v) in _PLAIN else _cell_value(v)
+    return {r: v if type(v) in _PLAIN else plain(v)
             for r, v in zip(column.index.tolist(), column.to_numpy(dtype=object).tolist())}
 
 

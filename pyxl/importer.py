@@ -54,7 +54,7 @@ from .core.i18n import text as _t
 from .core.rules import Rules
 from .core.schema import Field, fields, header_index, normalise, vocabulary
 from .core.settings import Settings
-from .core.values import cell_text, distinct_map, parse_datetimes, parse_numbers
+from .core.values import cell_text, distinct_map, parse_datetimes, parse_numbers, phone_key
 
 # --- limits ---------------------------------------------------------------------------------------
 MAX_SOURCE_BYTES = 200 * 2**20  # uncompressed size of a source (file size for text and .xls)
@@ -605,11 +605,6 @@ def _type_column(column: pd.Series, spec: Field, rules: Rules, lang: str,
 
 
 # --- matching keys --------------------------------------------------------------------------------
-def phone_key(value: object) -> str | None:
-    digits = re.sub(r"\D", "", _text_value(value) or "")
-    if len(digits) > 11 and digits.startswith("86"):
-        digits = digits[2:]
-    return digits if len(digits) >= 5 else None
 
 
 def text_key(value: object) -> str | None:
@@ -734,7 +729,7 @@ def merge_ledger(state: _State, typed: Typed, report: SourceReport, overwrite: b
                     pending = isinstance(target, tuple) or target in state.updates.get(key, {})
                     shown = old if pending else state.raw[target].get(key, old)  # as typed in the workbook
                     report.conflicts.append(Conflict(src_row, cell, specs[key].label(state.lang),
-                                                     _plain(shown), _plain(new)))
+                                                     cell_text(shown), cell_text(new)))
                     continue
             else:
                 continue
@@ -750,11 +745,6 @@ def merge_ledger(state: _State, typed: Typed, report: SourceReport, overwrite: b
         else:
             report.unchanged.append(src_row)
 
-
-def _plain(value: object) -> object:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
 
 
 def _customer_rows(state: _State, frame: pd.DataFrame) -> list[object | None]:

@@ -43,12 +43,9 @@ from .build.workbook import build_workbook
 from .files import write_atomic
 from .core.i18n import texts
 from .core.schema import fields, vocabulary
-from .core.values import clean_text
+from .core.values import clean_text, company_keys, phone_keys, plain
 
 COPIED_TABLES = (L.T_RULES, L.T_PARAMS, L.T_SETTINGS, L.T_HOLIDAYS, L.T_WORKDAYS, L.T_BLOCKS)
-# the normalisation of check_duplicates, so the 撞单 list and the ledger's duplicate flags agree
-_NOT_DIGITS = r"\D"
-_NAME_NOISE = r"[\s()（）]|有限公司|公司"
 FILL_BATCH = 100_000  # cells handed to the package per call when the team tables are filled
 _CHECKS_WIDTHS = {1: 8, 2: 18, 3: 16, 4: 14, 5: 20, 6: 40, 7: 10, 8: 12, 9: 16, 10: 10}
 
@@ -186,10 +183,13 @@ def duplicates(ledger: pd.DataFrame) -> pd.DataFrame:
     owners (an owner left blank counts as the book's own). One row per member: match, key, group."""
     owner = _column(ledger, "owner")
     who = owner.where(owner.ne(""), "#" + ledger["_book"].astype(str))
-    phone = _column(ledger, "phone").str.replace(_NOT_DIGITS, "", regex=True).str[-11:]
-    name = _column(ledger, "name").str.casefold().str.replace(_NAME_NOISE, "", regex=True)
+    # the keys of the ledger's duplicate check, so the 撞单 list and the ledger's duplicate flags agree
+    phone = pd.Series(phone_keys(ledger.get("phone", pd.Series(index=ledger.index)).to_numpy(dtype=object)),
+                      index=ledger.index)
+    name = pd.Series(company_keys(ledger.get("name", pd.Series(index=ledger.index)).to_numpy(dtype=object)),
+                     index=ledger.index)
     found = []
-    for match, key, valid in (("phone", phone, phone.str.len().ge(7)), ("name", name, name.ne(""))):
+    for match, key, valid in (("phone", phone, phone.ne("")), ("name", name, name.ne(""))):
         rows = pd.DataFrame({"key": key[valid], "who": who[valid]})
         owners = rows.groupby("key")["who"].transform("nunique")
         hit = rows[owners.ge(2)]
@@ -335,7 +335,7 @@ def _copy_settings(package: WorkbookPackage, first: SourceBook, books: Sequence[
         name = _column(owners, "owner")
         owners = owners[name.ne("").to_numpy() & ~name.duplicated().to_numpy()]
         columns = package.tables()[L.T_OWNERS].columns
-        rows = [{columns[i]: _plain(v) for i, v in enumerate(r) if i < len(columns) and _plain(v) is not None}
+        rows = [{columns[i]: plain(v) for i, v in enumerate(r) if i < len(columns) and plain(v) is not None}
                 for r in owners.itertuples(index=False)]
         if rows:
             package.append_table_rows(L.T_OWNERS, rows)
@@ -351,27 +351,18 @@ def _copy_table(package: WorkbookPackage, table: str, source: pd.DataFrame) -> N
     if table == L.T_SETTINGS:  # key/value: by key, so a source with other keys cannot misplace values
         key, value = target.columns[0], target.columns[1]
         by_key = {str(k).strip(): v for k, v in zip(source.iloc[:, 0], source.iloc[:, 1]) if k is not None}
-        package.set_column_values(table, value, {r: _plain(by_key[str(k).strip()]) for r, k in target[key].items()
+        package.set_column_values(table, value, {r: plain(by_key[str(k).strip()]) for r, k in target[key].items()
                                                  if str(k).strip() in by_key and str(k).strip() != "as_of_date"})
         return
     for column in common:
         values = list(source[column])
-        package.set_column_values(table, column, {r: _plain(values[i]) if i < len(values) else None
+        package.set_column_values(table, column, {r: plain(values[i]) if i < len(values) else None
                                                   for i, r in enumerate(rows)})
     extra = source.iloc[len(rows):]
     if len(extra):
-        package.append_table_rows(table, [{c: _plain(v) for c, v in zip(common, r) if _plain(v) is not None}
+        package.append_table_rows(table, [{c: plain(v) for c, v in zip(common, r) if plain(v) is not None}
                                           for r in extra[common].itertuples(index=False)])
 
-
-def _plain(value: object) -> object:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value
 
 
 def _fill(package: WorkbookPackage, table: str, schema: str, frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -466,9 +457,9 @@ def _checks_sheet(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, 
         for i, d in zip(dupes.index, dupes.itertuples(index=False)):
             row, book = ledger.loc[i], by_number[ledger.at[i, "_book"]]
             field_key = d.match
-            rows.append([int(d.group), (f"{r['match'][d.match]} {_show(row.get(field_key))}", "warning"),
-                         f"{info.sheet}!{letters.get(field_key, '')}{team_row[i]}", _show(row.get("customer_id")),
-                         _show(row.get("name")), book.name, _show(row.get("owner")), original.get(i, None),
+            rows.append([int(d.group), (f"{r['match'][d.match]} {plain(row.get(field_key))}", "warning"),
+                         f"{info.sheet}!{letters.get(field_key, '')}{team_row[i]}", plain(row.get("customer_id")),
+                         plain(row.get("name")), book.name, plain(row.get("owner")), original.get(i, None),
                          book.cell(field_key, int(row["_row"]))])
         rows.append([])
     # ID collisions
@@ -549,9 +540,6 @@ def _span(sheet: str, spans: pd.DataFrame, book: int) -> str | None:
     """Sheet!first:last rows of a book in the team table (its rows are contiguous)."""
     return f"{sheet}!{spans.at[book, 'min']}:{spans.at[book, 'max']}" if book in spans.index else None
 
-
-def _show(value: object) -> object:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
 
 # ---------------------------------------------------------------- sample teams (tests, benchmarks)

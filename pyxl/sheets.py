@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from .book import layout as L
@@ -17,6 +16,7 @@ from .core import engine, reports
 from .core.i18n import texts
 from .core.planning import agenda, with_co_owners
 from .core.schema import field, vocabulary
+from .core.values import plain
 
 if TYPE_CHECKING:
     from .actions import Inputs
@@ -25,19 +25,6 @@ if TYPE_CHECKING:
 STATUS_ROLE = {"overdue": "overdue", "due_today": "due_today", "in_window": "in_window"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "suggestion": 2}
 
-
-def _value(v: object) -> object:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (np.datetime64, pd.Timestamp)):
-        return None if pd.isna(v) else pd.Timestamp(v).date()
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 def _header(t: dict, section: str, keys: list[str]) -> list[tuple[str, str]]:
@@ -100,7 +87,7 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, la
         rows.append([int(e.order), e.block, e.owner, cid, e.name, e.tier,
                      (vocabulary("status").label(st, lang), STATUS_ROLE.get(st, "text")),
                      reason, channel.label(e.channel, lang) or e.channel, phones.get(cid, ""),
-                     get("step", cid) if step_now else None, e.next_content, (_value(e.due), "date"),
+                     get("step", cid) if step_now else None, e.next_content, (plain(e.due), "date"),
                      int(e.days_late) if e.days_late else None,
                      get("co_owner", cid) if get("escalated", cid, False) and not helper else None,
                      (get("message", cid), "wrap") if step_now else None])
@@ -116,8 +103,8 @@ def _unplaced_rows(unplaced: pd.DataFrame, t: dict) -> list[list]:
     rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
             _header(t, "unplaced", UNPLACED_COLUMNS)]
     for u in unplaced.itertuples(index=False):
-        rows.append([u.owner, u.customer_id, u.name, u.tier, (_value(u.due), "date"), (u.why, "warning"),
-                     _value(u.late_at_best), (_value(u.best_day), "date"), _value(u.extra_needed)])
+        rows.append([u.owner, u.customer_id, u.name, u.tier, (plain(u.due), "date"), (u.why, "warning"),
+                     plain(u.late_at_best), (plain(u.best_day), "date"), plain(u.extra_needed)])
     return rows
 
 
@@ -152,7 +139,7 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
     rows.append(_header(t, "plan_totals", ["owner", "date", "planned", "capacity", "effective_target"]))
     for d in plan.day_totals.itertuples(index=False):
         over = d.planned > d.capacity
-        rows.append([d.owner, (_value(d.date), "date"), (int(d.planned), "overdue" if over else "int"),
+        rows.append([d.owner, (plain(d.date), "date"), (int(d.planned), "overdue" if over else "int"),
                      int(d.capacity), int(d.effective_target)])
     rows.append([])
     for day, entries in with_co_owners(plan.entries, result.view).groupby("date", sort=True):
@@ -169,7 +156,7 @@ def _phones(inputs: Inputs) -> pd.Series:
     if "phone" not in inputs.ledger or "customer_id" not in inputs.ledger:
         return pd.Series(dtype=object)
     ledger = inputs.ledger.dropna(subset=["customer_id"])
-    return pd.Series(ledger["phone"].map(_value).to_numpy(), index=ledger["customer_id"].astype(str).str.strip())
+    return pd.Series(ledger["phone"].map(plain).to_numpy(), index=ledger["customer_id"].astype(str).str.strip())
 
 
 # ---------------------------------------------------------------- Dashboard
@@ -183,10 +170,10 @@ def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) ->
     short = [(None, "int") if pd.isna(v) else (int(v), "short" if v else "int") for v in board.funnel["shortfall"]]
     _block(grid, L.FUNNEL, board.funnel.assign(shortfall=short), t, "funnel", {})
     _block(grid, L.OWNERS, board.owners, t, "owners", {"overdue": "int"})
-    _block(grid, L.PER_DAY, board.per_day.assign(date=board.per_day["date"].map(_value)), t, "per_day",
+    _block(grid, L.PER_DAY, board.per_day.assign(date=board.per_day["date"].map(plain)), t, "per_day",
            {"date": "date"})
     rates = board.weekly["metric"].str.endswith("_rate")
-    weekly = board.weekly.assign(value=[(_value(v), "pct") if r else v for v, r in zip(board.weekly["value"], rates)],
+    weekly = board.weekly.assign(value=[(plain(v), "pct") if r else v for v, r in zip(board.weekly["value"], rates)],
                                  metric=board.weekly["metric"].map(t["weekly"]),
                                  met=board.weekly["met"].map({True: "✓", False: "✗", None: None}))
     _block(grid, L.WEEKLY, weekly, t, "weekly_cols", {})
@@ -215,7 +202,7 @@ def _block(grid: dict, block: L.Block, frame: pd.DataFrame, t: dict, section: st
     for i, row in enumerate((frame if block.grows else frame.head(block.rows)).itertuples(index=False)):
         for j, key in enumerate(block.columns):
             value = getattr(row, key)
-            cell = value if isinstance(value, tuple) else (_value(value), roles.get(key, "text"))
+            cell = value if isinstance(value, tuple) else (plain(value), roles.get(key, "text"))
             grid[(block.row + i, block.col + j)] = cell
 
 
@@ -237,7 +224,7 @@ def _friday(grid: dict, block: L.Block, friday: pd.DataFrame, t: dict, lang: str
             if key in reports.FRIDAY_FIELDS and not row[key]:
                 grid[(block.row + i, block.col + j)] = blank if row["missing"] else None
             elif key is not None:
-                grid[(block.row + i, block.col + j)] = (_value(row[key]), "date" if key == "last_contact" else "text")
+                grid[(block.row + i, block.col + j)] = (plain(row[key]), "date" if key == "last_contact" else "text")
 
 
 # ---------------------------------------------------------------- Daily report (日报)
@@ -249,7 +236,7 @@ def write_report(book: Book, inputs: Inputs, report: reports.DailyReport, today:
     rows.append(_header(t, "weekly_cols", ["metric", "value", "target", "met"]))
     for f in report.figures.itertuples(index=False):
         met = None if f.met is None else ("✓", "in_window") if f.met else ("✗", "overdue")
-        rows.append([t["daily"][f.metric], f.value, _value(f.target), met])
+        rows.append([t["daily"][f.metric], f.value, plain(f.target), met])
     rows += [[], [(t["daily"]["outcomes"], "section")]]
     outcome = vocabulary("outcome")
     for o in report.outcomes.itertuples(index=False):

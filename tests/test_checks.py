@@ -106,12 +106,6 @@ def test_duplicates():
     assert only(r, 4) == only(r, 5) == set()  # short phones are not compared
 
 
-def test_company_keys_with_the_separator_typed_in_a_name():
-    names = np.array(["上海 甲（有限公司）", "A\x1fB Co", "", "Beta公司"], dtype=object)
-    expected = ["上海甲", "a\x1fbco", "", "beta"]
-    assert checks._company_keys(names) == expected  # one name holds the join separator: name by name
-    assert checks._company_keys(np.delete(names, 1)) == [expected[0], *expected[2:]]  # the joined column
-
 
 def test_revenue_band_in_abc():
     r = refresh(ledger({"tier": "A", "revenue": "30万"}, {"tier": "B", "revenue": 600000},

@@ -17,7 +17,7 @@ from .cadence import add_months
 from .ledger import ParsedLedger
 from .rules import Rules
 from .settings import Settings
-from .values import member
+from .values import company_keys, member, phone_keys, split_list
 
 FLAG_COLUMNS = ["rule", "severity", "table", "row", "field", "value", "suggested_tier", "args"]
 SEVERITIES = ("error", "warning", "suggestion")
@@ -39,8 +39,7 @@ class CheckContext:
     @cached_property
     def co_owner_stage(self) -> np.ndarray:
         """Rows at a stage listed in the Rules parameter ``co_owner_stages`` (seed 003: B2 and on)."""
-        stages = str(self.rules.param("co_owner_stages", "")).replace("，", ",").split(",")
-        return member(self.ledger.stage, [s.strip() for s in stages if s.strip()])
+        return member(self.ledger.stage, split_list(self.rules.param("co_owner_stages", "")))
 
     @property
     def escalated(self) -> np.ndarray:
@@ -98,30 +97,15 @@ def check_ids(ctx: CheckContext) -> list[pd.DataFrame]:
             flags("id.missing", "suggestion", missing, ctx, "customer_id")]
 
 
-_NAME_NOISE = re.compile("[ \t\n\r\xa0\u3000()（）]")
-_NON_DIGIT = re.compile(r"\D")
 
 
 def check_duplicates(ctx: CheckContext) -> list[pd.DataFrame]:
-    # plain str methods over the column's values: far quicker than the .str accessor on 100,000 rows
-    phones = ctx.ledger.text("phone").to_numpy(dtype=object)
-    phone = pd.Index([(p if p.isdigit() else _NON_DIGIT.sub("", p))[-11:] for p in phones], dtype=object)
-    name = pd.Index(_company_keys(ctx.ledger.text("name").to_numpy(dtype=object)), dtype=object)
-    same_phone = (np.array([len(p) for p in phone]) >= 7) & phone.duplicated(keep=False)
+    phone = pd.Index(phone_keys(ctx.ledger.text("phone").to_numpy(dtype=object)), dtype=object)
+    name = pd.Index(company_keys(ctx.ledger.text("name").to_numpy(dtype=object)), dtype=object)
+    same_phone = (phone != "") & phone.duplicated(keep=False)
     same_name = (name != "") & name.duplicated(keep=False)
     return [flags("customer.same_phone", "warning", same_phone, ctx, "phone"),
             flags("customer.same_name", "warning", same_name, ctx, "name")]
-
-
-def _company_keys(names: np.ndarray) -> list[str]:
-    """Names compared without case, spaces, brackets and 有限公司/公司. The column is joined into one string so
-    each step runs once in C rather than 100,000 times; a name holding the separator falls back to one by one."""
-    keys = _company_key("\x1f".join(names)).split("\x1f")
-    return keys if len(keys) == len(names) else [_company_key(n) for n in names]
-
-
-def _company_key(name: str) -> str:
-    return _NAME_NOISE.sub("", name.casefold()).replace("有限公司", "").replace("公司", "")
 
 
 def check_tier_consistency(ctx: CheckContext) -> list[pd.DataFrame]:
@@ -140,8 +124,7 @@ def _stage_allowed(led: ParsedLedger, rules: Rules) -> np.ndarray:
     """Whether each row's stage is one its tier allows; stages typed as a label or alias count as their code."""
     typed = led.text("stage")
     stage = led.stage.fillna(typed).to_numpy(dtype=object)
-    allowed = {f"{code}\x1f{s.strip()}" for code, stages in rules.tiers["stages"].items()
-               for s in str(stages or "").replace("，", ",").split(",") if s.strip()}
+    allowed = {f"{code}\x1f{s}" for code, stages in rules.tiers["stages"].items() for s in split_list(stages)}
     pairs = pd.Series(led.tier.fillna("").to_numpy(dtype=object) + "\x1f" + stage)
     return pairs.isin(allowed).to_numpy()
 

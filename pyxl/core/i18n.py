@@ -1,7 +1,6 @@
 """UI text in zh-CN and en from ``templates/locales``; code never branches on a language."""
 from __future__ import annotations
 
-import math
 import tomllib
 from functools import cache
 
@@ -9,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import LANGS, TEMPLATES, field, vocabulary
+from .values import cell_text
 
 
 @cache
@@ -33,7 +33,7 @@ def render_flag(flag: dict, lang: str, table: str = "ledger") -> str:
     args = dict(flag.get("args") or {})
     key = flag.get("field") or ""
     args.setdefault("field", _field_label(table, key, lang))
-    args.setdefault("value", _show(flag.get("value")))
+    args.setdefault("value", cell_text(flag.get("value")))
     args.setdefault("suggested", flag.get("suggested_tier") or "")
     return texts(lang)["checks"][flag["rule"]].format_map(_Keep(args))
 
@@ -46,7 +46,7 @@ def render_flags(flags: pd.DataFrame, lang: str) -> list[str]:
                                                           flags["suggested_tier"], flags["args"]):
         values = _Keep(args or {})
         values.setdefault("field", _field_label(_LABEL_TABLES.get(table, "ledger"), key or "", lang))
-        values.setdefault("value", _show(value))
+        values.setdefault("value", cell_text(value))
         values.setdefault("suggested", suggested or "")
         out.append(templates[rule].format_map(values))
     return out
@@ -63,16 +63,6 @@ def _field_label(table: str, key: str, lang: str) -> str:
         return key
 
 
-def _show(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, np.datetime64):
-        return "" if np.isnat(value) else str(value.astype("datetime64[D]"))
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def status_label(keys: np.ndarray, lang: str) -> np.ndarray:

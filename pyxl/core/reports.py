@@ -14,6 +14,7 @@ from .checks import FLAG_COLUMNS
 from .ledger import ParsedLedger
 from .rules import Rules
 from .settings import Settings
+from .values import split_list
 
 DAYS_SHOWN = 14
 CONVERSION_WEEKS = 4
@@ -172,7 +173,7 @@ def _blank_friday(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _key_tiers(rules: Rules) -> list[str]:
-    return [c.strip() for c in str(rules.param("key_tiers", "")).split(",") if c.strip()]
+    return split_list(rules.param("key_tiers", ""))
 
 
 @dataclass

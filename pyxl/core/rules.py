@@ -13,7 +13,7 @@ from functools import cache
 import pandas as pd
 
 from .schema import TEMPLATES, normalise
-from .values import cell_text, distinct_map
+from .values import cell_text, distinct_map, split_list
 
 UNITS = ("workdays", "days", "weeks", "months", "none")
 UNIT_ALIASES = {
@@ -69,9 +69,8 @@ def _tier_key(value: object) -> str:
 def _alias_index(codes: tuple[str, ...], aliases: tuple[str, ...]) -> dict[str, str]:
     index = {normalise(c): c for c in codes}
     for code, names in zip(codes, aliases):
-        for name in str(names or "").replace("，", ",").split(","):
-            if name.strip():
-                index.setdefault(normalise(name), code)
+        for name in split_list(names):
+            index.setdefault(normalise(name), code)
     return index
 
 

@@ -9,7 +9,7 @@ from functools import cache
 import pandas as pd
 
 from .schema import TEMPLATES, vocabulary
-from .values import parse_dates, parse_numbers
+from .values import parse_dates, parse_numbers, split_list
 
 WEEKDAYS = 7
 
@@ -79,7 +79,7 @@ def _convert(key: str, value: object, current: object) -> object:
             raise ValueError("yes / no")
         return parsed == "yes"
     if key == "load_pattern":
-        parts = str(value).replace("，", ",").replace("/", ",").split(",")
+        parts = split_list(value, "/")
         numbers, bad = parse_numbers(pd.Series(parts))
         if bad.any() or not 1 <= len(parts) <= WEEKDAYS:
             raise ValueError("up to 7 numbers, Monday first, e.g. 55,35,25,15,10,5,0")
