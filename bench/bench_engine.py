@@ -33,7 +33,7 @@ TODAY = dt.date(2026, 11, 23)
 BASE = 10_000
 OWNERS = 4
 STAGES = {"parse ledger": (engine, "parse_ledger"), "contact log": (engine, "derive"),
-          "due + status": (engine.cadence, "schedule"), "checks": (engine.checks, "run_checks")}
+          "due + status": (engine.cadence, "schedule"), "checks": (engine.checks, "run")}
 
 
 def as_read(frame: pd.DataFrame) -> pd.DataFrame:

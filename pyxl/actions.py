@@ -15,28 +15,13 @@ from .core import engine, planning, reports
 from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
 from .core.i18n import text
-from .core.playbooks import Playbooks, playbooks_from_table
-from .core.rules import Rules, rules_from_table
-from .core.schema import HeaderMatch, match_headers, vocabulary
-from .core.settings import Settings, settings_from_pairs
-from .core.values import is_blank, parse_dates, plain
+from .core.inputs import Inputs, Tables, inputs_from_tables, non_blank as _non_blank
+from .core.schema import HeaderMatch, vocabulary
+from .core.values import plain
 
 
 class ActionError(Exception):
     """An action cannot run on this workbook; the message names the sheet and cell."""
-
-
-@dataclass
-class Inputs:
-    ledger: pd.DataFrame  # canonical keys, index = Excel rows
-    ledger_headers: HeaderMatch
-    log: pd.DataFrame
-    log_headers: HeaderMatch
-    rules: Rules
-    settings: Settings
-    blocks: pd.DataFrame
-    playbooks: Playbooks = field(default_factory=Playbooks)
-    sequence_headers: HeaderMatch = field(default_factory=lambda: HeaderMatch({}, [], []))
 
 
 @dataclass
@@ -55,59 +40,14 @@ class Outcome:
 
 # ---------------------------------------------------------------- reading
 def load(book: Book) -> Inputs:
-    ledger_raw = book.read_table(L.T_CUSTOMERS)
-    ledger_headers = match_headers("ledger", list(ledger_raw.columns))
-    log_raw = book.read_table(L.T_CONTACTS)
-    log_headers = match_headers("contacts", list(log_raw.columns))
-    rules_raw = book.read_table(L.T_RULES)
-    rules = rules_from_table(_canonical(rules_raw, match_headers("rules", list(rules_raw.columns))),
-                             _pairs(book.read_table(L.T_PARAMS)))
-    settings = settings_from_pairs(
-        _pairs(book.read_table(L.T_SETTINGS)),
-        extra_holidays=_dates(book.read_table(L.T_HOLIDAYS)), extra_workdays=_dates(book.read_table(L.T_WORKDAYS)),
-        owners=_owners(book.read_table(L.T_OWNERS)))
-    books, sequence_headers = _playbooks(book)
-    return Inputs(_canonical(_non_blank(ledger_raw), ledger_headers), ledger_headers,
-                  _canonical(_non_blank(log_raw), log_headers), log_headers, rules, settings,
-                  book.read_table(L.T_BLOCKS), books, sequence_headers)
-
-
-def _playbooks(book: Book) -> tuple[Playbooks, HeaderMatch]:
-    """The Sequences sheet's playbooks (none in a workbook built before the sheet existed)."""
-    if L.T_SEQUENCES not in book.tables():
-        return Playbooks(), HeaderMatch({}, [], [])
-    raw = book.read_table(L.T_SEQUENCES)
-    headers = match_headers("sequences", list(raw.columns))
-    return playbooks_from_table(_canonical(_non_blank(raw), headers)), headers
-
-
-def _canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:
-    return frame[list(headers.columns)].rename(columns=headers.columns)
-
-
-def _non_blank(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with at least one non-blank cell (tables often end in empty rows)."""
-    filled = np.zeros(len(frame), dtype=bool)
-    for _, column in frame.items():
-        unknown = ~filled  # a row found filled is not looked at again: most are after the first column
-        filled[unknown] = ~is_blank(column[unknown]).to_numpy()
-    return frame[filled]
-
-
-def _pairs(frame: pd.DataFrame) -> dict[str, object]:
-    keys, values = frame.iloc[:, 0], frame.iloc[:, 1]
-    return {str(k).strip(): v for k, v in zip(keys, values) if k is not None and str(k).strip()}
-
-
-def _dates(frame: pd.DataFrame) -> list[dt.date]:
-    days, _ = parse_dates(frame.iloc[:, 0], dt.date.today())
-    return [d.astype(dt.date) for d in days if not np.isnat(d)]
-
-
-def _owners(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = _non_blank(frame).iloc[:, :4]
-    frame.columns = ["owner", "code", "capacity", "manager"][: frame.shape[1]]
-    return frame
+    """The tool's tables of the workbook as the core's inputs."""
+    tables = book.tables()
+    read = book.read_table
+    return inputs_from_tables(Tables(
+        ledger=read(L.T_CUSTOMERS), log=read(L.T_CONTACTS), rules=read(L.T_RULES), params=read(L.T_PARAMS),
+        settings=read(L.T_SETTINGS), holidays=read(L.T_HOLIDAYS), workdays=read(L.T_WORKDAYS),
+        owners=read(L.T_OWNERS), blocks=read(L.T_BLOCKS),
+        sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None))
 
 
 # ---------------------------------------------------------------- writing helpers
@@ -137,21 +77,27 @@ def _write_column(book: Book, headers: HeaderMatch, key: str, values: dict[int, 
 
 
 
-def _today(inputs: Inputs, today: dt.date | None) -> dt.date:
-    return inputs.settings.today(today)
-
-
 # ---------------------------------------------------------------- actions
 def refresh(book: Book, today: dt.date | None = None, inputs: Inputs | None = None) -> Outcome:
     """Derive from the log, write the tool's ledger columns and the Agenda, Checks and Dashboard sheets.
     ``inputs``: what was read, plus changes this action made that the book does not show yet."""
-    return _refresh(book, today, inputs)[0]
+    return refreshed(book, today, inputs).outcome
 
 
-def _refresh(book: Book, today: dt.date | None, inputs: Inputs | None
-             ) -> tuple[Outcome, Inputs, engine.RefreshResult, planning.PlanResult]:
+@dataclass
+class Refreshed:
+    """A refresh and what it was computed from, for actions that go on from it (end of day, roll-up)."""
+    outcome: Outcome
+    inputs: Inputs
+    result: engine.RefreshResult
+    plan: planning.PlanResult
+
+
+def refreshed(book: Book, today: dt.date | None = None, inputs: Inputs | None = None,
+              renamed_ids: frozenset[str] = frozenset()) -> Refreshed:
+    """``refresh``, keeping what it computed. ``renamed_ids``: IDs a roll-up suffixed on purpose."""
     inputs = inputs or load(book)
-    result = _run_engine(inputs, today)
+    result = _run_engine(inputs, today, renamed_ids)
     written = _write_ledger(book, inputs, result)
     plan = _plan(inputs, result, week_start(result.today))
     sheets.write_agenda(book, inputs, result, plan)
@@ -160,18 +106,18 @@ def _refresh(book: Book, today: dt.date | None, inputs: Inputs | None
     sheets.write_dashboard(book, inputs, result)
     outcome = Outcome(result.today, {**_counts(result), "cells_written": written}, located,
                       lang=inputs.settings.language)
-    return outcome, inputs, result, plan
+    return Refreshed(outcome, inputs, result, plan)
 
 
 def end_of_day(book: Book, today: dt.date | None = None) -> Outcome:
     """Refresh, then the daily report (日报): today's touches vs plan and targets, carried-over customers,
     tomorrow's first calls. Works from the contact log alone."""
-    outcome, inputs, result, plan = _refresh(book, today, None)
+    done = refreshed(book, today)
+    outcome, inputs, result, plan = done.outcome, done.inputs, done.result, done.plan
     day = outcome.today
     still_due = planning.agenda(plan, day)
-    tomorrow = engine.calendar_for(inputs.settings).add_workdays([day], 1)[0].astype(dt.date)
-    ahead = engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, tomorrow,
-                           books=inputs.playbooks)
+    tomorrow = inputs.calendar.add_workdays([day], 1)[0].astype(dt.date)
+    ahead = _run_engine(inputs, tomorrow)
     first = planning.agenda(_plan(inputs, ahead, week_start(tomorrow)), tomorrow)
     report = reports.daily(result.log.touches, still_due, first, inputs.rules, inputs.settings, day)
     sheets.write_report(book, inputs, report, day, tomorrow)
@@ -230,8 +176,7 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
     labels = {inputs.log_headers.header_of(k): v for k, v in row.items() if inputs.log_headers.header_of(k)}
     [excel_row] = book.append_table_rows(L.T_CONTACTS, [labels])
     touch = pd.DataFrame([{k: v for k, v in row.items() if k in inputs.log.columns}], index=[excel_row])
-    inputs.log = pd.concat([inputs.log, touch])
-    out = refresh(book, today, inputs)
+    out = refresh(book, today, inputs.with_touch(touch))
     out.summary["logged"] = customer_id
     return out
 
@@ -265,9 +210,11 @@ def _named(ledger: pd.DataFrame) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- internals
-def _run_engine(inputs: Inputs, today: dt.date | None) -> engine.RefreshResult:
-    return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, _today(inputs, today),
-                          books=inputs.playbooks)
+def _run_engine(inputs: Inputs, today: dt.date | None, renamed_ids: frozenset[str] = frozenset()
+                ) -> engine.RefreshResult:
+    return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, inputs.settings.today(today),
+                          inputs.calendar, inputs.playbooks, renamed_ids,
+                          {"ledger": inputs.ledger_headers, "contacts": inputs.log_headers})
 
 
 def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> int:
@@ -339,7 +286,10 @@ def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.Dat
     cells = []
     for f in result.flags.itertuples(index=False):
         table, match = headers.get(f.table, (None, None))
-        if table is None:
+        if table is not None and f.row is None:  # a missing column: the header row, where it would be added
+            info = book.tables()[table]
+            cells.append(f"{info.sheet}!{_letters(info.first_col + len(info.columns))}{info.header_row}")
+        elif table is None:
             cells.append({"rules": book.tables()[L.T_RULES].sheet, "settings": book.tables()[L.T_SETTINGS].sheet}
                          .get(f.table, ""))
         else:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import actions, export
+from . import actions, export, sheets
 from .book import layout as L
 from .book.xlsx import WorkbookPackage, col_letter
 from .build.workbook import build_workbook
@@ -205,31 +205,25 @@ def duplicates(ledger: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- the team workbook
 class _TeamBook:
     """The team package as ``actions.refresh`` sees it: the merged ledger and log are served from memory
-    (they are appended but not yet saved), the Checks sheet and the ledger's checks column are kept back
-    so the rollup can add to them, and the status column is recorded for the per-owner figures."""
+    (they are appended but not yet saved), the Checks sheet is left to the roll-up (which adds its own
+    sections), and the status column is recorded for the per-owner figures."""
 
-    def __init__(self, package: WorkbookPackage, frames: Mapping[str, pd.DataFrame], checks_header: str | None,
-                 status_header: str | None) -> None:
+    def __init__(self, package: WorkbookPackage, frames: Mapping[str, pd.DataFrame], status_header: str | None
+                 ) -> None:
         self.package, self.frames = package, frames
-        self.checks_header, self.status_header = checks_header, status_header
-        self.checks_rows: list[list] = []
-        self.checks_column: dict[int, Any] = {}
+        self.status_header = status_header
         self.status: dict[int, Any] = {}
 
     def read_table(self, table: str) -> pd.DataFrame:
         return self.frames[table] if table in self.frames else self.package.read_table(table)
 
     def set_column_values(self, table: str, column: str, values: Mapping[int, Any]) -> None:
-        if table == L.T_CUSTOMERS and column == self.checks_header:
-            self.checks_column = dict(values)
-            return
         if table == L.T_CUSTOMERS and column == self.status_header:
             self.status = dict(values)
         self.package.set_column_values(table, column, values)
 
     def replace_sheet_content(self, code: str, rows: Sequence[Sequence[Any]], **kwargs) -> None:
         if code == L.CHECKS:
-            self.checks_rows = [list(r) for r in rows]
             return
         self.package.replace_sheet_content(code, rows, **kwargs)
 
@@ -264,15 +258,15 @@ def rollup(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
         frames = {L.T_CUSTOMERS: _fill(package, L.T_CUSTOMERS, "ledger", merged.ledger, lang),
                   L.T_CONTACTS: _fill(package, L.T_CONTACTS, "contacts", merged.log, lang)}
         clock("append")
-        team = _TeamBook(package, frames, _label("ledger", "checks", lang), _label("ledger", "status", lang))
-        outcome = actions.refresh(team, as_of)
+        team = _TeamBook(package, frames, _label("ledger", "status", lang))
+        done = actions.refreshed(team, as_of, renamed_ids=frozenset(merged.renamed["team"]))
+        outcome, flags = done.outcome, done.outcome.flags
         team.frames = {}  # the merged rows now live in the package's pending cells
         clock("refresh")
-        renamed_rows = _renamed_rows(merged)
-        flags = _drop_renamed_id_flags(outcome, team, renamed_rows)
         dupes = duplicates(merged.ledger)
-        package.replace_sheet_content(L.CHECKS, _checks_sheet(team, books, merged, dupes, flags, lang, as_of),
-                                      col_widths=_CHECKS_WIDTHS)
+        preface, appendix = _checks_sections(team, books, merged, dupes, lang)
+        sheets.write_checks(package, done.inputs, done.result, flags, preface=preface, appendix=appendix,
+                            col_widths=_CHECKS_WIDTHS)
         clock("checks")
         package.save(work, backup=False)
         clock("save")
@@ -389,58 +383,16 @@ def _fill(package: WorkbookPackage, table: str, schema: str, frame: pd.DataFrame
     return pd.DataFrame(out, index=pd.Index(rows), columns=list(columns), dtype=object)
 
 
-def _renamed_rows(merged: Merged) -> set[int]:
-    """Team ledger rows (Excel) whose ID got its book number."""
-    if merged.renamed.empty or "customer_id" not in merged.ledger:
-        return set()
-    team_ids = set(merged.renamed["team"])
-    hit = merged.ledger["customer_id"].isin(team_ids).to_numpy()
-    return {int(i) + 2 for i in np.flatnonzero(hit)}
-
-
-def _drop_renamed_id_flags(outcome: actions.Outcome, team: _TeamBook, rows: set[int]) -> pd.DataFrame:
-    """A suffixed ID does not follow the ID pattern by design: its id.malformed flag is dropped (from the
-    flags, the Checks rows and the ledger's checks column), the ID collision is reported instead."""
-    flags = outcome.flags if outcome.flags is not None else pd.DataFrame(columns=["rule", "row", "message"])
-    drop = (flags["rule"] == "id.malformed") & (flags["table"] == "ledger") & flags["row"].isin(rows)
-    messages = dict(zip(flags.loc[drop, "row"], flags.loc[drop, "message"]))
-    column = {}
-    for r, text in team.checks_column.items():
-        if r in messages and isinstance(text, str):
-            text = "\n".join(line for line in text.split("\n") if line != messages[r]) or None
-        column[r] = text
-    if team.checks_header:
-        team.package.set_column_values(L.T_CUSTOMERS, team.checks_header, column)
-    kept = flags[~drop]
-    dropped_cells = set(flags.loc[drop, "cell"]) if "cell" in flags else set()
-    team.checks_rows = [r for r in team.checks_rows[:4]] + [
-        r for r in team.checks_rows[4:]
-        if not (len(r) > 2 and _cell_value(r[1]) == "id.malformed" and _cell_value(r[2]) in dropped_cells)]
-    severity = kept["severity"].value_counts()
-    for key in ("error", "warning", "suggestion"):
-        if f"flags_{key}" in outcome.summary:
-            outcome.summary[f"flags_{key}"] = int(severity.get(key, 0))
-    return kept
-
-
-def _cell_value(cell: object) -> object:
-    return cell[0] if isinstance(cell, tuple) else cell
-
-
-def _checks_sheet(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, dupes: pd.DataFrame,
-                  flags: pd.DataFrame, lang: str, as_of: dt.date) -> list[list]:
-    t, r = texts(lang), texts(lang)["rollup"]
+def _checks_sections(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, dupes: pd.DataFrame,
+                     lang: str) -> tuple[list[list], list[list]]:
+    """The roll-up's own Checks sections: before the usual flags (summary, 撞单, ID collisions, sources) and
+    after them (which customer came from which book)."""
+    r = texts(lang)["rollup"]
     info = team.package.tables()[L.T_CUSTOMERS]
     letters = {f.key: col_letter(info.first_col + info.columns.index(f.label(lang)))
                for f in fields("ledger") if f.label(lang) in info.columns}
     log_sheet = team.package.tables()[L.T_CONTACTS].sheet
-    counts = flags["severity"].value_counts()
-    summary = t["generated"]["checks_summary"].format(errors=int(counts.get("error", 0)),
-                                                      warnings=int(counts.get("warning", 0)),
-                                                      suggestions=int(counts.get("suggestion", 0)))
-    rows: list[list] = [[(t["sheets"]["checks"], "title")],
-                        [(f"{t['generated']['as_of'].format(today=as_of.isoformat())} · {summary}", "subtitle")],
-                        [(r["summary"].format(books=len(books), customers=len(merged.ledger), touches=len(merged.log),
+    rows: list[list] = [[(r["summary"].format(books=len(books), customers=len(merged.ledger), touches=len(merged.log),
                                               first=books[0].name), "subtitle")], []]
     ledger = merged.ledger
     original = _original_ids(merged)
@@ -479,8 +431,7 @@ def _checks_sheet(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, 
     rows.append([])
     # the usual flags
     rows.append([(r["flags_title"], "section")])
-    rows += team.checks_rows[3:]
-    rows.append([])
+    preface, rows = rows, [[]]
     # customer -> source
     rows.append([(r["customers_title"], "section")])
     rows.append([(r["map"][k], "header") for k in ("book", "customer_id", "name", "owner", "file", "original_id")])
@@ -490,7 +441,7 @@ def _checks_sheet(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, 
     ow = ledger["owner"] if "owner" in ledger else ids.map(lambda _: None)
     for i, book, cid, name, owner in zip(ledger.index, ledger["_book"], ids, nm, ow):
         rows.append([int(book), cid, name, owner, names[book], original.get(i)])
-    return rows
+    return preface, rows
 
 
 def _original_ids(merged: Merged) -> dict[int, str]:

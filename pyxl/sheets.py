@@ -6,6 +6,7 @@ Dashboard blocks sit where ``layout`` says, because native charts read those cel
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -19,7 +20,7 @@ from .core.schema import field, vocabulary
 from .core.values import plain
 
 if TYPE_CHECKING:
-    from .actions import Inputs
+    from .core.inputs import Inputs
     from .core.planning import PlanResult
 
 STATUS_ROLE = {"overdue": "overdue", "due_today": "due_today", "in_window": "in_window"}
@@ -43,8 +44,11 @@ def _stamp(t: dict, today: dt.date) -> str:
 CHECK_COLUMNS = ["severity", "rule", "cell", "customer_id", "name", "message", "suggested_tier"]
 
 
-def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult, located: pd.DataFrame) -> None:
-    """``located``: the result's flags with the Sheet!cell each points at."""
+def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult, located: pd.DataFrame, *,
+                 preface: Sequence[list] = ([],), appendix: Sequence[list] = (),
+                 col_widths: dict[int, float] | None = None) -> None:
+    """``located``: the result's flags with the Sheet!cell each points at. ``preface`` rows stand between the
+    subtitle and the flags' header (default: one blank row), ``appendix`` rows after the flags."""
     t = texts(inputs.settings.language)
     flags = located
     order = flags["severity"].map(SEVERITY_ORDER)
@@ -55,14 +59,18 @@ def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult, locat
     summary = t["generated"]["checks_summary"].format(
         errors=int(counts.get("error", 0)), warnings=int(counts.get("warning", 0)),
         suggestions=int(counts.get("suggestion", 0)))
-    rows = _title(t, "checks", f"{_stamp(t, result.today)} · {summary}")
+    rows = [*_title(t, "checks", f"{_stamp(t, result.today)} · {summary}")[:2], *preface]
     rows.append(_header(t, "checks_sheet", CHECK_COLUMNS))
     for f in flags.itertuples(index=False):
         on_ledger = f.table == "ledger"
         rows.append([(t["severity"][f.severity], f.severity), (f.rule, "muted"), (f.cell, "text"),
                      ids.get(f.row, "") if on_ledger else "", names.get(f.row, "") if on_ledger else "",
                      (f.message, "text"), f.suggested_tier or None])
-    book.replace_sheet_content(L.CHECKS, rows, col_widths={1: 8, 2: 18, 3: 16, 4: 12, 5: 18, 6: 70, 7: 10})
+    rows += appendix
+    book.replace_sheet_content(L.CHECKS, rows, col_widths=col_widths or _CHECK_WIDTHS)
+
+
+_CHECK_WIDTHS = {1: 8, 2: 18, 3: 16, 4: 12, 5: 18, 6: 70, 7: 10}
 
 
 # ---------------------------------------------------------------- Agenda and Plan
@@ -164,7 +172,7 @@ def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) ->
     lang = inputs.settings.language
     t = texts(lang)
     board = reports.dashboard(result.view, result.log.touches, inputs.rules, inputs.settings,
-                              engine.calendar_for(inputs.settings), result.today)
+                              inputs.calendar, result.today)
     grid: dict[tuple[int, int], object] = {(0, 0): (t["sheets"]["dashboard"], "title"),
                                            (1, 0): (_stamp(t, result.today), "subtitle")}
     short = [(None, "int") if pd.isna(v) else (int(v), "short" if v else "int") for v in board.funnel["shortfall"]]

@@ -8,7 +8,6 @@ import pandas as pd
 
 from .calendar import NAT, TeamCalendar
 
-STATUSES = ("overdue", "due_today", "in_window", "not_yet", "no_follow_up")
 
 
 def add_interval(cal: TeamCalendar, start: np.ndarray, n: np.ndarray, unit: np.ndarray) -> np.ndarray:

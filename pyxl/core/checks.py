@@ -1,40 +1,54 @@
-"""Rules that flag a ledger row (domain.md §3). Each rule is one small function over the parsed ledger
-returning flags: rule id, severity, the row and field, and a suggested tier where one follows.
-Flags are data, never exceptions; messages are rendered per language by ``i18n.py``.
+"""Every check the tool runs, in one registry (domain.md §3). A check is one small function over the
+``CheckContext`` returning flags built by ``flags.flag`` for rules declared next to it, with their severity;
+``run`` calls every registered check in order. Adding a check = one function here, its test, and its message in
+both locales (``templates/locales/*.toml`` ``[checks]``).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from . import reports
 from .cadence import add_months
+from .calendar import TeamCalendar
+from .contacts import DerivedLog
+from .flags import RULES as RULES_BY_ID, concat, flag, rule
 from .ledger import ParsedLedger
+from .messages import Source
+from .playbooks import Playbooks, start_days
 from .rules import Rules
+from .schema import HeaderMatch, fields, normalise, vocabulary
 from .settings import Settings
 from .values import company_keys, member, phone_keys, split_list
-
-FLAG_COLUMNS = ["rule", "severity", "table", "row", "field", "value", "suggested_tier", "args"]
-SEVERITIES = ("error", "warning", "suggestion")
 
 
 @dataclass
 class CheckContext:
+    """Everything a check may look at: the parsed ledger and log, the rules, settings and calendar, and what
+    the engine computed from them."""
     ledger: ParsedLedger
     rules: Rules
     settings: Settings
     today: dt.date
+    calendar: TeamCalendar
+    log: DerivedLog
+    books: Playbooks
     schedule: pd.DataFrame  # earliest, due, status, …
+    steps: pd.DataFrame  # each row's next playbook step: step, step_due, template, …
+    blanks: list[tuple[object, Source]]  # blank values a message due this week needs: (ledger row, source)
     last_contact: np.ndarray  # effective (typed or logged), datetime64[D]
     unreached: np.ndarray
     no_progress: np.ndarray
     last_outcome: pd.Series
     hard_call: np.ndarray  # the newest touch asks for a colleague
+    renamed_ids: frozenset[str] = frozenset()  # IDs a roll-up suffixed with their book's number (by design)
+    headers: Mapping[str, HeaderMatch] = field(default_factory=dict)  # "ledger"/"contacts": how headers matched
 
     @cached_property
     def co_owner_stage(self) -> np.ndarray:
@@ -50,74 +64,135 @@ class CheckContext:
         """A Rules column looked up for each row's tier (NaN/'' where the tier is unknown)."""
         return self.rules.tiers[column].reindex(self.ledger.tier.fillna("").to_numpy()).set_axis(self.ledger.index)
 
+    def missing_columns(self, table: str) -> set[str]:
+        """Required fields of ``table`` ("ledger"/"contacts") whose header is not in the workbook."""
+        match = self.headers.get(table)
+        if match is None:
+            return set()
+        return {f.key for f in fields(table) if f.required and f.key not in match.columns.values()}
 
-def flags(rule: str, severity: str, mask: np.ndarray, ctx: CheckContext, field: str,
-          suggested: object = "", args: dict | None = None) -> pd.DataFrame:
-    rows = ctx.ledger.index[np.asarray(mask, dtype=bool)]
-    values = ctx.ledger.raw.loc[rows, field] if field in ctx.ledger.raw else None
-    if isinstance(suggested, pd.Series):
-        suggested = suggested.loc[rows].to_numpy()
-    return pd.DataFrame({"rule": rule, "severity": severity, "table": "ledger", "row": rows, "field": field,
-                         "value": values.to_numpy() if values is not None else None,
-                         "suggested_tier": suggested, "args": [args or {}] * len(rows)}, columns=FLAG_COLUMNS)
+    def at(self, rule_: object, mask: np.ndarray, field: str, suggested: object = "",
+           args: dict | list[dict] | None = None) -> pd.DataFrame:
+        """Flags of a ledger rule on the rows where ``mask`` holds, with the cells' typed values; none on a
+        required column that is missing (its header is flagged once instead)."""
+        mask = np.asarray(mask, dtype=bool) & (field not in self.missing_columns("ledger"))
+        rows = self.ledger.index[mask]
+        values = self.ledger.raw.loc[rows, field] if field in self.ledger.raw else None
+        if isinstance(suggested, pd.Series):
+            suggested = suggested.loc[rows].to_numpy()
+        return flag(rule_, rows, field, values, suggested, args)
 
 
 Check = Callable[[CheckContext], list[pd.DataFrame]]
+CHECKS: list[Check] = []
 
 
-def check_unreadable(ctx: CheckContext) -> list[pd.DataFrame]:
-    out = [flags("tier.unknown", "error", ctx.ledger.bad["tier"], ctx, "tier",
-                 args={"codes": ", ".join(ctx.rules.codes)})]
-    out += [flags("cell.unreadable", "error", bad, ctx, key) for key, bad in ctx.ledger.bad.items() if key != "tier"]
-    out.append(flags("tier.missing", "warning", ctx.ledger.blank("tier") & ~ctx.ledger.blank("name"), ctx, "tier"))
+def check(func: Check) -> Check:
+    """Register a check; checks run, and their messages join a row's Checks cell, in registration order."""
+    CHECKS.append(func)
+    return func
+
+
+def run(ctx: CheckContext) -> pd.DataFrame:
+    return concat(f for c in CHECKS for f in c(ctx))
+
+
+# ---------------------------------------------------------------- headers
+HEADER_MISSING = rule("header.missing", "error")
+LOG_HEADER_MISSING = rule("log.header_missing", "error", "contacts")
+
+
+@check
+def check_headers(ctx: CheckContext) -> list[pd.DataFrame]:
+    """A required column whose header was renamed or deleted: one flag naming it and the labels it may have
+    (the row is None: the cell is the table's header row, found by whoever knows where the table is)."""
+    out = []
+    for table, rule_ in (("ledger", HEADER_MISSING), ("contacts", LOG_HEADER_MISSING)):
+        missing = [f for f in fields(table) if f.key in ctx.missing_columns(table)]
+        out.append(flag(rule_, [None] * len(missing), [f.key for f in missing],
+                        args=[{"expected": " / ".join(dict.fromkeys((f.zh, f.en, *f.aliases)))} for f in missing]))
     return out
 
 
+# ---------------------------------------------------------------- ledger rows
+TIER_UNKNOWN = rule("tier.unknown", "error")
+CELL_UNREADABLE = rule("cell.unreadable", "error")
+TIER_MISSING = rule("tier.missing", "warning")
+
+
+@check
+def check_unreadable(ctx: CheckContext) -> list[pd.DataFrame]:
+    out = [ctx.at(TIER_UNKNOWN, ctx.ledger.bad["tier"], "tier", args={"codes": ", ".join(ctx.rules.codes)})]
+    out += [ctx.at(CELL_UNREADABLE, bad, key) for key, bad in ctx.ledger.bad.items() if key != "tier"]
+    out.append(ctx.at(TIER_MISSING, ctx.ledger.blank("tier") & ~ctx.ledger.blank("name"), "tier"))
+    return out
+
+
+LAST_CONTACT_FUTURE = rule("last_contact.future", "error")
+
+
+@check
 def check_dates(ctx: CheckContext) -> list[pd.DataFrame]:
     today = np.datetime64(ctx.today, "D")
-    return [flags("last_contact.future", "error", ctx.ledger.dates["last_contact"] > today, ctx, "last_contact")]
+    return [ctx.at(LAST_CONTACT_FUTURE, ctx.ledger.dates["last_contact"] > today, "last_contact")]
 
 
-def check_contact_details(ctx: CheckContext) -> list[pd.DataFrame]:
-    led = ctx.ledger
-    missing = led.blank("phone") & led.blank("email") & led.blank("wechat") & ~led.blank("name")
-    return [flags("contact.missing", "warning", missing, ctx, "phone")]
+ID_DUPLICATE = rule("id.duplicate", "error")
+ID_MALFORMED = rule("id.malformed", "warning")
+ID_MISSING = rule("id.missing", "suggestion")
 
 
+@check
 def check_ids(ctx: CheckContext) -> list[pd.DataFrame]:
     ids = ctx.ledger.text("customer_id")
     present = ids.to_numpy(dtype=object) != ""
     dupes = present & ids.duplicated(keep=False).to_numpy()
     pattern = re.compile(rf"{re.escape(ctx.settings.id_prefix)}[A-Z]\d{{2}}\d{{3,}}")
-    malformed = present & np.array([pattern.fullmatch(i) is None for i in ids], dtype=bool)
+    malformed = present & np.array([pattern.fullmatch(i) is None and i not in ctx.renamed_ids for i in ids], dtype=bool)
     missing = ~present & ~ctx.ledger.blank("name")
-    return [flags("id.duplicate", "error", dupes, ctx, "customer_id"),
-            flags("id.malformed", "warning", malformed, ctx, "customer_id",
-                  args={"example": f"{ctx.settings.id_prefix}{ctx.settings.id_market}01001"}),
-            flags("id.missing", "suggestion", missing, ctx, "customer_id")]
+    return [ctx.at(ID_DUPLICATE, dupes, "customer_id"),
+            ctx.at(ID_MALFORMED, malformed, "customer_id",
+                   args={"example": f"{ctx.settings.id_prefix}{ctx.settings.id_market}01001"}),
+            ctx.at(ID_MISSING, missing, "customer_id")]
 
 
+SAME_PHONE = rule("customer.same_phone", "warning")
+SAME_NAME = rule("customer.same_name", "warning")
 
 
+@check
 def check_duplicates(ctx: CheckContext) -> list[pd.DataFrame]:
     phone = pd.Index(phone_keys(ctx.ledger.text("phone").to_numpy(dtype=object)), dtype=object)
     name = pd.Index(company_keys(ctx.ledger.text("name").to_numpy(dtype=object)), dtype=object)
-    same_phone = (phone != "") & phone.duplicated(keep=False)
-    same_name = (name != "") & name.duplicated(keep=False)
-    return [flags("customer.same_phone", "warning", same_phone, ctx, "phone"),
-            flags("customer.same_name", "warning", same_name, ctx, "name")]
+    return [ctx.at(SAME_PHONE, (phone != "") & phone.duplicated(keep=False), "phone"),
+            ctx.at(SAME_NAME, (name != "") & name.duplicated(keep=False), "name")]
 
 
+CONTACT_MISSING = rule("contact.missing", "warning")
+
+
+@check
+def check_contact_details(ctx: CheckContext) -> list[pd.DataFrame]:
+    led = ctx.ledger
+    missing = led.blank("phone") & led.blank("email") & led.blank("wechat") & ~led.blank("name")
+    return [ctx.at(CONTACT_MISSING, missing, "phone")]
+
+
+KP_REQUIRED = rule("tier.kp_required", "warning")
+KP_ABSENT = rule("tier.kp_absent", "warning")
+TIER_STAGE = rule("tier.stage", "warning")
+
+
+@check
 def check_tier_consistency(ctx: CheckContext) -> list[pd.DataFrame]:
     led, rules = ctx.ledger, ctx.rules
     kp_rule = ctx.tier_rule("kp").fillna("").to_numpy()
     no_kp_tier = next((c for c, r in rules.tiers["kp"].items() if r == "absent"), "")
     stages = ctx.tier_rule("stages").fillna("")
     wrong_stage = stages.ne("").to_numpy() & ~_stage_allowed(led, rules)
-    return [flags("tier.kp_required", "warning", (kp_rule == "required") & ~led.kp, ctx, "kp", no_kp_tier),
-            flags("tier.kp_absent", "warning", (kp_rule == "absent") & led.kp, ctx, "kp"),
-            flags("tier.stage", "warning", wrong_stage, ctx, "stage", args={"stages": ""}).assign(
-                args=[{"stages": s} for s in stages[wrong_stage]])]
+    return [ctx.at(KP_REQUIRED, (kp_rule == "required") & ~led.kp, "kp", no_kp_tier),
+            ctx.at(KP_ABSENT, (kp_rule == "absent") & led.kp, "kp"),
+            ctx.at(TIER_STAGE, wrong_stage, "stage", args=[{"stages": s} for s in stages[wrong_stage]])]
 
 
 def _stage_allowed(led: ParsedLedger, rules: Rules) -> np.ndarray:
@@ -129,11 +204,15 @@ def _stage_allowed(led: ParsedLedger, rules: Rules) -> np.ndarray:
     return pairs.isin(allowed).to_numpy()
 
 
+TIER_REVENUE = rule("tier.revenue", "suggestion")
+
+
+@check
 def check_revenue(ctx: CheckContext) -> list[pd.DataFrame]:
     revenue = ctx.ledger.numbers["revenue"]
     lo, hi = ctx.tier_rule("revenue_min").to_numpy(float), ctx.tier_rule("revenue_max").to_numpy(float)
     outside = ~np.isnan(revenue) & ((revenue < np.nan_to_num(lo, nan=-np.inf)) | (revenue >= np.nan_to_num(hi, nan=np.inf)))
-    return [flags("tier.revenue", "suggestion", outside, ctx, "revenue", _tier_for_revenue(ctx.rules, revenue, ctx.ledger.index))]
+    return [ctx.at(TIER_REVENUE, outside, "revenue", _tier_for_revenue(ctx.rules, revenue, ctx.ledger.index))]
 
 
 def _tier_for_revenue(rules: Rules, revenue: np.ndarray, index: pd.Index) -> pd.Series:
@@ -145,50 +224,69 @@ def _tier_for_revenue(rules: Rules, revenue: np.ndarray, index: pd.Index) -> pd.
     return pd.Series(out, index=index)
 
 
+PAYMENT_LATE = rule("payment.late", "error")
+
+
+@check
+def check_payment(ctx: CheckContext) -> list[pd.DataFrame]:
+    days = ctx.tier_rule("payment_days").to_numpy(float)
+    since = ctx.ledger.dates["tier_since"]
+    deadline = since + np.nan_to_num(days, nan=0).astype("timedelta64[D]")
+    late = ~np.isnan(days) & ~np.isnat(since) & (deadline < np.datetime64(ctx.today, "D"))
+    return [ctx.at(PAYMENT_LATE, late, "tier_since",
+                   args=[{"days": int(d), "deadline": str(x)} for d, x in zip(days[late], deadline[late])])]
+
+
+ABANDON_UNREACHED = rule("abandon.unreached", "suggestion")
+ABANDON_CONSIDERING = rule("abandon.considering", "suggestion")
+ABANDON_REFUSED = rule("abandon.refused", "suggestion")
+ABANDON_NON_KP = rule("abandon.non_kp", "suggestion")
+
+
+@check
 def check_abandon(ctx: CheckContext) -> list[pd.DataFrame]:
     p, kp, out = ctx.rules.param, ctx.ledger.kp, []
     following = ~ctx.ledger.tier.isin(_no_follow_codes(ctx.rules)).to_numpy() & ctx.ledger.tier.notna().to_numpy()
     refused = ctx.last_outcome.eq("refused").fillna(False).to_numpy()
     rules = [
-        ("abandon.unreached", kp & (ctx.unreached >= p("unreached_limit", 3)), "unreached", "unreached_limit"),
-        ("abandon.considering", kp & ~refused & (ctx.no_progress >= p("considering_limit", 3)), "no_progress",
+        (ABANDON_UNREACHED, kp & (ctx.unreached >= p("unreached_limit", 3)), "unreached", "unreached_limit"),
+        (ABANDON_CONSIDERING, kp & ~refused & (ctx.no_progress >= p("considering_limit", 3)), "no_progress",
          "considering_limit"),
-        ("abandon.refused", kp & refused & (ctx.no_progress >= p("refused_limit", 3)), "no_progress", "refused_limit"),
-        ("abandon.non_kp", ~kp & (ctx.no_progress >= p("non_kp_refused_limit", 2)), "no_progress",
+        (ABANDON_REFUSED, kp & refused & (ctx.no_progress >= p("refused_limit", 3)), "no_progress", "refused_limit"),
+        (ABANDON_NON_KP, ~kp & (ctx.no_progress >= p("non_kp_refused_limit", 2)), "no_progress",
          "non_kp_refused_limit"),
     ]
-    for rule, mask, field, limit in rules:
+    for rule_, mask, column, limit in rules:
         suggest = str(p(limit.replace("limit", "suggest"), ""))
-        out.append(flags(rule, "suggestion", mask & following & (ctx.ledger.tier != suggest).to_numpy(), ctx, field,
-                         suggest, {"n": p(limit)}))
+        out.append(ctx.at(rule_, mask & following & (ctx.ledger.tier != suggest).to_numpy(), column, suggest,
+                          {"n": p(limit)}))
     return out
 
 
+DORMANT = rule("dormant", "suggestion")
+
+
+@check
 def check_dormant(ctx: CheckContext) -> list[pd.DataFrame]:
     months = int(ctx.rules.param("dormant_months", 3))
     suggest = str(ctx.rules.param("dormant_suggest", ""))
     last = ctx.last_contact
     limit = add_months(np.array([np.datetime64(ctx.today, "D")]), np.array([-months]))[0]
     skip = ctx.ledger.tier.isin([suggest, *_no_follow_codes(ctx.rules)]).to_numpy() | ctx.ledger.tier.isna().to_numpy()
-    return [flags("dormant", "suggestion", ~np.isnat(last) & (last < limit) & ~skip, ctx, "last_contact", suggest,
-                  {"months": months})]
+    return [ctx.at(DORMANT, ~np.isnat(last) & (last < limit) & ~skip, "last_contact", suggest, {"months": months})]
 
 
-def check_payment(ctx: CheckContext) -> list[pd.DataFrame]:
-    days = ctx.tier_rule("payment_days").to_numpy(float)
-    since = ctx.ledger.dates["tier_since"]
-    deadline = since + np.nan_to_num(days, nan=0).astype("timedelta64[D]")
-    late = ~np.isnan(days) & ~np.isnat(since) & (deadline < np.datetime64(ctx.today, "D"))
-    return [flags("payment.late", "error", late, ctx, "tier_since").assign(
-        args=[{"days": int(d), "deadline": str(x)} for d, x in zip(days[late], deadline[late])])]
+POOL_SOON = rule("pool.soon", "warning")
+POOL_RETURNED = rule("pool.returned", "error")
 
 
+@check
 def check_pool(ctx: CheckContext) -> list[pd.DataFrame]:
     if not ctx.settings.pool_enabled:
         return []
     left = pool_days_left(ctx.schedule["due"].to_numpy("datetime64[D]"), ctx.settings, ctx.today)
     warn = ~np.isnan(left) & (left >= 0) & (left <= ctx.settings.pool_warn_days)
-    return [flags("pool.soon", "warning", warn, ctx, "due"), flags("pool.returned", "error", left < 0, ctx, "due")]
+    return [ctx.at(POOL_SOON, warn, "due"), ctx.at(POOL_RETURNED, left < 0, "due")]
 
 
 def pool_days_left(due: np.ndarray, settings: Settings, today: dt.date) -> np.ndarray:
@@ -196,42 +294,141 @@ def pool_days_left(due: np.ndarray, settings: Settings, today: dt.date) -> np.nd
     return np.where(np.isnat(left), np.nan, left.astype("timedelta64[D]").astype("int64"))  # NaT casts to -2**63
 
 
+ESCALATION_STAGE = rule("escalation.stage", "warning")
+ESCALATION_HARD_CALL = rule("escalation.hard_call", "warning")
+
+
+@check
 def check_escalation(ctx: CheckContext) -> list[pd.DataFrame]:
     """Seed 003: from stage B2 on a manager or director co-owns the customer; a hard call asks for one."""
     alone = ctx.ledger.blank("co_owner")
     stage = ctx.co_owner_stage
-    return [flags("escalation.stage", "warning", stage & alone, ctx, "co_owner",
-                  args={"stages": str(ctx.rules.param("co_owner_stages", ""))}),
-            flags("escalation.hard_call", "warning", ctx.hard_call & ~stage & alone, ctx, "co_owner")]
+    return [ctx.at(ESCALATION_STAGE, stage & alone, "co_owner", args={"stages": str(ctx.rules.param("co_owner_stages", ""))}),
+            ctx.at(ESCALATION_HARD_CALL, ctx.hard_call & ~stage & alone, "co_owner")]
 
 
 def _no_follow_codes(rules: Rules) -> list[str]:
     return list(rules.tiers.index[rules.tiers["unit"] == "none"])
 
 
-CHECKS: list[Check] = [check_unreadable, check_dates, check_ids, check_duplicates, check_contact_details,
-                       check_tier_consistency, check_revenue, check_payment, check_abandon, check_dormant,
-                       check_pool, check_escalation]
+# ---------------------------------------------------------------- playbooks and messages
+PLAYBOOK_UNKNOWN = rule("playbook.unknown", "error")
+PLAYBOOK_NO_START = rule("playbook.no_start", "warning")
+TEMPLATE_MISSING = rule("template.missing", "warning")
+TEMPLATE_MISSING_SETTING = rule("template.missing_setting", "warning", "settings")
 
 
-def run_checks(ctx: CheckContext) -> pd.DataFrame:
-    frames = [f for check in CHECKS for f in check(ctx) if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=FLAG_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+@check
+def check_playbooks(ctx: CheckContext) -> list[pd.DataFrame]:
+    """Ledger rows naming an unknown playbook or lacking a start day, and blank values a message needs
+    (ledger cells per row; a Settings value once, with the number of messages waiting for it)."""
+    typed = ctx.ledger.text("playbook")
+    names = typed[typed.ne("")]
+    unknown = [r for r, name in names.items() if ctx.books.find(name) is None]
+    no_day = pd.Series(np.isnat(playbook_start(ctx.ledger)), index=typed.index)
+    starts = {k for k, v in ctx.books.steps.items() if any(s.start == "start" for s in v)}
+    no_start = [r for r, name in names.items() if no_day[r] and normalise(name) in starts]
+    on_ledger = [(r, src) for r, src in ctx.blanks if src.table == "ledger"]
+    waiting = pd.Series([src.key for _, src in ctx.blanks if src.table == "settings"], dtype=object).value_counts()
+    placeholder = vocabulary("placeholder")
+    return [flag(PLAYBOOK_UNKNOWN, unknown, "playbook", names[unknown], args={"names": " / ".join(ctx.books.names)}),
+            flag(PLAYBOOK_NO_START, no_start, "playbook_start"),
+            flag(TEMPLATE_MISSING, [r for r, _ in on_ledger], [src.key for _, src in on_ledger],
+                 args=[{"step": ctx.steps["step"][r]} for r, _ in on_ledger]),
+            flag(TEMPLATE_MISSING_SETTING, list(waiting.index), "value",
+                 args=[{"key": key, "n": int(n), "placeholder": placeholder.label(key, ctx.settings.language)}
+                       for key, n in waiting.items()])]
 
 
-def stock_flags(ledger: ParsedLedger, rules: Rules) -> pd.DataFrame:
+def playbook_start(ledger: ParsedLedger) -> np.ndarray:
+    """Each row's playbook start day: the Playbook start cell, else the Assigned date."""
+    return start_days(ledger.dates["playbook_start"], ledger.dates["assigned"])
+
+
+# ---------------------------------------------------------------- per owner
+STOCK_SHORT = rule("stock.short", "suggestion", "owners")
+
+
+@check
+def check_stock(ctx: CheckContext) -> list[pd.DataFrame]:
     """Customers per owner and tier against the tier's target stock (owner-level, not row-level)."""
-    owners = ledger.text("owner").to_numpy(dtype=object)
+    owners = ctx.ledger.text("owner").to_numpy(dtype=object)
     pairs = pd.DataFrame({"owner": np.where(owners == "", "-", owners),
-                          "tier": ledger.tier.fillna("?").to_numpy(dtype=object)})
+                          "tier": ctx.ledger.tier.fillna("?").to_numpy(dtype=object)})
     counts = pairs.groupby(["owner", "tier"]).size().unstack(fill_value=0)
-    rows = []
-    for code, target in rules.tiers["target_stock"].dropna().items():
+    short = []
+    for code, target in ctx.rules.tiers["target_stock"].dropna().items():
         have = counts[code] if code in counts else pd.Series(0, index=counts.index)
-        for owner, n in have[have < target].items():
-            rows.append({"rule": "stock.short", "severity": "suggestion", "table": "owners", "row": owner,
-                         "field": "tier", "value": code, "suggested_tier": "",
-                         "args": {"owner": owner, "tier": code, "have": int(n), "target": int(target)}})
-    return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+        short += [(owner, code, int(n), int(target)) for owner, n in have[have < target].items()]
+    return [flag(STOCK_SHORT, [s[0] for s in short], "tier", [s[1] for s in short],
+                 args=[{"owner": o, "tier": c, "have": n, "target": t} for o, c, n, t in short])]
+
+
+# ---------------------------------------------------------------- the contact log
+LOG_INVALID = rule("log.invalid", "error", "contacts")
+LOG_UNKNOWN_CUSTOMER = rule("log.unknown_customer", "error", "contacts")
+LOG_FUTURE = rule("log.future", "warning", "contacts")
+LOG_DUPLICATE = rule("log.duplicate", "warning", "contacts")
+LOG_UNKNOWN_STEP = rule("log.unknown_step", "warning", "contacts")
+
+
+@check
+def check_log(ctx: CheckContext) -> list[pd.DataFrame]:
+    """Log cells that could not be read or applied (found while deriving the log), in the order found."""
+    return [flag(RULES_BY_ID[p.rule], [p.row], p.field, [p.value]) for p in ctx.log.problems]
+
+
+@check
+def check_log_steps(ctx: CheckContext) -> list[pd.DataFrame]:
+    """Touches naming a step that is not in the customer's playbook."""
+    named = ctx.log.touches[ctx.log.touches["step"].notna()]
+    if named.empty:
+        return []
+    playbook_of = dict(zip(ctx.ledger.text("customer_id"), ctx.ledger.text("playbook")))
+    unknown = [(row, step) for row, cid, step in zip(named.index, named["customer_id"], named["step"])
+               if normalise(step) not in {normalise(s.name) for s in ctx.books.find(playbook_of.get(cid, "")) or ()}]
+    return [flag(LOG_UNKNOWN_STEP, [r for r, _ in unknown], "step", [s for _, s in unknown])]
+
+
+# ---------------------------------------------------------------- the Sequences, Rules and Settings sheets
+SEQUENCES_INVALID = rule("sequences.invalid", "error", "sequences")
+TEMPLATE_UNKNOWN = rule("template.unknown", "error", "sequences")
+RULES_INVALID = rule("rules.invalid", "error", "rules")
+SETTINGS_INVALID = rule("settings.invalid", "error", "settings")
+
+
+@check
+def check_sequences(ctx: CheckContext) -> list[pd.DataFrame]:
+    return [flag(RULES_BY_ID[p.rule], [p.row], p.field, [p.value], args={"expected": p.expected})
+            for p in ctx.books.problems]
+
+
+@check
+def check_rules(ctx: CheckContext) -> list[pd.DataFrame]:
+    problems = ctx.rules.problems
+    return [flag(RULES_INVALID, [p.row for p in problems], [p.field for p in problems], [p.value for p in problems],
+                 args=[{"expected": p.expected} for p in problems])]
+
+
+@check
+def check_settings(ctx: CheckContext) -> list[pd.DataFrame]:
+    problems = ctx.settings.problems
+    return [flag(SETTINGS_INVALID, [p.key for p in problems], "value", [p.value for p in problems],
+                 args=[{"key": p.key, "expected": p.expected} for p in problems])]
+
+
+# ---------------------------------------------------------------- the week
+FRIDAY_BLANK = rule("week.friday_blank", "warning")
+
+
+@check
+def check_friday(ctx: CheckContext) -> list[pd.DataFrame]:
+    """A warning on each customer contacted this week whose Friday columns are still blank once the week's
+    last working day has come; the field named is the first blank one."""
+    if not reports.friday_is_due(ctx.calendar, ctx.today):
+        return []
+    texts = pd.DataFrame({key: ctx.ledger.text(key) for key in reports.FRIDAY_FIELDS})
+    touched = reports.touched_this_week(ctx.ledger.text("customer_id"), ctx.last_contact, ctx.log.touches, ctx.today)
+    missing = texts[touched & reports.blank_friday(texts)]
+    return [flag(FRIDAY_BLANK, missing.index, np.where(missing["week_followup"].eq(""), "week_followup",
+                                                       "next_actions"))]

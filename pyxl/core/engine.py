@@ -6,20 +6,21 @@ counters, agreed date, tier changes), compute the schedule, run the checks, rend
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from . import cadence, checks, messages, playbooks, reports
+from . import cadence, checks, messages, playbooks
 from .calendar import TeamCalendar
-from .contacts import DerivedLog, LogProblem, derive
+from .contacts import DerivedLog, derive
 from .i18n import render_flags, status_label
 from .ledger import ParsedLedger, parse_ledger
 from .playbooks import Playbooks
 from .rules import Rules
-from .schema import normalise, vocabulary
-from .settings import Settings
+from .schema import HeaderMatch
+from .settings import Settings, calendar_for  # noqa: F401  (calendar_for: engine.calendar_for for callers)
 
 
 @dataclass
@@ -36,12 +37,12 @@ class RefreshResult:
         return self.flags[self.flags["severity"] == "error"]
 
 
-def calendar_for(settings: Settings) -> TeamCalendar:
-    return TeamCalendar(settings.country, settings.subdivision, settings.extra_holidays, settings.extra_workdays)
-
-
 def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Settings, today: dt.date,
-            cal: TeamCalendar | None = None, books: Playbooks | None = None) -> RefreshResult:
+            cal: TeamCalendar | None = None, books: Playbooks | None = None,
+            renamed_ids: frozenset[str] = frozenset(), headers: Mapping[str, HeaderMatch] | None = None
+            ) -> RefreshResult:
+    """``renamed_ids``: IDs a roll-up suffixed with their book's number, which break the ID pattern by design;
+    ``headers``: how the ledger's and log's headers matched ("ledger"/"contacts"), to flag missing columns."""
     cal = cal or calendar_for(settings)
     books = books or Playbooks()
     parsed = parse_ledger(ledger, rules, today)
@@ -49,7 +50,8 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     derived = derive(log, ids.to_numpy(dtype=object), today)
     per = derived.per_ledger_row
     synced = _sync(parsed, per, rules)
-    _apply_tier_changes(parsed, synced)
+    if not synced["tier"].empty:  # a tier change from the log counts at once, as if already written back
+        parsed = parsed.with_tiers(synced["tier"], _effective(parsed, synced, "tier_since"))
     last = _effective(parsed, synced, "last_contact")
     agreed = _effective(parsed, synced, "agreed_date")
     counters = {k: np.where(per["touches"].notna(), per[k].to_numpy(float), parsed.numbers[k]) for k in
@@ -58,28 +60,21 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     slow_down = np.where(last_outcome.eq("refused").fillna(False),
                          rules.tiers["refusal_factor"].reindex(parsed.tier.fillna("").to_numpy()).fillna(1), 1.0)
     plan = cadence.schedule(rules.tiers, parsed.tier, last, agreed, parsed.dates["assigned"], slow_down, cal, today)
-    steps = playbooks.next_steps(books, parsed.text("playbook"), _playbook_start(parsed), ids, derived.touches, cal)
+    steps = playbooks.next_steps(books, parsed.text("playbook"), checks.playbook_start(parsed), ids, derived.touches,
+                                 cal)
     plan = cadence.with_steps(plan, steps["step_due"].to_numpy("datetime64[D]"), today)
     texts, blanks = messages.render_rows(steps["template"], parsed.raw, vars(settings))
-    blanks = _due_this_week(blanks, steps, today)
     hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)
-    ctx = checks.CheckContext(parsed, rules, settings, today, plan, last, np.nan_to_num(counters["unreached"]),
-                              np.nan_to_num(counters["no_progress"]), last_outcome, hard_call)
-    row_flags = pd.concat([checks.run_checks(ctx), _playbook_flags(parsed, books, steps, blanks, settings.language)],
-                          ignore_index=True)
-    all_flags = pd.concat([row_flags, checks.stock_flags(parsed, rules), _log_flags(derived.problems),
-                           _step_flags(derived, parsed, books), _sequence_flags(books), _rules_flags(rules),
-                           _settings_flags(settings), reports.friday_flags(parsed, last, derived.touches, cal, today)],
-                          ignore_index=True)
+    ctx = checks.CheckContext(parsed, rules, settings, today, cal, derived, books, plan, steps,
+                              _due_this_week(blanks, steps, today), last, np.nan_to_num(counters["unreached"]),
+                              np.nan_to_num(counters["no_progress"]), last_outcome, hard_call, renamed_ids,
+                              headers or {})
+    all_flags = checks.run(ctx)
     all_flags["message"] = render_flags(all_flags, settings.language)
-    computed = _computed(parsed, plan, steps, row_flags, all_flags, settings, today)
+    computed = _computed(parsed, plan, steps, all_flags, settings, today)
     view = _view(parsed, plan, last, agreed, last_outcome, per, rules, computed)
     view = _with_playbook(view, plan, steps, texts, ctx.escalated)
     return RefreshResult(today, view, computed, synced, all_flags, derived)
-
-
-def _playbook_start(parsed: ParsedLedger) -> np.ndarray:
-    return playbooks.start_days(parsed.dates["playbook_start"], parsed.dates["assigned"])
 
 
 def _due_this_week(blanks: list[tuple[object, messages.Source]], steps: pd.DataFrame, today: dt.date) -> list:
@@ -126,23 +121,6 @@ def _later(out: dict, key: str, typed: np.ndarray, logged: np.ndarray, index: pd
     out[key] = pd.Series(logged[later], index=index[later])
 
 
-def _apply_tier_changes(parsed: ParsedLedger, synced: dict[str, pd.Series]) -> None:
-    """A tier change from the log counts at once (schedule, checks, view), as if already written back."""
-    change = synced["tier"]
-    if change.empty:
-        return
-    pos = parsed.index.get_indexer(change.index)
-    tier = parsed.tier.to_numpy(dtype=object, na_value=None)
-    tier[pos] = change.to_numpy(dtype=object)
-    parsed.tier = pd.Series(tier, index=parsed.index, dtype="string")
-    parsed.forget("tier")
-    parsed.raw["tier"] = parsed.raw["tier"].astype(object)
-    parsed.raw.iloc[pos, parsed.raw.columns.get_loc("tier")] = change.to_numpy(dtype=object)
-    parsed.bad["tier"] = parsed.bad["tier"].copy()
-    parsed.bad["tier"][pos] = False
-    parsed.dates["tier_since"] = _effective(parsed, synced, "tier_since")
-
-
 def _effective(parsed: ParsedLedger, synced: dict[str, pd.Series], key: str) -> np.ndarray:
     values = parsed.dates[key].copy()
     change = synced[key]
@@ -150,15 +128,15 @@ def _effective(parsed: ParsedLedger, synced: dict[str, pd.Series], key: str) -> 
     return values
 
 
-def _computed(parsed: ParsedLedger, plan: pd.DataFrame, steps: pd.DataFrame, row_flags: pd.DataFrame,
-              all_flags: pd.DataFrame, settings: Settings, today: dt.date) -> pd.DataFrame:
+def _computed(parsed: ParsedLedger, plan: pd.DataFrame, steps: pd.DataFrame, all_flags: pd.DataFrame,
+              settings: Settings, today: dt.date) -> pd.DataFrame:
     index = parsed.index
     flagged = all_flags[all_flags["table"] == "ledger"]
     joined: dict = {}
     for row, message in zip(flagged["row"], flagged["message"]):  # one cell per row, messages in check order
         joined[row] = message if row not in joined else f"{joined[row]}\n{message}"
     messages = pd.Series(joined, dtype=object)
-    suggesting = row_flags[row_flags["suggested_tier"].astype(str) != ""]
+    suggesting = flagged[flagged["suggested_tier"].astype(str) != ""]
     suggested = suggesting.drop_duplicates("row").set_index("row")["suggested_tier"]
     pool = (checks.pool_days_left(plan["due"].to_numpy("datetime64[D]"), settings, today)
             if settings.pool_enabled else np.full(len(index), np.nan))
@@ -220,73 +198,3 @@ def _view(parsed: ParsedLedger, plan: pd.DataFrame, last: np.ndarray, agreed: np
         "week_followup": parsed.text("week_followup").to_numpy(), "next_actions": parsed.text("next_actions").to_numpy(),
         "suggested_tier": computed["suggested_tier"].to_numpy(),
     }, index=parsed.index)
-
-
-def _flag_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{"suggested_tier": "", "args": {}, **r} for r in rows], columns=checks.FLAG_COLUMNS)
-
-
-def _playbook_flags(parsed: ParsedLedger, books: Playbooks, steps: pd.DataFrame,
-                    blanks: list[tuple[object, messages.Source]], lang: str) -> pd.DataFrame:
-    """Ledger rows naming an unknown playbook or lacking a start day, and blank values a message needs
-    (ledger cells per row; a Settings value once, with the number of messages waiting for it)."""
-    typed = parsed.text("playbook")
-    no_day = pd.Series(np.isnat(_playbook_start(parsed)), index=typed.index)
-    names = typed[typed.ne("")]
-    starts = {k for k, v in books.steps.items() if any(s.start == "start" for s in v)}
-    listed = " / ".join(books.names)
-    rows = [{"rule": "playbook.unknown", "severity": "error", "table": "ledger", "row": r, "field": "playbook",
-             "value": name, "args": {"names": listed}} for r, name in names.items() if books.find(name) is None]
-    rows += [{"rule": "playbook.no_start", "severity": "warning", "table": "ledger", "row": r,
-              "field": "playbook_start", "value": None} for r, name in names.items()
-             if no_day[r] and normalise(name) in starts]
-    step = steps["step"]
-    rows += [{"rule": "template.missing", "severity": "warning", "table": "ledger", "row": r, "field": src.key,
-              "value": None, "args": {"step": step[r]}}
-             for r, src in blanks if src.table == "ledger"]
-    waiting = pd.Series([src.key for _, src in blanks if src.table == "settings"], dtype=object).value_counts()
-    rows += [{"rule": "template.missing_setting", "severity": "warning", "table": "settings", "row": key,
-              "field": "value", "value": None, "args": {"key": key, "n": int(n),
-                                                        "placeholder": vocabulary("placeholder").label(key, lang)}}
-             for key, n in waiting.items()]
-    return _flag_frame(rows)
-
-
-def _step_flags(derived: DerivedLog, parsed: ParsedLedger, books: Playbooks) -> pd.DataFrame:
-    """Touches naming a step that is not in the customer's playbook."""
-    named = derived.touches[derived.touches["step"].notna()]
-    if named.empty:
-        return _flag_frame([])
-    playbook_of = dict(zip(parsed.text("customer_id"), parsed.text("playbook")))
-    rows = []
-    for row, cid, step in zip(named.index, named["customer_id"], named["step"]):
-        steps = books.find(playbook_of.get(cid, "")) or ()
-        if normalise(step) not in {normalise(s.name) for s in steps}:
-            rows.append({"rule": "log.unknown_step", "severity": "warning", "table": "contacts", "row": row,
-                         "field": "step", "value": step})
-    return _flag_frame(rows)
-
-
-def _sequence_flags(books: Playbooks) -> pd.DataFrame:
-    return _flag_frame([{"rule": p.rule, "severity": "error", "table": "sequences", "row": p.row, "field": p.field,
-                         "value": p.value, "args": {"expected": p.expected}} for p in books.problems])
-
-
-def _log_flags(problems: list[LogProblem]) -> pd.DataFrame:
-    severity = {"log.duplicate": "warning", "log.future": "warning"}
-    return pd.DataFrame([{"rule": p.rule, "severity": severity.get(p.rule, "error"), "table": "contacts",
-                          "row": p.row, "field": p.field, "value": p.value, "suggested_tier": "", "args": {}}
-                         for p in problems], columns=checks.FLAG_COLUMNS)
-
-
-def _rules_flags(rules: Rules) -> pd.DataFrame:
-    return pd.DataFrame([{"rule": "rules.invalid", "severity": "error", "table": "rules", "row": p.row,
-                          "field": p.field, "value": p.value, "suggested_tier": "", "args": {"expected": p.expected}}
-                         for p in rules.problems], columns=checks.FLAG_COLUMNS)
-
-
-def _settings_flags(settings: Settings) -> pd.DataFrame:
-    return pd.DataFrame([{"rule": "settings.invalid", "severity": "error", "table": "settings", "row": p.key,
-                          "field": "value", "value": p.value, "suggested_tier": "",
-                          "args": {"key": p.key, "expected": p.expected}} for p in settings.problems],
-                        columns=checks.FLAG_COLUMNS)

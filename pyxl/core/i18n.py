@@ -28,16 +28,6 @@ class _Keep(dict):
         return "{" + key + "}"
 
 
-def render_flag(flag: dict, lang: str, table: str = "ledger") -> str:
-    """One check flag as a sentence in ``lang``."""
-    args = dict(flag.get("args") or {})
-    key = flag.get("field") or ""
-    args.setdefault("field", _field_label(table, key, lang))
-    args.setdefault("value", cell_text(flag.get("value")))
-    args.setdefault("suggested", flag.get("suggested_tier") or "")
-    return texts(lang)["checks"][flag["rule"]].format_map(_Keep(args))
-
-
 def render_flags(flags: pd.DataFrame, lang: str) -> list[str]:
     """Every flag of a flags table as a sentence in ``lang`` (the table column picks the field labels)."""
     templates = texts(lang)["checks"]

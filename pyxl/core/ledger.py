@@ -43,10 +43,23 @@ class ParsedLedger:
         """Stage keys (a stage typed as its label or an alias counts as its code); NA when blank or unknown."""
         return parse_vocab(self.raw["stage"], "stage")[0]
 
-    def forget(self, key: str) -> None:
-        """Drop the cached text and blank mask of a column whose raw cells changed."""
-        self._text.pop(key, None)
-        self._blank.pop(key, None)
+    def with_tiers(self, change: pd.Series, tier_since: np.ndarray) -> ParsedLedger:
+        """A new parsed ledger in which the rows of ``change`` (row -> tier code) have that tier, typed and
+        resolved, and every row the given Tier since; this one is left as it is."""
+        pos = self.index.get_indexer(change.index)
+        typed = self.raw["tier"].to_numpy(dtype=object, copy=True)
+        typed[pos] = change.to_numpy(dtype=object)
+        tier = self.tier.to_numpy(dtype=object, na_value=None)
+        tier[pos] = change.to_numpy(dtype=object)
+        bad = {**self.bad, "tier": self.bad["tier"].copy()}
+        bad["tier"][pos] = False
+        new = ParsedLedger(self.raw.assign(tier=typed), {**self.dates, "tier_since": tier_since}, self.numbers, self.kp,
+                           pd.Series(tier, index=self.index, dtype="string"), bad,
+                           {k: v for k, v in self._text.items() if k != "tier"},
+                           {k: v for k, v in self._blank.items() if k != "tier"})
+        if "stage" in self.__dict__:
+            new.stage = self.stage
+        return new
 
     def blank(self, key: str) -> np.ndarray:
         """Cells left blank (cached like ``text``: several checks ask about the name, tier and contact columns)."""

@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 
 from .calendar import TeamCalendar, week_start
-from .checks import FLAG_COLUMNS
-from .ledger import ParsedLedger
 from .rules import Rules
 from .settings import Settings
 from .values import split_list
@@ -148,27 +146,12 @@ def friday_columns(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, cal:
     columns are blank although the week's last working day has come."""
     touched = touched_this_week(view["customer_id"], view["last_contact"].to_numpy("datetime64[D]"), touches, today)
     rows = view.loc[touched, ["owner", "customer_id", "name", "tier", "stage", "last_contact", *FRIDAY_FIELDS]]
-    rows = rows.assign(missing=_blank_friday(rows) & friday_is_due(cal, today),
+    rows = rows.assign(missing=blank_friday(rows) & friday_is_due(cal, today),
                        _tier=rows["tier"].map({c: i for i, c in enumerate(rules.codes)}))
     return rows.sort_values(["owner", "_tier", "customer_id"], kind="stable").drop(columns="_tier")
 
 
-def friday_flags(ledger: ParsedLedger, last_contact: np.ndarray, touches: pd.DataFrame, cal: TeamCalendar,
-                 today: dt.date) -> pd.DataFrame:
-    """A warning on each customer contacted this week whose Friday columns are still blank once the week's
-    last working day has come; the field named is the first blank one."""
-    if not friday_is_due(cal, today):
-        return pd.DataFrame(columns=FLAG_COLUMNS)
-    texts = pd.DataFrame({key: ledger.text(key) for key in FRIDAY_FIELDS})
-    touched = touched_this_week(ledger.text("customer_id"), last_contact, touches, today)
-    missing = texts[touched & _blank_friday(texts)]
-    field = np.where(missing["week_followup"].eq(""), "week_followup", "next_actions")
-    return pd.DataFrame({"rule": "week.friday_blank", "severity": "warning", "table": "ledger", "row": missing.index,
-                         "field": field, "value": None, "suggested_tier": "", "args": [{}] * len(missing)},
-                        columns=FLAG_COLUMNS)
-
-
-def _blank_friday(frame: pd.DataFrame) -> np.ndarray:
+def blank_friday(frame: pd.DataFrame) -> np.ndarray:
     return (frame["week_followup"].eq("") | frame["next_actions"].eq("")).to_numpy(dtype=bool)
 
 

@@ -24,6 +24,7 @@ class Field:
     en: str
     aliases: tuple[str, ...]
     width: int
+    required: bool = False  # without its column the tool cannot do its job: a missing header is flagged
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh-CN" else self.en
@@ -57,8 +58,8 @@ def _schema() -> dict:
 @cache
 def fields(table: str) -> tuple[Field, ...]:
     """The declared fields of ``ledger`` or ``contacts``, in sheet order."""
-    return tuple(Field(f["key"], f["type"], f["kind"], f["zh"], f["en"], tuple(f["aliases"]), f["width"])
-                 for f in _schema()[table])
+    return tuple(Field(f["key"], f["type"], f["kind"], f["zh"], f["en"], tuple(f["aliases"]), f["width"],
+                       f.get("required", False)) for f in _schema()[table])
 
 
 def field(table: str, key: str) -> Field:

@@ -8,6 +8,7 @@ from functools import cache
 
 import pandas as pd
 
+from .calendar import TeamCalendar
 from .schema import TEMPLATES, vocabulary
 from .values import parse_dates, parse_numbers, split_list
 
@@ -92,3 +93,9 @@ def _convert(key: str, value: object, current: object) -> object:
     if key == "language" and str(value).strip() not in ("zh-CN", "en"):
         raise ValueError("zh-CN or en")
     return str(value).strip()
+
+
+def calendar_for(settings: Settings) -> TeamCalendar:
+    """The team's working-day calendar: public holidays of the country/region, plus the team's own holidays
+    and make-up workdays."""
+    return TeamCalendar(settings.country, settings.subdivision, settings.extra_holidays, settings.extra_workdays)
