@@ -232,3 +232,8 @@ def member_of(series: pd.Series, *value_sets) -> list[np.ndarray]:
     codes, uniques = _factorize(series)
     distinct = pd.Index(uniques, dtype=object)
     return [np.append(distinct.isin(values), False)[codes] for values in value_sets]
+
+
+def split_list(text: object) -> list[str]:
+    """A comma-separated cell (half- or full-width commas) -> its items, stripped, blanks dropped."""
+    return [item.strip() for item in cell_text(text).replace("，", ",").split(",") if item.strip()]
