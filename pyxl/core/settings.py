@@ -5,7 +5,7 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from typing import get_type_hints
+from typing import Any, get_type_hints
 
 import pandas as pd
 
@@ -68,7 +68,7 @@ def _convert(key: str, value: object, current: object) -> object:
     return str(value).strip()
 
 
-def _default(key: str):
+def _default(key: str) -> Any:
     """A Settings field whose default is settings.toml's (read when a Settings is made)."""
     return field(default_factory=lambda: default(key))
 
