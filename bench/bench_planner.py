@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pyxl.core.calendar import TeamCalendar
-from pyxl.core.planning import PlanSettings, plan_week
+from pyxl.core.planning import PlanSettings, plan_week, preset_time_blocks
 
 #        code  share  min max  quota priority weight daily
 TIERS = [("0", .15, 1, 1, 20, 6, 1.0, True), ("1", .02, 1, 1, np.nan, 1, 5.0, True),
@@ -65,9 +65,10 @@ def generate(owners: int, per_owner: int, week: dt.date, seed: int, cal: TeamCal
 
 SIZES = [(1, 300), (5, 300), (10, 500), (20, 500), (10, 1000), (50, 600)]
 WEEKS = {"W24": dt.date(2026, 6, 8), "W40": dt.date.fromisocalendar(2026, 40, 1)}  # W40: National Day
+BLOCKS = preset_time_blocks("maturity")
 REGIMES = {  # tight: preset quotas and the weekly load pattern (much does not fit); loose: lateness only
-    "tight": (PlanSettings(), lambda t: t),
-    "loose": (PlanSettings(capacity=60, load_pattern=None), lambda t: t.assign(quota=np.nan)),
+    "tight": (PlanSettings(blocks=BLOCKS), lambda t: t),
+    "loose": (PlanSettings(capacity=60, load_pattern=None, blocks=BLOCKS), lambda t: t.assign(quota=np.nan)),
 }
 
 

@@ -15,7 +15,7 @@ from .core import engine, planning, reports
 from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
 from .core.i18n import text
-from .core.inputs import Inputs, Tables, inputs_from_tables, non_blank as _non_blank
+from .core.inputs import Inputs, Tables, inputs_from_tables
 from .core.schema import HeaderMatch, vocabulary
 from .core.values import plain
 
@@ -237,38 +237,9 @@ def _cells_by_row(column: pd.Series) -> dict[int, object]:
 
 
 def _plan(inputs: Inputs, result: engine.RefreshResult, monday: dt.date) -> planning.PlanResult:
-    """The planner on the refreshed view, with the Rules' quotas and the Settings' capacity and blocks."""
-    tiers = inputs.rules.tiers
-    every_day = (tiers["unit"] == "workdays") & (tiers["max"] <= 1)
-    greeting = tiers.index.isin(_codes(inputs.rules.param("greeting_tiers", "")))
-    plan_tiers = tiers[["quota", "priority", "weight"]].assign(daily_every_workday=every_day,
-                                                                holiday_greeting=greeting)
-    s = inputs.settings
-    owners = s.owners.dropna(subset=["owner"]) if "owner" in s.owners else s.owners
-    capacity = {str(o).strip(): int(float(c)) for o, c in zip(owners.get("owner", []), owners.get("capacity", []))
-                if c is not None and str(c).strip() and str(o).strip()}
-    new_tiers = frozenset(_codes(inputs.rules.param("new_tier", "")))
-    plan_settings = planning.PlanSettings(
-        capacity=s.daily_capacity, owner_capacity=capacity, load_pattern=s.load_pattern,
-        blocks=_blocks(inputs.blocks) or planning.DEFAULT_BLOCKS, new_tiers=new_tiers,
-        effective_target=s.effective_target, new_key_target=s.new_key_target)
-    view = result.view[result.view["customer_id"] != ""]
-    return planning.plan_week(view, plan_tiers, engine.calendar_for(s), monday, result.today, plan_settings)
-
-
-def _codes(text: object) -> list[str]:
-    """A comma-separated list of tier codes from a Rules parameter."""
-    return [c.strip() for c in str(text or "").replace("，", ",").split(",") if c.strip()]
-
-
-def _blocks(table: pd.DataFrame) -> tuple[planning.TimeBlock, ...]:
-    blocks = []
-    for start, end, label, tiers in _non_blank(table).iloc[:, :4].itertuples(index=False):
-        try:
-            blocks.append(planning.TimeBlock.parse(str(start), str(end), str(label or ""), str(tiers or "")))
-        except ValueError:
-            continue
-    return tuple(blocks)
+    """The planner on the refreshed view, with the Rules, the Settings and the blocks table."""
+    return planning.plan_for(inputs.rules, inputs.settings, inputs.blocks, result.view,
+                             inputs.calendar, monday, result.today)
 
 
 def _counts(result: engine.RefreshResult) -> dict[str, object]:

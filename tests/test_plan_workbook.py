@@ -13,7 +13,7 @@ import pytest
 from pyxl import actions
 from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
-from pyxl.core import engine
+from pyxl.core import engine, planning
 from pyxl.demo import make_demo
 
 
@@ -90,3 +90,36 @@ def test_plan_sheet_does_not_depend_on_row_order(tmp_path):
     plan_part = WorkbookPackage.open(a).sheet_by_codename(L.PLAN).part
     with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
         assert za.read(plan_part) == zb.read(plan_part)
+
+
+@pytest.fixture(scope="module")
+def abc_workbook(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("abc") / "abc.xlsm"
+    make_demo(path, customers=60, lang="en", today=dt.date(2026, 11, 23), preset="abc")
+    return path
+
+
+def test_abc_workbook_plans_with_abc_blocks(abc_workbook, tmp_path):
+    path = Path(shutil.copy(abc_workbook, tmp_path / "abc.xlsm"))
+    plan, _, inputs = _plan(path, "2026-W48", dt.date(2026, 11, 23))
+    blocks = planning.plan_settings(inputs.rules, inputs.settings, inputs.blocks).blocks
+    assert [(b.label, b.tiers) for b in blocks] == [("Morning", ("A", "B")), ("Afternoon", ("C", "D", "X"))]
+    assert len(plan.entries) and set(plan.entries["block"]) <= {"Morning", "Afternoon"}
+    calls = plan.entries[plan.entries["preferred_time"].eq("") & plan.entries["reason"].isin(["due", "overdue"])]
+    own = calls["block"].eq(calls["tier"].map({"A": "Morning", "B": "Morning"}).fillna("Afternoon"))
+    assert own.mean() > 0.8  # blocks are soft: a full block spills into the other
+
+
+def test_empty_blocks_table_gives_one_all_day_block_not_maturity_codes(abc_workbook, tmp_path):
+    path = Path(shutil.copy(abc_workbook, tmp_path / "abc.xlsm"))
+    book = WorkbookPackage.open(path)
+    table = book.read_table(L.T_BLOCKS)
+    for column in table.columns:
+        book.set_column_values(L.T_BLOCKS, column, {row: None for row in table.index})
+    book.save(backup=False)
+    plan, _, inputs = _plan(path, "2026-W48", dt.date(2026, 11, 23))
+    assert planning.blocks_from_table(inputs.blocks) == ()
+    [block] = planning.plan_settings(inputs.rules, inputs.settings, inputs.blocks).blocks
+    assert block == planning.day_block("en") and block.tiers == () and block.label == "All day"
+    assert len(plan.entries) and set(plan.entries["block"]) == {"All day"}
+    assert (plan.entries["start"] >= pd.to_datetime(plan.entries["date"]) + pd.Timedelta(hours=9)).all()

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pyxl.core.calendar import TeamCalendar
 from pyxl.core.ical import plan_to_ics
-from pyxl.core.planning import PlanSettings, agenda, plan_week, preferred_window
+from pyxl.core.planning import PlanSettings, agenda, plan_week, preferred_window, preset_time_blocks
 
 CAL = TeamCalendar("CN")
 W40 = dt.date.fromisocalendar(2026, 40, 1)      # National Day: Mon–Wed work, Thu–Wed off, Sat 10 Oct works
@@ -248,12 +248,13 @@ def test_preferred_time_and_blocks():
             customer("H", tier="4N", due=NORMAL, preferred_time="09:00-10:00"),
             customer("E", tier="4N", due=NORMAL, preferred_time="after hours"),
             customer("Z", tier="1", due=NORMAL, payment_deadline=NORMAL + dt.timedelta(days=1))]
-    e = plan_week(frame(rows), TIERS, CAL, NORMAL, NORMAL).entries
+    s = PlanSettings(blocks=preset_time_blocks("maturity"))
+    e = plan_week(frame(rows), TIERS, CAL, NORMAL, NORMAL, s).entries
     day = e[e["date"] == NORMAL].set_index("customer_id")
     assert day.at["M", "block"] == "Tiers 3–4" and day.at["A", "block"] == "Tier 4"
-    assert day.at["H", "block"] == "New" and day.at["E", "block"] == "Tier 4"
+    assert day.at["H", "block"] == "New customers" and day.at["E", "block"] == "Tier 4"
     assert day.at["Z", "block"] == "Chase 1–2"
-    assert list(agenda(plan_week(frame(rows), TIERS, CAL, NORMAL, NORMAL), NORMAL)["order"]) == [1, 2, 3, 4, 5]
+    assert list(agenda(plan_week(frame(rows), TIERS, CAL, NORMAL, NORMAL, s), NORMAL)["order"]) == [1, 2, 3, 4, 5]
     assert (day["start"] < day["end"]).all()
 
 
@@ -279,3 +280,38 @@ def test_ics_round_trip():
     blocks = icalendar.Calendar.from_ical(plan_to_ics(r.entries, per="block", stamp=STAMP)).walk("VEVENT")
     assert len(blocks) == r.entries.groupby(["owner", "date", "block_start"]).ngroups
     assert icalendar.Calendar.from_ical(plan_to_ics(r.entries.head(0))).walk("VEVENT") == []
+
+
+def test_capacity_load_and_target_defaults_come_from_settings_toml(tmp_path, monkeypatch):
+    from pyxl.core import settings as settings_module
+    from pyxl.core.settings import Settings, defaults
+    toml = defaults()
+    assert PlanSettings().capacity == Settings().daily_capacity == toml["daily_capacity"][0]
+    assert PlanSettings().effective_target == Settings().effective_target == toml["effective_target"][0]
+    assert PlanSettings().load_pattern == Settings().load_pattern == (55, 35, 25, 15, 10, 5, 0)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    text = (settings_module.TEMPLATES / "settings.toml").read_text(encoding="utf-8")
+    edited = text.replace('daily_capacity = [40,', 'daily_capacity = [17,').replace('"55,35,25,15,10,5,0"', '"9,9,9,9,9"')
+    assert edited.count("17") == 1 and "9,9,9,9,9" in edited
+    (templates / "settings.toml").write_text(edited, encoding="utf-8")
+    monkeypatch.setattr(settings_module, "TEMPLATES", templates)
+    try:
+        settings_module._settings_file.cache_clear()
+        settings_module.default.cache_clear()
+        assert PlanSettings().capacity == Settings().daily_capacity == 17
+        assert PlanSettings().load_pattern == Settings().load_pattern == (9, 9, 9, 9, 9, 0, 0)
+    finally:
+        monkeypatch.undo()
+        settings_module._settings_file.cache_clear()
+        settings_module.default.cache_clear()
+    assert PlanSettings().capacity == 40
+
+
+def test_default_blocks_are_one_all_day_block_for_every_tier():
+    rows = [customer("N", tier="0", due=NORMAL), customer("K", tier="3K", due=NORMAL, preferred_time="after hours")]
+    e = plan_week(frame(rows), TIERS, CAL, NORMAL, NORMAL).entries
+    assert set(e["block"]) == {"All day"}
+    day = pd.to_datetime(e["date"])
+    assert (e["start"] >= day + pd.Timedelta(hours=9)).all() and (e["end"] <= day + pd.Timedelta(hours=18)).all()
+    assert set(e.loc[e["customer_id"] == "K", "date"]) == {NORMAL}  # after hours: still in the only block

@@ -95,13 +95,10 @@ def derive(log: pd.DataFrame, ledger_ids: np.ndarray, today: dt.date) -> Derived
 
 
 def _aligned(per_customer: pd.DataFrame, applied: pd.DataFrame, in_ledger: np.ndarray) -> pd.DataFrame:
-    """Per-customer rows picked for each ledger ID by position (no second hashing of 100,000 IDs): the
-    summary has one row per customer ID code with an applied touch, in code order."""
-    ids = applied["customer_id"].cat
-    summarised = np.bincount(ids.codes.to_numpy(), minlength=len(ids.categories)) > 0
-    row_of_category = np.full(len(ids.categories) + 1, -1)  # + the -1 of an ID not in the log
-    row_of_category[np.flatnonzero(summarised)] = np.arange(len(per_customer))
-    return per_customer.reset_index(drop=True).reindex(row_of_category[in_ledger])
+    """The per-customer summary row of each ledger ID (``in_ledger``: its code among the log's IDs, -1 when the
+    log never names it), all NA for an ID with no applied touch."""
+    ids = np.append(applied["customer_id"].cat.categories.to_numpy(dtype=object), None)  # code -1 picks None
+    return per_customer.reindex(pd.array(ids[in_ledger], dtype="string")).reset_index(drop=True)
 
 
 def _typed_duplicates(log: pd.DataFrame, touches: pd.DataFrame) -> np.ndarray:

@@ -22,14 +22,13 @@ import pandas as pd
 from .cadence import add_interval
 from .calendar import TeamCalendar
 from .messages import unknown_placeholders
-from .rules import UNIT_ALIASES, choice_of
+from .rules import UNITS
 from .schema import TEMPLATES, normalise, vocabulary
 from .values import cell_text
 
 STEP_PREFIX = "step:"  # a start/until naming another step: "step:<normalised step name>"
-STEP_UNITS = ("workdays", "days", "weeks", "months", "holidays")
-# n holidays: the working day before the n-th coming public holiday
-ALL_UNIT_ALIASES = {**UNIT_ALIASES, "holidays": ["holiday", "节日", "节假日", "过节"]}
+# the cadence units, then holidays (n holidays: the working day before the n-th coming public holiday)
+STEP_UNITS = (*(u for u in UNITS if u != "none"), *vocabulary("step_unit").terms)
 NAT = np.datetime64("NaT", "D")
 
 
@@ -151,7 +150,10 @@ def _whole(value: object, default: int) -> int | None:
 
 def _unit(value: object) -> str | None:
     text = cell_text(value)
-    return choice_of(text, {u: ALL_UNIT_ALIASES[u] for u in STEP_UNITS}) if text else "days"
+    if not text:
+        return "days"
+    unit = vocabulary("unit").parse(text) or vocabulary("step_unit").parse(text)
+    return unit if unit in STEP_UNITS else None
 
 
 # ---------------------------------------------------------------- per customer

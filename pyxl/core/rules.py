@@ -12,15 +12,10 @@ from functools import cache
 
 import pandas as pd
 
-from .schema import TEMPLATES, normalise
+from .schema import TEMPLATES, normalise, vocabulary
 from .values import cell_text, distinct_map, split_list
 
-UNITS = ("workdays", "days", "weeks", "months", "none")
-UNIT_ALIASES = {
-    "workdays": ["workday", "working days", "工作日", "wd"], "days": ["day", "calendar days", "天", "日", "自然日"],
-    "weeks": ["week", "周", "星期"], "months": ["month", "月", "个月"], "none": ["", "无", "不跟进", "-"],
-}
-KP_RULES = {"required": ["必须", "必需", "需要", "yes", "是"], "absent": ["无", "没有", "no", "否", "不应有"], "": ["任意", "any"]}
+UNITS = tuple(vocabulary("unit").terms)  # cadence units (templates/schema.toml), "none" last
 NUMERIC = ("min", "max", "payment_days", "target_stock", "quota", "priority", "weight",
            "revenue_min", "revenue_max", "refusal_factor")
 TEXT = ("code", "name", "definition", "aliases", "unit", "kp", "stages", "refusal_channel")
@@ -129,8 +124,8 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object]) -> Rules:
             row[key] = cell_text(raw.get(key))
         for key in NUMERIC:
             row[key] = _number(raw.get(key), pos, key, problems)
-        row["unit"] = _choice(row["unit"], UNIT_ALIASES, pos, "unit", problems, default="none")
-        row["kp"] = _choice(row["kp"], KP_RULES, pos, "kp", problems, default="")
+        row["unit"] = _choice(row["unit"], "unit", pos, "unit", problems, default="none")
+        row["kp"] = _choice(row["kp"], "kp", pos, "kp", problems, default="")
         rows.append(row)
     tiers = pd.DataFrame(rows, columns=[*_RULES_ORDER, "_pos"])
     dupes = tiers["code"].duplicated()
@@ -170,16 +165,10 @@ def _number(value: object, pos: int, key: str, problems: list[RuleProblem]) -> f
         return math.nan
 
 
-def choice_of(value: object, choices: dict[str, list[str]]) -> str | None:
-    """A typed cell -> the choice it names (the choice itself or an alias, tolerant), None when none."""
-    wanted = normalise(value)
-    return next((c for c, aliases in choices.items() if wanted in {normalise(c), *map(normalise, aliases)}), None)
-
-
-def _choice(value: str, choices: dict[str, list[str]], pos: int, key: str,
-            problems: list[RuleProblem], default: str) -> str:
-    choice = choice_of(value, choices)
+def _choice(value: str, vocab: str, pos: int, key: str, problems: list[RuleProblem], default: str) -> str:
+    """A typed cell -> the term of ``vocab`` it names (tolerant); a problem and ``default`` when none."""
+    choice = vocabulary(vocab).parse(value)
     if choice is None:
-        problems.append(RuleProblem(pos, key, value, " / ".join(c for c in choices if c)))
+        problems.append(RuleProblem(pos, key, value, " / ".join(k for k in vocabulary(vocab).terms if k)))
         return default
     return choice

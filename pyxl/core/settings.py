@@ -5,6 +5,7 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any, get_type_hints
 
 import pandas as pd
 
@@ -16,56 +17,29 @@ WEEKDAYS = 7
 
 
 @cache
+def _settings_file() -> dict:
+    return tomllib.loads((TEMPLATES / "settings.toml").read_text(encoding="utf-8"))
+
+
 def defaults() -> dict[str, list]:
-    return tomllib.loads((TEMPLATES / "settings.toml").read_text(encoding="utf-8"))["settings"]
+    """Settings sheet rows: key -> [default, zh description, en description]."""
+    return _settings_file()["settings"]
 
 
-@dataclass(frozen=True)
-class SettingProblem:
-    key: str
-    value: object
-    expected: str
+def planner_defaults() -> dict[str, object]:
+    """Planner values no Settings row holds (the fallback time block), from ``[planner]``."""
+    return _settings_file()["planner"]
 
 
-@dataclass
-class Settings:
-    as_of_date: dt.date | None = None
-    language: str = "zh-CN"
-    country: str = "CN"
-    subdivision: str = ""
-    id_prefix: str = "JR"
-    id_market: str = "N"
-    daily_capacity: int = 40
-    load_pattern: tuple[float, ...] = (55, 35, 25, 15, 10, 5, 0)
-    effective_target: int = 30
-    new_key_target: int = 3
-    pool_enabled: bool = False
-    pool_grace_days: int = 15
-    pool_warn_days: int = 3
-    our_company: str = ""
-    our_address: str = ""
-    our_profile: str = ""
-    backup: bool = True
-    extra_holidays: list[dt.date] = field(default_factory=list)
-    extra_workdays: list[dt.date] = field(default_factory=list)
-    owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
-    problems: list[SettingProblem] = field(default_factory=list)
-
-    def today(self, override: dt.date | None = None) -> dt.date:
-        return override or self.as_of_date or dt.date.today()
-
-
-def settings_from_pairs(pairs: dict[str, object], **tables) -> Settings:
-    """Build Settings from the key/value cells; unreadable values keep their default and are reported."""
-    s = Settings(**tables)
-    for key, value in pairs.items():
-        if key not in defaults() or value is None or str(value).strip() == "":
-            continue
-        try:
-            setattr(s, key, _convert(key, value, getattr(s, key)))
-        except ValueError as exc:
-            s.problems.append(SettingProblem(key, value, str(exc)))
-    return s
+@cache
+def default(key: str) -> object:
+    """settings.toml's default of a Settings key, converted as that cell typed on the sheet would be
+    (blank: None for the as-of date, else "")."""
+    value = defaults()[key][0]
+    if str(value).strip() == "":
+        return None if key == "as_of_date" else ""
+    kind = get_type_hints(Settings)[key]
+    return _convert(key, value, kind() if kind in (bool, int) else "")
 
 
 def _convert(key: str, value: object, current: object) -> object:
@@ -93,6 +67,59 @@ def _convert(key: str, value: object, current: object) -> object:
     if key == "language" and str(value).strip() not in ("zh-CN", "en"):
         raise ValueError("zh-CN or en")
     return str(value).strip()
+
+
+def _default(key: str) -> Any:
+    """A Settings field whose default is settings.toml's (read when a Settings is made)."""
+    return field(default_factory=lambda: default(key))
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    key: str
+    value: object
+    expected: str
+
+
+@dataclass
+class Settings:
+    as_of_date: dt.date | None = _default("as_of_date")
+    language: str = _default("language")
+    country: str = _default("country")
+    subdivision: str = _default("subdivision")
+    id_prefix: str = _default("id_prefix")
+    id_market: str = _default("id_market")
+    daily_capacity: int = _default("daily_capacity")
+    load_pattern: tuple[float, ...] = _default("load_pattern")
+    effective_target: int = _default("effective_target")
+    new_key_target: int = _default("new_key_target")
+    pool_enabled: bool = _default("pool_enabled")
+    pool_grace_days: int = _default("pool_grace_days")
+    pool_warn_days: int = _default("pool_warn_days")
+    our_company: str = _default("our_company")
+    our_address: str = _default("our_address")
+    our_profile: str = _default("our_profile")
+    backup: bool = _default("backup")
+    extra_holidays: list[dt.date] = field(default_factory=list)
+    extra_workdays: list[dt.date] = field(default_factory=list)
+    owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
+    problems: list[SettingProblem] = field(default_factory=list)
+
+    def today(self, override: dt.date | None = None) -> dt.date:
+        return override or self.as_of_date or dt.date.today()
+
+
+def settings_from_pairs(pairs: dict[str, object], **tables) -> Settings:
+    """Build Settings from the key/value cells; unreadable values keep their default and are reported."""
+    s = Settings(**tables)
+    for key, value in pairs.items():
+        if key not in defaults() or value is None or str(value).strip() == "":
+            continue
+        try:
+            setattr(s, key, _convert(key, value, getattr(s, key)))
+        except ValueError as exc:
+            s.problems.append(SettingProblem(key, value, str(exc)))
+    return s
 
 
 def calendar_for(settings: Settings) -> TeamCalendar:

@@ -1,0 +1,208 @@
+"""Time blocks of the working day: parsing a blocks table, apportioning a day's capacity to blocks,
+preferred-time windows, and putting each day's touches into blocks and call slots.
+
+A block serves the tiers it lists; ``tiers`` may also hold the keywords "new" (the Rules' new tier) and
+"chase" (payment chases). The blocks come from the workbook's blocks table, which the builder fills from the
+preset (``templates/presets/<preset>.toml``). An empty table gives one block for the whole working day
+serving every tier (``day_block``, from ``templates/settings.toml``): the planner never guesses another
+scheme's tier codes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from ..rules import preset_blocks
+from ..schema import vocabulary
+from ..settings import planner_defaults
+
+Window = tuple[int, int]  # minutes after midnight: [from, to)
+
+
+def _time(text: str | dt.time) -> dt.time:
+    return text if isinstance(text, dt.time) else dt.time.fromisoformat(text.strip())
+
+
+@dataclass(frozen=True)
+class TimeBlock:
+    """A block of the working day serving some tiers; ``tiers`` may hold the keywords "new" and "chase"."""
+    start: dt.time
+    end: dt.time
+    label: str
+    tiers: tuple[str, ...] = ()
+    capacity: int | None = None  # None: a share of the day's capacity proportional to the block's length
+
+    @classmethod
+    def parse(cls, start: str, end: str, label: str, tiers: str | tuple[str, ...] = "",
+              capacity: int | None = None) -> TimeBlock:
+        """Times as "HH:MM"; tiers as one cell, separated by commas, 、 or spaces."""
+        codes = tuple(t.strip() for t in re.split(r"[,，、\s]+", tiers) if t.strip()) if isinstance(tiers, str) else tiers
+        return cls(_time(start), _time(end), label, codes, capacity)
+
+    @property
+    def minutes(self) -> Window:
+        return self.start.hour * 60 + self.start.minute, self.end.hour * 60 + self.end.minute
+
+
+def blocks_from_table(table: pd.DataFrame) -> tuple[TimeBlock, ...]:
+    """The blocks table (Start, End, Label, Tiers: its first four columns); rows that are not a block
+    (blank, or a time that does not parse) are skipped."""
+    blocks = []
+    for start, end, label, tiers in table.iloc[:, :4].itertuples(index=False):
+        try:
+            blocks.append(TimeBlock.parse(str(start), str(end), str(label or ""), str(tiers or "")))
+        except ValueError:
+            continue
+    return tuple(blocks)
+
+
+def preset_time_blocks(preset: str, lang: str = "en") -> tuple[TimeBlock, ...]:
+    """The blocks a preset ships (``templates/presets/<preset>.toml``), as the builder writes them."""
+    suffix = "zh" if lang == "zh-CN" else "en"
+    return tuple(TimeBlock.parse(b["start"], b["end"], b[suffix], b["tiers"]) for b in preset_blocks(preset))
+
+
+def day_block(lang: str = "en") -> TimeBlock:
+    """The whole working day as one block serving every tier: the plan's blocks when a workbook has none."""
+    block = planner_defaults()["day_block"]
+    return TimeBlock.parse(block["start"], block["end"], block["zh" if lang == "zh-CN" else "en"])
+
+
+# ---------------------------------------------------------------- preferred time
+_RANGE = re.compile(r"(\d{1,2})(?:[:：点时.](\d{2})?)?\s*(?:-|~|～|–|—|至|到|to)\s*(\d{1,2})(?:[:：点时.](\d{2})?)?")
+_ONE = re.compile(r"(\d{1,2})(?:[:：点时](\d{2})?)")
+
+
+def _clock(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _word_pattern(word: str) -> str:
+    """A period word as a pattern: spaces or hyphens between its parts; short Latin words whole only."""
+    pattern = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", word))
+    return rf"\b{pattern}\b" if re.fullmatch(r"[a-z]{1,2}", word) else pattern
+
+
+@cache
+def _periods() -> tuple[list[tuple[re.Pattern, Window]], tuple[str, ...]]:
+    """(pattern, window) per period of ``vocab.period`` in order, and the words that put a clock time
+    after noon."""
+    periods, after_noon = [], []
+    for key, term in vocabulary("period").terms.items():
+        words = dict.fromkeys(w.lower() for w in (key, term["zh"], term["en"], *term["aliases"]))
+        start, end = (_clock(t) for t in term["window"])
+        periods.append((re.compile("|".join(_word_pattern(w) for w in words)), (start, end)))
+        after_noon += term.get("clock", [])
+    return periods, tuple(after_noon)
+
+
+def preferred_window(text: object) -> Window | None:
+    """Free text ("上午", "afternoon", "after hours", "09:00-10:00", "10点") -> (from, to) minutes, or None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    low = text.strip().lower()
+    periods, after_noon = _periods()
+    pm = any(word in low for word in after_noon)
+    if m := _RANGE.search(low):
+        a, b = int(m[1]) * 60 + int(m[2] or 0), int(m[3]) * 60 + int(m[4] or 0)
+        if b <= 720 and a < 720 and pm:
+            a, b = a + 720, b + 720
+        return (a, b) if a < b <= 1440 else None
+    if m := _ONE.search(low):
+        a = int(m[1]) * 60 + int(m[2] or 0) + (720 if pm and int(m[1]) < 12 else 0)
+        return (a, a + 60) if a < 1440 else None
+    return next((window for pattern, window in periods if pattern.search(low)), None)
+
+
+# ---------------------------------------------------------------- touches into blocks
+def apportion(total: int, blocks: tuple[TimeBlock, ...]) -> np.ndarray:
+    """Block capacities: given ones kept, the rest of the day split by length (largest remainder)."""
+    given = np.array([b.capacity if b.capacity is not None else -1 for b in blocks])
+    share = np.array([(b.minutes[1] - b.minutes[0]) if b.capacity is None else 0 for b in blocks], dtype=float)
+    rest = max(0, total - given[given > 0].sum())
+    exact = rest * share / share.sum() if share.sum() else share
+    out = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - out), kind="stable")
+    out[order[: rest - out.sum()]] += 1 if share.sum() else 0
+    return np.where(given >= 0, given, out)
+
+
+def _block_choices(blocks: tuple[TimeBlock, ...], new_tiers: frozenset[str]
+                   ) -> Callable[[str, bool, str], list[int]]:
+    """(tier, chase, preferred text) -> block indexes in order of preference (memoised per call)."""
+    cache_: dict[tuple[str, bool, str], list[int]] = {}
+
+    def choices(tier: str, chase: bool, pref: str) -> list[int]:
+        key = (tier, chase, pref)
+        if key not in cache_:
+            words = {tier} | ({"new"} if tier in new_tiers else set()) | ({"chase"} if chase else set())
+            own = [b for b, blk in enumerate(blocks) if words & set(blk.tiers)] or list(range(len(blocks)))
+            window = preferred_window(pref)
+            liked = own
+            if window:
+                fit = [b for b, blk in enumerate(blocks) if blk.minutes[0] < window[1] and window[0] < blk.minutes[1]]
+                if not fit:  # nearest block in time
+                    gap = [max(blk.minutes[0] - window[1], window[0] - blk.minutes[1]) for blk in blocks]
+                    fit = [int(np.argmin(gap))]
+                liked = [b for b in own if b in fit] or fit
+            cache_[key] = liked
+        return cache_[key]
+    return choices
+
+
+def place_in_blocks(touches: pd.DataFrame, capacity: pd.DataFrame, blocks: tuple[TimeBlock, ...],
+                    new_tiers: frozenset[str]) -> pd.DataFrame:
+    """Each day's touches into blocks (preferred blocks with room, else the nearest with room), then call
+    slots. ``touches`` needs owner, date, tier, reason, preferred_time, uses_capacity and the call-order keys
+    reason_rank, due_day, priority, revenue, customer_id; ``capacity``: owner, date, capacity. Adds
+    block_index, order, start, end, block, block_start."""
+    choices = _block_choices(blocks, new_tiers)
+    mins = np.array([b.minutes for b in blocks])
+    centres = mins.mean(axis=1)
+    caps = {(o, d): apportion(cap, blocks) for o, d, cap in capacity[["owner", "date", "capacity"]].itertuples(index=False)}
+    p = touches.sort_values(["owner", "date", "reason_rank", "due_day", "priority", "revenue", "customer_id"],
+                            ascending=[True, True, True, True, True, False, True], na_position="last", kind="stable")
+    chosen = np.zeros(len(p), dtype=int)
+    cols = [p[c].to_numpy() for c in ("owner", "date", "tier", "reason", "preferred_time", "uses_capacity")]
+    free: np.ndarray | None = None
+    current = None
+    for r, (owner, date, tier, reason, pref, uses) in enumerate(zip(*cols)):
+        if (owner, date) != current:
+            current, free = (owner, date), caps[(owner, date)].copy()
+        liked = choices(tier, reason == "payment chase", pref)
+        open_ = [b for b in liked if free[b] > 0]
+        if not open_ and uses:
+            anywhere = np.nonzero(free > 0)[0]
+            open_ = sorted(anywhere, key=lambda b: (abs(centres[b] - centres[liked[0]]), b))
+        b = (open_ or liked)[0]
+        chosen[r] = b
+        free[b] -= int(uses)
+    p["block_index"] = chosen
+    return _slots(p, caps, blocks, mins)
+
+
+def _slots(p: pd.DataFrame, caps: dict[tuple, np.ndarray], blocks: tuple[TimeBlock, ...],
+           mins: np.ndarray) -> pd.DataFrame:
+    """Call order per owner and day, and each touch's slot: its block's length shared by the block's room
+    (or its touches, when more)."""
+    p = p.sort_values(["owner", "date", "block_index"], kind="stable")
+    p["order"] = p.groupby(["owner", "date"]).cumcount() + 1
+    b = p["block_index"]
+    pos = p.groupby(["owner", "date", "block_index"]).cumcount().to_numpy()
+    size = p.groupby(["owner", "date", "block_index"])["block_index"].transform("size").to_numpy()
+    blk_cap = np.array([caps[(o, d)][i] for o, d, i in zip(p["owner"], p["date"], b)])
+    length = mins[b, 1] - mins[b, 0]
+    slot = length / np.maximum(np.maximum(blk_cap, size), 1)
+    base = pd.to_datetime(p["date"]) + pd.to_timedelta(mins[b, 0], unit="min")
+    p["start"] = (base + pd.to_timedelta(np.floor(pos * slot), unit="min")).to_numpy()
+    p["end"] = (base + pd.to_timedelta(np.floor((pos + 1) * slot), unit="min")).to_numpy()
+    p["block"] = [blocks[i].label for i in b]
+    p["block_start"] = [blocks[i].start for i in b]
+    return p

@@ -1,0 +1,248 @@
+"""Planning a week: the model is built, the solver places the due units, then spare room is filled ahead,
+greetings are added, and each day's touches go into time blocks. Column names as in ``model``."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..calendar import TeamCalendar
+from .blocks import place_in_blocks
+from .model import (BIG, ENTRY_COLUMNS, TOTAL_COLUMNS, UNPLACED_COLUMNS, PlanResult, PlanSettings, Room,
+                    agreed_touches, customer_frame, day_capacity, due_units, next_workday, no_touches, objective,
+                    room_left)
+from .solver import solve_greedy, solve_milp
+
+# the order of a day's calls, by why the customer is on the list
+_REASON_RANK = {"agreed": 0, "payment chase": 1, "overdue": 2, "due": 3, "every workday": 4, "in window": 5,
+                "birthday": 6, "holiday greeting": 7}
+GREETINGS = ("birthday", "holiday greeting")  # touches that use no capacity: a short message
+
+
+def plan_week(customers: pd.DataFrame, tiers: pd.DataFrame, calendar: TeamCalendar, week: dt.date,
+              today: dt.date, settings: PlanSettings | None = None, *,
+              method: Literal["greedy", "milp"] = "greedy") -> PlanResult:
+    """Plan the ISO week containing ``week`` (any day of it) from ``today`` on. ``customers``: the refreshed
+    ledger view (customer_id, owner, tier, earliest, due, agreed_date, status, ...); ``tiers``: indexed by
+    tier code, columns quota, priority, weight, daily_every_workday and optionally holiday_greeting;
+    ``settings``: PlanSettings() when None."""
+    settings = settings or PlanSettings()
+    monday = week - dt.timedelta(days=week.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    days = [d for d in calendar.workdays_between(monday, sunday) if d >= today]
+    n = len(days)
+    cust = customer_frame(customers, tiers, calendar, days, days[0] if days else next_workday(calendar, sunday))
+    capacity = day_capacity(cust["owner"].unique(), days, settings)
+    fixed = agreed_touches(cust)
+    due = due_units(cust, n)
+    units = due[due["placeable"]]
+    room = room_left(fixed, cust, capacity)
+    solve = solve_greedy if method == "greedy" else solve_milp
+    touches = solve(units, room, n, settings)
+    cost = objective(units, touches, n, settings.miss_penalty)
+    planned = pd.concat([fixed, touches], ignore_index=True)
+    if settings.fill_ahead:
+        planned = pd.concat([planned, _fill_ahead(cust, planned, room, n)], ignore_index=True)
+    planned = _with_greetings(planned, cust, calendar, days)
+    entries = _entries(planned, cust, days, capacity, settings)
+    unplaced = _unplaced(due, touches, cust, room, days)
+    return PlanResult(entries, unplaced, _day_totals(entries, capacity, settings), tuple(days), cost, method)
+
+
+def agenda(result: PlanResult, day: dt.date, owner: str | None = None) -> pd.DataFrame:
+    """One day's touches in call order (all owners, or one)."""
+    rows = result.entries[result.entries["date"] == day]
+    if owner is not None:
+        rows = rows[rows["owner"] == owner]
+    return rows.sort_values(["owner", "order"]).reset_index(drop=True)
+
+
+def with_co_owners(entries: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """Entries plus a copy of each escalated customer's entry on its co-owner's list (seed 003: from stage
+    B2 on, or after a hard call, the manager or director works the customer too). A copy uses none of the
+    co-owner's capacity; ``for_owner`` names the owner it helps, and the copies follow the co-owner's own
+    touches of the day."""
+    escalated = customers[customers["escalated"] & customers["co_owner"].ne(customers["owner"])]
+    helped = entries[entries["customer_id"].isin(escalated["customer_id"])]
+    out = entries.assign(for_owner="")
+    if helped.empty:
+        return out
+    co_owner = helped["customer_id"].map(dict(zip(escalated["customer_id"], escalated["co_owner"])))
+    copies = helped.assign(for_owner=helped["owner"], owner=co_owner, reason="co_owner")
+    both = pd.concat([out, copies], ignore_index=True).sort_values(["owner", "date", "for_owner", "order"],
+                                                                   kind="stable")
+    both["order"] = both.groupby(["owner", "date"]).cumcount() + 1
+    return both.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- after the solve
+def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> pd.DataFrame:
+    """Spare room, day by day, to customers in their window but not due this week (due, priority, revenue);
+    never ahead of a date the customer agreed to."""
+    waiting = ~np.isnat(c["agreed_date"].to_numpy())
+    cand = c[c["active"] & np.isfinite(c["due_day"]) & (c["due_day"] > n - 1) & (c["first_day"] < n) & ~waiting]
+    cand = cand.sort_values(["due", "priority", "revenue", "customer_id"], ascending=[True, True, False, True],
+                            na_position="last", kind="stable")
+    if cand.empty:
+        return no_touches()
+    p = planned.assign(owner=c.loc[planned["row"], "owner"].to_numpy(), tier=c.loc[planned["row"], "tier"].to_numpy())
+    p = p[p["kind"] != "agreed"]
+    day_room = room.day.sub(p.groupby(["owner", "day"]).size().reindex(room.day.index, fill_value=0))
+    tier_room = room.tier.sub(p.groupby(["owner", "tier", "day"]).size().reindex(room.tier.index, fill_value=0))
+    taken = np.zeros(len(c), dtype=bool)
+    out = []
+    for day in range(n):
+        now = cand[(cand["first_day"] <= day) & ~taken[cand.index]]
+        key = pd.MultiIndex.from_arrays([now["owner"], now["tier"], np.full(len(now), day)])
+        left = tier_room.reindex(key).fillna(BIG).to_numpy()
+        now = now[now.groupby(["owner", "tier"]).cumcount().to_numpy() < left]
+        left = day_room.reindex(pd.MultiIndex.from_arrays([now["owner"], np.full(len(now), day)])).fillna(0).to_numpy()
+        now = now[now.groupby("owner").cumcount().to_numpy() < left]
+        taken[now.index] = True
+        out.append(pd.DataFrame({"row": now.index, "day": day, "kind": "ahead"}))
+    return pd.concat(out, ignore_index=True)
+
+
+def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
+    """Birthdays (on the working day on or before) and holiday greetings (the working day before a public
+    holiday, for tiers marked ``holiday_greeting``): merged into a touch the same day, else a free entry."""
+    planned = planned.assign(greeting="")
+    if not days:
+        return planned
+    greet = pd.concat([_birthdays(c, cal, days), *_holiday_greetings(c, cal, days)], ignore_index=True)
+    greet = greet.groupby(["row", "day"], sort=True).agg(kind=("kind", "first"), greeting=("greeting", "; ".join))
+    merged = planned.set_index(["row", "day"])
+    both = merged.index.intersection(greet.index)
+    merged.loc[both, "greeting"] = greet.loc[both, "greeting"]
+    only = greet.drop(both)
+    return pd.concat([merged, only]).reset_index()
+
+
+def _birthdays(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
+    """Birthday touches: on the working day on or before the birthday, when that is a plan day."""
+    after = next_workday(cal, days[-1])
+    span = [days[0] + dt.timedelta(days=i) for i in range((after - days[0]).days)]
+    workdays = set(cal.workdays_between(days[0] - dt.timedelta(days=14), after))
+
+    def on_or_before(day: dt.date) -> dt.date:
+        d = day
+        while d not in workdays:
+            d -= dt.timedelta(days=1)
+        return d
+
+    index = {d: i for i, d in enumerate(days)}
+    born = {(d.month, d.day): index.get(on_or_before(d), -1) for d in span}
+    born.setdefault((2, 29), born.get((2, 28), -1))  # 29 February, in a common year: on the 28th
+    bd = pd.to_datetime(pd.Series(c["birthday"]))
+    key = list(zip(bd.dt.month.fillna(0).astype(int), bd.dt.day.fillna(0).astype(int)))
+    day = np.array([born.get(k, -1) for k in key]) if len(c) else np.zeros(0, int)
+    hit = c["active"].to_numpy() & (day >= 0)
+    return pd.DataFrame({"row": np.nonzero(hit)[0], "day": day[hit], "kind": "birthday", "greeting": "birthday"})
+
+
+def _holiday_greetings(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> list[pd.DataFrame]:
+    """Holiday greetings to the greeting tiers, the working day before each public holiday in the plan."""
+    index = {d: i for i, d in enumerate(days)}
+    out = []
+    for day, name in cal.greeting_days(days[0], next_workday(cal, days[-1])).items():
+        g = index.get(day, -1)
+        if g < 0:
+            continue
+        rows = np.nonzero(c["active"].to_numpy() & c["holiday_greeting"].to_numpy())[0]
+        out.append(pd.DataFrame({"row": rows, "day": g, "kind": "holiday greeting",
+                                 "greeting": f"holiday greeting: {name}"}))
+    return out
+
+
+def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capacity: pd.DataFrame,
+             s: PlanSettings) -> pd.DataFrame:
+    """The plan's entries (ENTRY_COLUMNS): touches with their customer, reason, lateness, block and slot."""
+    if planned.empty:
+        return pd.DataFrame(columns=ENTRY_COLUMNS)
+    p = planned.sort_values(["row", "day"], kind="stable").reset_index(drop=True)
+    cust = c.loc[p["row"]].reset_index(drop=True)
+    n = len(days)
+    due = p[p["kind"] == "due"]
+    prev = due.groupby("row")["day"].shift().reindex(p.index)  # the chain's touch before, every-workday tiers
+    chain = cust["every_workday"] & prev.notna()
+    late = np.where(chain, p["day"] - prev.fillna(0) - 1, np.maximum(0, p["day"] - cust["due_day"].clip(upper=n)))
+    p["days_late"] = np.where(p["kind"].isin(["due", "agreed"]), late, 0).astype(int)
+    pdays = np.array(days, dtype="datetime64[D]")
+    chain_due = pdays[np.clip(prev.fillna(0).astype(int) + 1, 0, n - 1)]
+    p["due"] = np.where(chain, chain_due, cust["due"].to_numpy())
+    p["reason"] = _reasons(p, cust)
+    p["date"] = [days[d] for d in p["day"]]
+    for col in ("owner", "customer_id", "name", "tier", "next_content", "preferred_time"):
+        p[col] = cust[col].to_numpy()
+    greet_only = p["kind"].isin(GREETINGS)
+    p["channel"] = np.where(greet_only, s.greeting_channel, cust["channel"].to_numpy())
+    p["uses_capacity"] = ~greet_only
+    p["reason_rank"] = p["reason"].map(_REASON_RANK)
+    p["priority"], p["revenue"] = cust["priority"].to_numpy(), cust["revenue"].to_numpy()
+    p["due_day"] = cust["due_day"].to_numpy()
+    p = place_in_blocks(p, capacity, s.blocks, s.new_tiers)
+    p["due"] = pd.to_datetime(p["due"]).dt.date
+    return p[ENTRY_COLUMNS].sort_values(["owner", "date", "order"], kind="stable").reset_index(drop=True)
+
+
+def _reasons(p: pd.DataFrame, cust: pd.DataFrame) -> np.ndarray:
+    """Why each touch is on the list: agreed, payment chase, overdue, due, every workday, in window, or the
+    greeting's kind."""
+    daily = cust["every_workday"].to_numpy()
+    chase = daily & ~np.isnat(cust["payment_deadline"].to_numpy())
+    late = p["days_late"] > 0
+    due = np.where(daily, np.where(chase, "payment chase", np.where(late, "overdue", "every workday")),
+                   np.where(late, "overdue", "due"))
+    kind = p["kind"].to_numpy()
+    return np.select([kind == "agreed", kind == "ahead", kind == "due"], ["agreed", "in window", due], kind)
+
+
+def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: Room,
+              days: list[dt.date]) -> pd.DataFrame:
+    """Due customers without a touch this week, why, and the day one more unit of room would have placed them
+    (``extra_needed``: how many of that owner's unplaced customers need that day)."""
+    n = len(days)
+    u = due[~due["row"].isin(touches["row"])].reset_index(drop=True)
+    best = np.clip(np.maximum(u["start_day"], u["lateness_from"]), 0, max(n - 1, 0)).to_numpy()
+    why = _why_unplaced(u, best, touches, c, room, n)
+    cust = c.loc[u["row"]].reset_index(drop=True)
+    res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": cust["name"],
+                        "tier": u["tier"], "due": pd.to_datetime(u["due"]).dt.date, "why": why,
+                        "late_at_best": (n - u["due_day"]).astype(int),
+                        "best_day": [days[b] if ok else None for b, ok in zip(best, u["placeable"])]})
+    needs = res["why"].isin(["capacity", "quota"])
+    res["extra_needed"] = 0
+    res.loc[needs, "extra_needed"] = res[needs].groupby(["owner", "best_day"])["customer_id"].transform("size")
+    return res.sort_values(["owner", "due", "customer_id"], kind="stable").reset_index(drop=True)[UNPLACED_COLUMNS]
+
+
+def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: pd.DataFrame, room: Room,
+                  n: int) -> np.ndarray:
+    """No working day, payment deadline passed, earliest after the week, the tier's quota, or capacity."""
+    owner_tier = c.loc[touches["row"], ["owner", "tier"]].to_numpy()
+    tier_used = pd.Series(1, index=pd.MultiIndex.from_arrays([*owner_tier.T, touches["day"].to_numpy()]) if len(
+        touches) else pd.MultiIndex.from_tuples([], names=[None] * 3)).groupby(level=[0, 1, 2]).size()
+    key = pd.MultiIndex.from_arrays([u["owner"], u["tier"], best])
+    quota = room.tier.reindex(key).to_numpy(float)
+    full = tier_used.reindex(key, fill_value=0).to_numpy() >= np.nan_to_num(quota, nan=np.inf)
+    deadline = ~np.isnat(c.loc[u["row"], "payment_deadline"].to_numpy())
+    ok, daily = u["placeable"], u["every_workday"]
+    return np.select([n == 0, ~ok & daily & deadline, ~ok, full],
+                     ["no working day this week", "payment deadline passed", "earliest after the week", "quota"],
+                     "capacity")
+
+
+def _day_totals(entries: pd.DataFrame, capacity: pd.DataFrame, s: PlanSettings) -> pd.DataFrame:
+    """Per owner and plan day: capacity, planned touches, greetings, over and free room, and the targets."""
+    uses = ~entries["reason"].isin(GREETINGS)
+    planned = entries[uses].groupby(["owner", "date"]).size()
+    greet = entries["greeting"].ne("").groupby([entries["owner"], entries["date"]]).sum()
+    t = capacity.drop(columns="day").set_index(["owner", "date"])
+    t["planned"] = planned.reindex(t.index, fill_value=0).astype(int)
+    t["greetings"] = greet.reindex(t.index, fill_value=0).astype(int)
+    t["over"] = (t["planned"] - t["capacity"]).clip(lower=0)
+    t["free"] = (t["capacity"] - t["planned"]).clip(lower=0)
+    t["effective_target"], t["new_key_target"] = s.effective_target, s.new_key_target
+    return t.reset_index()[TOTAL_COLUMNS]
