@@ -32,7 +32,7 @@ TODAY = dt.date(2026, 11, 23)
 
 
 def generate(folder: Path, books: int, customers: int, shared: int) -> list[Path]:
-    from pyxl.rollup import sample_team
+    from bench.team import sample_team
     marker = folder / f".sample-{books}x{customers}-{shared}"
     if marker.exists():
         return sorted(folder.glob("*.xlsm"))

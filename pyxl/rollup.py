@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import tempfile
 import time
 from collections import Counter
@@ -490,64 +489,3 @@ def _source_rows(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, l
 def _span(sheet: str, spans: pd.DataFrame, book: int) -> str | None:
     """Sheet!first:last rows of a book in the team table (its rows are contiguous)."""
     return f"{sheet}!{spans.at[book, 'min']}:{spans.at[book, 'max']}" if book in spans.index else None
-
-
-
-# ---------------------------------------------------------------- sample teams (tests, benchmarks)
-GIVEN = ["芳", "军", "丽", "杰", "涛", "勇", "艳", "超", "明", "霞", "平", "刚"]  # not in sample.OWNERS_ZH
-
-
-def owner_name(i: int, lang: str = "zh-CN") -> str:
-    """A distinct owner name for book ``i`` (0-based)."""
-    from .sample import OWNERS_EN, OWNERS_ZH, SURNAMES
-    if lang != "zh-CN":
-        return OWNERS_EN[i] if i < len(OWNERS_EN) else f"Owner {i + 1}"
-    if i < len(OWNERS_ZH):
-        return OWNERS_ZH[i]
-    round_, pos = divmod(i, len(SURNAMES) * len(GIVEN))
-    return SURNAMES[pos % len(SURNAMES)] + GIVEN[pos // len(SURNAMES)] + (str(round_) if round_ else "")
-
-
-def retag_book(path: Path, number: int, owner: str, shared: int = 0) -> None:
-    """Make a copied sample book another owner's: owner in ledger and log, book-specific phones and names
-    (so copies are not all duplicates of each other). IDs are left as they are: each owner numbers from 001.
-    With ``shared`` = n, the first n customers get the phones that book ``number - 1`` (retagged from the
-    same sample) has on its customers n+1..2n: planted 撞单."""
-    book = WorkbookPackage.open(path)
-    inputs = actions.load(book)
-    head = inputs.ledger_headers.header_of
-    ledger = inputs.ledger
-    book.set_column_values(L.T_CUSTOMERS, head("owner"), {int(r): owner for r in ledger.index})
-    phones = [str(p) for p in ledger["phone"]]
-    new = [f"1{number % 1000:03d}{p[-7:]}" for p in phones]
-    if number > 1:
-        for j in range(min(shared, len(phones) // 2)):
-            new[j] = f"1{(number - 1) % 1000:03d}{phones[j + shared][-7:]}"
-    book.set_column_values(L.T_CUSTOMERS, head("phone"), dict(zip(map(int, ledger.index), new)))
-    book.set_column_values(L.T_CUSTOMERS, head("name"), {
-        int(r): f"{n}（{number}）" for r, n in ledger["name"].items() if n is not None})
-    log_owner = inputs.log_headers.header_of("owner")
-    if log_owner and len(inputs.log):
-        book.set_column_values(L.T_CONTACTS, log_owner, {int(r): owner for r in inputs.log.index})
-    owners = book.tables()[L.T_OWNERS]
-    book.set_column_values(L.T_OWNERS, owners.columns[0], {owners.data_rows.start: owner})
-    book.save(backup=False)
-
-
-def sample_team(folder: Path, books: int, customers: int, today: dt.date, lang: str = "zh-CN",
-                shared: int = 0) -> list[Path]:
-    """``books`` owners' workbooks: one demo book generated, copied and retagged per owner (each book
-    shares ``shared`` customers' phones with the previous one)."""
-    from .demo import make_demo
-    folder.mkdir(parents=True, exist_ok=True)
-    template = folder / "_template.xlsm"
-    make_demo(template, customers=customers, lang=lang, today=today, owners=1)
-    paths = []
-    for i in range(books):
-        owner = owner_name(i, lang)
-        path = folder / f"{i + 1:03d}-{owner}.xlsm"
-        shutil.copy(template, path)
-        retag_book(path, i + 1, owner, shared)
-        paths.append(path)
-    template.unlink()
-    return paths

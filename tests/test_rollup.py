@@ -14,7 +14,8 @@ from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.cli import app
 from pyxl.demo import make_demo
-from pyxl.rollup import duplicates, merge, owner_name, read_book, retag_book
+from bench.team import owner_name, retag_book
+from pyxl.rollup import duplicates, merge, read_book
 
 from conftest import TODAY
 
