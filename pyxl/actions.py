@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import sheets
 from .book import layout as L
+from .book.a1 import cell_address
 from .book.base import Book
 from .core import engine, planning, reports
 from .core import ids as ids_core
@@ -117,15 +118,7 @@ def address(book: Book, table: str, header: str | None, row: object) -> str:
     if header is None or not isinstance(row, (int, np.integer)):
         return info.sheet
     col = info.first_col + list(info.columns).index(header)
-    return f"{info.sheet}!{_letters(col)}{row}"
-
-
-def _letters(col: int) -> str:
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return cell_address(info.sheet, col, row)
 
 
 def _write_column(book: Book, headers: HeaderMatch, key: str, values: dict[int, object], table: str) -> bool:
