@@ -83,7 +83,7 @@ def strip_macros(package: bytes) -> bytes:
     workbook = opc.office_document(src)
     sheets = opc.sheets(src, workbook)
     dropped = [sheet for sheet in (opc.by_code_name(sheets, code) for code in DROP_SHEETS) if sheet]
-    drop = {"xl/vbaProject.bin", "xl/_rels/vbaProject.bin.rels", "xl/vbaData.xml"}
+    drop = {"xl/vbaProject.bin", opc.rels_part("xl/vbaProject.bin"), "xl/vbaData.xml"}
     drop |= {n for n in src.infos if n.startswith("customUI/")}
     drop |= {part for sheet in dropped for part in (sheet.part, opc.rels_part(sheet.part))}
     drop_rids = [sheet.rel_id for sheet in dropped]
