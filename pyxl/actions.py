@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import sheets
 from .book import layout as L
+from .book.a1 import cell_address
 from .book.base import Book
 from .core import engine, planning, reports
 from .core import ids as ids_core
@@ -57,15 +58,7 @@ def address(book: Book, table: str, header: str | None, row: object) -> str:
     if header is None or not isinstance(row, (int, np.integer)):
         return info.sheet
     col = info.first_col + list(info.columns).index(header)
-    return f"{info.sheet}!{_letters(col)}{row}"
-
-
-def _letters(col: int) -> str:
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return cell_address(info.sheet, col, row)
 
 
 def _write_column(book: Book, headers: HeaderMatch, key: str, values: dict[int, object], table: str) -> bool:
@@ -259,7 +252,7 @@ def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.Dat
         table, match = headers.get(f.table, (None, None))
         if table is not None and f.row is None:  # a missing column: the header row, where it would be added
             info = book.tables()[table]
-            cells.append(f"{info.sheet}!{_letters(info.first_col + len(info.columns))}{info.header_row}")
+            cells.append(cell_address(info.sheet, info.first_col + len(info.columns), info.header_row))
         elif table is None:
             cells.append({"rules": book.tables()[L.T_RULES].sheet, "settings": book.tables()[L.T_SETTINGS].sheet}
                          .get(f.table, ""))

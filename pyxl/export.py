@@ -7,20 +7,21 @@ their last values; the as-of date is frozen so colours match the computed status
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import shutil
 import subprocess
 import tempfile
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from . import actions
 from .book import layout as L
-from .book.xlsx import WorkbookPackage, repack
+from .book import opc
+from .book.xlsx import WorkbookPackage
+from .book.xmltext import attr
+from .book.zipio import Archive, repack
 from .core.calendar import week_start
 
 MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
@@ -28,7 +29,6 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.m
 DROP_SHEETS = (L.XLWINGS_CONF, L.FORM)
 UDF_FORMULA = re.compile(rb"<f>[^<]*\b(?:FU_\w+|xlwings\w*)\([^<]*</f>", re.IGNORECASE)
 MASKED = ("phone", "email", "wechat")
-FIXED_PARTS = ("[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/workbook.xml")
 
 
 def mask_text(value: object) -> object:
@@ -79,25 +79,29 @@ def _freeze(book: WorkbookPackage, inputs: actions.Inputs, as_of: dt.date, mask_
 def strip_macros(package: bytes) -> bytes:
     """An .xlsm package -> a macro-free .xlsx package (no VBA, no ribbon, no Python-only formulas).
     Parts it does not change are copied as compressed, so big sheets are never deflated again."""
-    src = zipfile.ZipFile(io.BytesIO(package))
-    names = src.namelist()
-    workbook_rels = src.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    workbook = src.read("xl/workbook.xml").decode("utf-8")
-    drop = {"xl/vbaProject.bin", "xl/_rels/vbaProject.bin.rels", "xl/vbaData.xml"}
-    drop |= {n for n in names if n.startswith("customUI/")}
-    drop_rids = []
-    for code in DROP_SHEETS:
-        part, rid = _sheet_part(src, workbook, workbook_rels, code)
-        if part:
-            drop |= {part, part.replace("worksheets/", "worksheets/_rels/") + ".rels"}
-            drop_rids.append(rid)
+    src = Archive(package, "package")
+    workbook = opc.office_document(src)
+    sheets = opc.sheets(src, workbook)
+    dropped = [sheet for sheet in (opc.by_code_name(sheets, code) for code in DROP_SHEETS) if sheet]
+    drop = {"xl/vbaProject.bin", opc.rels_part("xl/vbaProject.bin"), "xl/vbaData.xml"}
+    drop |= {n for n in src.infos if n.startswith("customUI/")}
+    drop |= {part for sheet in dropped for part in (sheet.part, opc.rels_part(sheet.part))}
+    drop_rids = [sheet.rel_id for sheet in dropped]
 
     def edit(name: str, read: Callable[[], Iterator[bytes]]) -> bytes | None:
-        if name in FIXED_PARTS or (name.startswith("xl/worksheets/sheet") and _has_udf(read())):
-            return _fix_part(name, b"".join(read()), drop, drop_rids)
+        if name == opc.CONTENT_TYPES:
+            return _content_types(_text(read), drop).encode("utf-8")
+        if name == workbook:
+            return _drop_sheets(_text(read), drop_rids).encode("utf-8")
+        if name == opc.rels_part(""):
+            return _drop_relationships(_text(read), ()).encode("utf-8")
+        if name == opc.rels_part(workbook):
+            return _drop_relationships(_text(read), drop_rids).encode("utf-8")
+        if name.startswith("xl/worksheets/sheet") and _has_udf(read()):
+            return UDF_FORMULA.sub(b"", b"".join(read()))
         return None
 
-    return repack(package, drop, edit)
+    return repack(src, drop, edit)
 
 
 def _has_udf(chunks: Iterator[bytes]) -> bool:
@@ -110,39 +114,29 @@ def _has_udf(chunks: Iterator[bytes]) -> bool:
     return False
 
 
-def _sheet_part(src: zipfile.ZipFile, workbook: str, rels: str, code: str) -> tuple[str | None, str | None]:
-    for rid, target in re.findall(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels):
-        part = "xl/" + target.lstrip("/").removeprefix("xl/")
-        if "worksheets/" in part and f'codeName="{code}"' in _head(src, part).decode("utf-8", "replace"):
-            return part, rid
-    return None, None
+def _text(read: Callable[[], Iterator[bytes]]) -> str:
+    return b"".join(read()).decode("utf-8")
 
 
-def _head(src: zipfile.ZipFile, part: str) -> bytes:
-    """The first 2,000 bytes of a part, without inflating the rest of a big sheet."""
-    with src.open(part) as fh:
-        return fh.read(2000)
+def _content_types(text: str, dropped: set[str]) -> str:
+    text = re.sub(r'<Default Extension="bin"[^>]*/>', "", text.replace(MACRO_TYPE, XLSX_TYPE))
+    return opc.drop_overrides(text, dropped)
 
 
-def _fix_part(name: str, data: bytes, dropped: set[str], drop_rids: list[str]) -> bytes:
-    if name == "[Content_Types].xml":
-        text = data.decode("utf-8").replace(MACRO_TYPE, XLSX_TYPE)
-        text = re.sub(r'<Default Extension="bin"[^>]*/>', "", text)
-        for part in dropped:
-            text = re.sub(rf'<Override PartName="/{re.escape(part)}"[^>]*/>', "", text)
-        return text.encode("utf-8")
-    if name in ("_rels/.rels", "xl/_rels/workbook.xml.rels"):
-        text = data.decode("utf-8")
-        text = re.sub(r'<Relationship[^>]*Target="[^"]*(?:vbaProject\.bin|customUI[^"]*)"[^>]*/>', "", text)
-        for rid in drop_rids:
-            text = re.sub(rf'<Relationship[^>]*Id="{rid}"[^>]*/>', "", text)
-        return text.encode("utf-8")
-    if name == "xl/workbook.xml":
-        text = data.decode("utf-8")
-        for rid in drop_rids:
-            text = re.sub(rf'<sheet [^>]*r:id="{rid}"[^>]*/>', "", text)
-        return text.encode("utf-8")
-    return UDF_FORMULA.sub(b"", data)  # a worksheet
+def _drop_relationships(text: str, drop_rids: Collection[str]) -> str:
+    """Relationships to the VBA project, the ribbon and the dropped sheets removed."""
+
+    def unwanted(tag: str) -> bool:
+        target = attr(tag, "Target") or ""
+        return target.endswith("vbaProject.bin") or "customUI" in target or attr(tag, "Id") in drop_rids
+
+    return opc.drop_relationships(text, unwanted)
+
+
+def _drop_sheets(workbook: str, drop_rids: list[str]) -> str:
+    for rid in drop_rids:
+        workbook = re.sub(rf'<sheet [^>]*r:id="{rid}"[^>]*/>', "", workbook)
+    return workbook
 
 
 def render_pdf(xlsx: Path) -> list[str]:
@@ -162,10 +156,9 @@ def render_pdf(xlsx: Path) -> list[str]:
 
 def _only_sheets(package: bytes, codes: tuple[str, ...]) -> bytes:
     """The same package with every other sheet hidden (LibreOffice prints visible sheets only)."""
-    src = zipfile.ZipFile(io.BytesIO(package))
-    workbook = src.read("xl/workbook.xml").decode("utf-8")
-    rels = src.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    keep = {_sheet_part(src, workbook, rels, code)[1] for code in codes}
+    src = Archive(package, "package")
+    workbook_part = opc.office_document(src)
+    keep = {sheet.rel_id for sheet in opc.sheets(src, workbook_part) if sheet.code_name in codes}
 
     def hide(m: re.Match) -> str:
         tag = m.group(0)
@@ -173,14 +166,16 @@ def _only_sheets(package: bytes, codes: tuple[str, ...]) -> bytes:
         tag = re.sub(r'\sstate="[^"]*"', "", tag)
         return tag if rid in keep else tag.replace("<sheet ", '<sheet state="hidden" ', 1)
 
-    workbook = re.sub(r"<sheet [^>]*/>", hide, workbook)
+    workbook = re.sub(r"<sheet [^>]*/>", hide, src.read(workbook_part).decode("utf-8"))
     first = next(i for i, rid in enumerate(re.findall(r'<sheet [^>]*r:id="([^"]+)"', workbook)) if rid in keep)
     workbook = re.sub(r'\sactiveTab="\d+"', "", workbook).replace("<workbookView ", f'<workbookView activeTab="{first}" ')
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = workbook.encode("utf-8") if info.filename == "xl/workbook.xml" else src.read(info.filename)
-            if info.filename.startswith("xl/worksheets/sheet"):
-                data = data.replace(b' tabSelected="1"', b"")
-            dst.writestr(info, data)
-    return out.getvalue()
+
+    def edit(name: str, read: Callable[[], Iterator[bytes]]) -> bytes | None:
+        if name == workbook_part:
+            return workbook.encode("utf-8")
+        if name.startswith("xl/worksheets/sheet"):
+            data = b"".join(read())
+            return data.replace(b' tabSelected="1"', b"") if b' tabSelected="1"' in data else None
+        return None
+
+    return repack(src, (), edit)

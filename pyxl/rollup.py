@@ -37,7 +37,8 @@ import pandas as pd
 
 from . import actions, export, sheets
 from .book import layout as L
-from .book.xlsx import WorkbookPackage, col_letter
+from .book.a1 import cell_address, quote_sheet, rows_address
+from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
 from .files import write_atomic
 from .core.i18n import texts
@@ -65,7 +66,7 @@ class SourceBook:
     log: pd.DataFrame
     owners: pd.DataFrame  # Settings' owners table: owner, code, capacity, manager
     ledger_sheet: str
-    ledger_letters: dict[str, str]  # canonical key -> column letters in the source ledger
+    ledger_cols: dict[str, int]  # canonical key -> column number in the source ledger
     log_sheet: str
     as_of: dt.date | None  # the Settings' as-of date (blank: None)
     unknown_columns: list[str]  # ledger headers that are no known field (not carried over)
@@ -76,7 +77,8 @@ class SourceBook:
         return self.path.name
 
     def cell(self, key: str, row: int) -> str:
-        return f"{self.ledger_sheet}!{self.ledger_letters.get(key, '')}{row}"
+        col = self.ledger_cols.get(key)
+        return quote_sheet(self.ledger_sheet) if col is None else cell_address(self.ledger_sheet, col, row)
 
 
 def read_book(number: int, path: Path) -> SourceBook:
@@ -84,11 +86,10 @@ def read_book(number: int, path: Path) -> SourceBook:
     book = WorkbookPackage.open(path)
     inputs = actions.load(book)
     info = book.tables()[L.T_CUSTOMERS]
-    letters = {key: col_letter(info.first_col + info.columns.index(header))
-               for header, key in inputs.ledger_headers.columns.items()}
+    cols = {key: info.first_col + info.columns.index(header) for header, key in inputs.ledger_headers.columns.items()}
     tables = {name: book.read_table(name) for name in COPIED_TABLES} if number == 1 else {}
     return SourceBook(number, Path(path), inputs.settings.language, _shared_text(inputs.ledger),
-                      _shared_text(inputs.log), inputs.settings.owners, info.sheet, letters,
+                      _shared_text(inputs.log), inputs.settings.owners, info.sheet, cols,
                       book.tables()[L.T_CONTACTS].sheet, inputs.settings.as_of_date,
                       [str(h) for h in inputs.ledger_headers.unknown if h is not None], tables)
 
@@ -388,14 +389,14 @@ def _checks_sections(team: _TeamBook, books: Sequence[SourceBook], merged: Merge
     after them (which customer came from which book)."""
     r = texts(lang)["rollup"]
     info = team.package.tables()[L.T_CUSTOMERS]
-    letters = {f.key: col_letter(info.first_col + info.columns.index(f.label(lang)))
-               for f in fields("ledger") if f.label(lang) in info.columns}
+    cols = {f.key: info.first_col + info.columns.index(f.label(lang))
+            for f in fields("ledger") if f.label(lang) in info.columns}
     log_sheet = team.package.tables()[L.T_CONTACTS].sheet
     rows: list[list] = [[(r["summary"].format(books=len(books), customers=len(merged.ledger), touches=len(merged.log),
                                               first=books[0].name), "subtitle")], []]
     ledger = merged.ledger
     original = _original_ids(merged)
-    team_row = pd.Series(np.arange(len(ledger)) + 2, index=ledger.index)
+    team_row = pd.Series(info.data_rows.start + np.arange(len(ledger)), index=ledger.index)
     by_number = {b.number: b for b in books}
     # 撞单
     if dupes.empty:
@@ -409,7 +410,7 @@ def _checks_sections(team: _TeamBook, books: Sequence[SourceBook], merged: Merge
             row, book = ledger.loc[i], by_number[ledger.at[i, "_book"]]
             field_key = d.match
             rows.append([int(d.group), (f"{r['match'][d.match]} {plain(row.get(field_key))}", "warning"),
-                         f"{info.sheet}!{letters.get(field_key, '')}{team_row[i]}", plain(row.get("customer_id")),
+                         cell_address(info.sheet, cols[field_key], team_row[i]), plain(row.get("customer_id")),
                          plain(row.get("name")), book.name, plain(row.get("owner")), original.get(i, None),
                          book.cell(field_key, int(row["_row"]))])
         rows.append([])
@@ -458,14 +459,17 @@ def _source_rows(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, l
     """One row per book and owner: rows in the team ledger and log, customers, overdue and due today (as
     the team refresh computed them), touches, renamed IDs."""
     ledger, log = merged.ledger, merged.log
-    status = pd.Series(team.status, dtype=object).reindex(np.arange(len(ledger)) + 2).to_numpy()
+    tables = team.package.tables()
+    ledger_at = tables[L.T_CUSTOMERS].data_rows.start + np.arange(len(ledger))  # Excel rows in the team book
+    log_at = tables[L.T_CONTACTS].data_rows.start + np.arange(len(log))
+    status = pd.Series(team.status, dtype=object).reindex(ledger_at).to_numpy()
     label = vocabulary("status")
     customers = pd.DataFrame({"book": ledger["_book"].to_numpy(), "owner": _column(ledger, "owner").to_numpy(),
-                              "row": np.arange(len(ledger)) + 2,
+                              "row": ledger_at,
                               "overdue": status == label.label("overdue", lang),
                               "due_today": status == label.label("due_today", lang)})
     touches = pd.DataFrame({"book": log["_book"].to_numpy() if len(log) else np.array([], dtype=int),
-                            "owner": _column(log, "owner").to_numpy(), "row": np.arange(len(log)) + 2})
+                            "owner": _column(log, "owner").to_numpy(), "row": log_at})
     per_owner = customers.groupby(["book", "owner"], sort=True).agg(
         customers=("row", "size"), overdue=("overdue", "sum"), due_today=("due_today", "sum"))
     touched = touches.groupby(["book", "owner"]).size()
@@ -488,4 +492,4 @@ def _source_rows(team: _TeamBook, books: Sequence[SourceBook], merged: Merged, l
 
 def _span(sheet: str, spans: pd.DataFrame, book: int) -> str | None:
     """Sheet!first:last rows of a book in the team table (its rows are contiguous)."""
-    return f"{sheet}!{spans.at[book, 'min']}:{spans.at[book, 'max']}" if book in spans.index else None
+    return rows_address(sheet, spans.at[book, "min"], spans.at[book, "max"]) if book in spans.index else None

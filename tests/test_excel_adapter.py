@@ -15,8 +15,9 @@ import pandas as pd
 
 from pyxl import actions
 from pyxl.book import layout as L
+from pyxl.book.a1 import parse_ref
 from pyxl.book.excel import ExcelBook
-from pyxl.book.xlsx import WorkbookPackage, parse_ref
+from pyxl.book.xlsx import WorkbookPackage
 from pyxl.demo import make_demo
 
 from conftest import TODAY

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import io
 import re
 import zipfile
 from pathlib import Path
@@ -223,3 +224,19 @@ def test_english_labels_and_an_empty_week(empty_book):
     assert "0 customers contacted" in rows[title_at][0]
     assert rows[title_at + 1][6] == "This week's follow-up" and rows[title_at + 1][10] == "Next actions"
     assert rows[title_at + 2][0] == texts("en")["friday"]["none"]
+
+
+def test_the_pdf_copy_shows_only_the_dashboard_and_plan(built_workbook):
+    from pyxl.export import _only_sheets
+
+    package = built_workbook.read_bytes()
+    only = _only_sheets(package, (L.DASHBOARD, L.PLAN))
+    wb = openpyxl.load_workbook(io.BytesIO(only))
+    visible = [ws.sheet_properties.codeName for ws in wb.worksheets if ws.sheet_state == "visible"]
+    assert visible == [L.PLAN, L.DASHBOARD]
+    assert wb.active.sheet_properties.codeName == L.PLAN
+    before, after = zipfile.ZipFile(io.BytesIO(package)), zipfile.ZipFile(io.BytesIO(only))
+    assert after.namelist() == before.namelist()
+    changed = {n for n in before.namelist() if before.read(n) != after.read(n)}
+    assert changed <= {"xl/workbook.xml"} | {n for n in before.namelist() if n.startswith("xl/worksheets/sheet")}
+    assert not any(b'tabSelected="1"' in after.read(n) for n in changed if n.startswith("xl/worksheets/"))

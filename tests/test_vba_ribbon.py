@@ -18,6 +18,7 @@ import xlsxwriter
 import xlwings
 from oletools.olevba import VBA_Parser, decompress_stream, filter_vba
 
+from pyxl.book import zipio
 from pyxl.build import ribbon, vba
 from pyxl.build.structure import check_workbook
 
@@ -223,7 +224,7 @@ def test_add_custom_ui_keeps_other_entries(tmp_path: Path) -> None:
         for name in names:
             if name not in ("_rels/.rels", ribbon.PART_2006, ribbon.PART_2009):
                 assert after.read(name) == before.read(name)
-        assert all(i.date_time == ribbon.ZIP_DATE and i.compress_type == zipfile.ZIP_DEFLATED
+        assert all(i.date_time == zipio.FIXED_DATE and i.compress_type == zipfile.ZIP_DEFLATED
                    for i in after.infolist())
         rels = after.read("_rels/.rels").decode()
         assert rels.count("ui/extensibility") == 2

@@ -16,9 +16,10 @@ import python_calamine
 import xlsxwriter
 
 from pyxl.book import layout as L
-from pyxl.book import xlsx
+from pyxl.book import xlsx, zipio
+from pyxl.book.cells import encode_value
 from pyxl.book.xlsx import (NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError,
-                            WorkbookPackage, encode_value)
+                            WorkbookPackage)
 
 CUSTOMERS = "xl/worksheets/sheet1.xml"
 DASHBOARD = "xl/worksheets/sheet3.xml"
@@ -283,7 +284,7 @@ def test_dtd_is_rejected(book: Path) -> None:
 
 
 def test_part_size_limit(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xlsx, "MAX_PART_BYTES", 1000)
+    monkeypatch.setattr(zipio, "MAX_PART_BYTES", 1000)
     with pytest.raises(UnsafePackageError, match="too large"):
         WorkbookPackage.open(book)
 
@@ -297,7 +298,7 @@ def test_crash_mid_write_keeps_original(book: Path, monkeypatch: pytest.MonkeyPa
 
     pkg = WorkbookPackage.open(book)
     patch(pkg)
-    monkeypatch.setattr(xlsx, "_write_zip", broken)
+    monkeypatch.setattr(xlsx, "write_zip", broken)
     with pytest.raises(OSError, match="disk full"):
         pkg.save()
     assert book.read_bytes() == original

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .a1 import col_index, unquote_sheet
+
 Starts = Mapping[tuple[int, int], int]  # (first row, column), both 1-based -> number of rows to read
 
 # Sheet!$A$29:$A$58, the sheet quoted or not; a single cell reads as a one-row range.
@@ -18,24 +20,12 @@ _REF_WITH_CACHE = re.compile(r"<c:f>(?P<ref>[^<]*)</c:f>(?P<cache>\s*<c:(?:num|s
                              re.S)
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _same_sheet(ref_sheet: str, sheet: str) -> bool:
-    name = ref_sheet[1:-1].replace("''", "'") if ref_sheet.startswith("'") else ref_sheet
-    return name == sheet
-
-
 def resize_refs(text: str, sheet: str, starts: Starts) -> str:
     """Every range of ``sheet`` in ``text`` that starts at a key of ``starts`` made that many rows long."""
 
     def fix(m: re.Match[str]) -> str:
-        rows = starts.get((int(m["r1"]), _col_index(m["col"])))
-        if rows is None or not _same_sheet(m["sheet"], sheet):
+        rows = starts.get((int(m["r1"]), col_index(m["col"])))
+        if rows is None or unquote_sheet(m["sheet"]) != sheet:
             return m.group()
         col, first = m["col"], int(m["r1"])
         return f"{m['sheet']}!${col}${first}:${col}${first + max(rows, 1) - 1}"

@@ -1,0 +1,122 @@
+"""Cell values and cell XML: Python values encoded as a sheet's ``<c>`` elements (inline strings, Excel
+serial dates), and the cells of one ``<row>`` read as text."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import numbers
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .a1 import col_index, col_letter
+
+MAX_CELL_TEXT = 32767  # Excel's limit on characters in a cell
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff&<>]|_x[0-9A-Fa-f]{4}_")
+_ALWAYS_ENCODABLE = frozenset({float, int, bool, type(None)})
+_ALWAYS_FITS = MAX_CELL_TEXT // 7  # escaping grows text at most 7-fold ("\r" -> "_x000D_")
+_DAYS = frozenset({dt.date, dt.datetime})
+_EPOCH = {False: dt.date(1899, 12, 31).toordinal(), True: dt.date(1904, 1, 1).toordinal()}
+
+
+def _text_xml(text: str) -> str:
+    if _SPECIAL.search(text):
+        text = _ILLEGAL_XML.sub("", text)
+        text = _XESCAPE.sub(r"_x005F_\1", text)  # keep a literal "_x0041_" from being decoded by Excel
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "_x000D_")
+    if len(text) > MAX_CELL_TEXT:
+        raise ValueError(f"text longer than Excel's {MAX_CELL_TEXT} characters: {text[:40]!r}...")
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return f"<is><t{space}>{text}</t></is>"
+
+
+def _after_epoch(day: dt.date, date1904: bool) -> bool:
+    """Whether the date system can hold the day (1900: from 1900-01-01, 1904: from 1904-01-01)."""
+    return day.toordinal() - _EPOCH[date1904] >= (0 if date1904 else 1)
+
+
+def _serial(value: dt.date | dt.time, date1904: bool) -> float:
+    """Excel serial number of a date/datetime/time (1900 or 1904 date system)."""
+    if isinstance(value, dt.time):
+        return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    if not _after_epoch(value, date1904):
+        raise ValueError(f"date {value} is before Excel's epoch")
+    days = value.toordinal() - _EPOCH[date1904]
+    if not date1904 and days >= 60:
+        days += 1  # Excel's phantom 1900-02-29
+    return days + (_serial(value.time(), date1904) if isinstance(value, dt.datetime) else 0)
+
+
+def encode_value(value: Any, date1904: bool = False) -> tuple[str, str] | None:
+    """Python value -> (t attribute, inner XML) of a cell, or None for an empty cell.
+
+    Text is always an inline string (never a formula, even when it starts with "=")."""
+    kind = type(value)
+    if kind is float:  # fast paths for the common exact types
+        return ("", f"<v>{value!r}</v>") if math.isfinite(value) else None
+    if kind is int:
+        return "", f"<v>{value}</v>"
+    if kind is dt.date:
+        return "", f"<v>{int(_serial(value, date1904))}</v>"
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, str) and not value):
+        return None
+    if isinstance(value, str):
+        return ' t="inlineStr"', _text_xml(value)
+    if isinstance(value, (bool, np.bool_)):
+        return ' t="b"', f"<v>{int(value)}</v>"
+    if isinstance(value, numbers.Integral):
+        return "", f"<v>{int(value)}</v>"
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+        if value is pd.NaT:
+            return None
+    if isinstance(value, (dt.date, dt.time)):
+        serial = _serial(value, date1904)
+        return "", f"<v>{int(serial) if serial == int(serial) else repr(serial)}</v>"
+    if isinstance(value, (numbers.Real, decimal.Decimal)):
+        number = float(value)
+        return ("", f"<v>{repr(number)}</v>") if math.isfinite(number) else None
+    raise TypeError(f"cannot write a {type(value).__name__} to a cell: {value!r}")
+
+
+def surely_encodable(value: Any, date1904: bool) -> bool:
+    """Whether ``encode_value`` cannot raise for the value (checked without encoding it)."""
+    kind = type(value)
+    return (kind in _ALWAYS_ENCODABLE or (kind is str and len(value) <= _ALWAYS_FITS)
+            or (kind in _DAYS and _after_epoch(value, date1904)))
+
+
+# --- cell XML ----------------------------------------------------------------------------------
+_CELL = re.compile(r"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
+_CELL_REF = re.compile(r'\sr="([A-Z]+)\d+"')
+S_ATTR = re.compile(r'\ss="(\d+)"')
+
+
+def row_cells(inner: str, r: int) -> dict[int, str]:
+    """Column -> cell XML of every cell in a row (cells without r= follow their predecessor)."""
+    out: dict[int, str] = {}
+    col = 0
+    for xml in _CELL.findall(inner):
+        m = _CELL_REF.search(xml[: xml.index(">")])
+        col = col_index(m.group(1)) if m else col + 1
+        out[col] = xml if m else xml.replace("<c", f'<c r="{col_letter(col)}{r}"', 1)
+    return out
+
+
+def cell_xml(ref: str, style: str | None, enc: tuple[str, str] | None) -> str:
+    s = f' s="{style}"' if style is not None else ""
+    if enc is None:
+        return f'<c r="{ref}"{s}/>' if s else ""
+    return f'<c r="{ref}"{s}{enc[0]}>{enc[1]}</c>'
+
+
+def cell_style(cell: str) -> str | None:
+    m = S_ATTR.search(cell, 0, cell.index(">"))
+    return m.group(1) if m else None
+
+

@@ -1,0 +1,49 @@
+"""Table parts: what a table holds (name, range, columns), and its ranges moved to a new last row."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .a1 import parse_ref, range_ref
+from .xmltext import attr, decode_xstring, parse, set_attr, xpath
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str  # displayName (the name used in formulas)
+    sheet: str  # sheet name
+    part: str  # zip path of the table part
+    ref: str  # e.g. "A1:Z120"
+    header_row: int  # Excel row of the header (first row of ref)
+    first_col: int  # 1-based
+    last_row: int
+    columns: tuple[str, ...]
+    header_rows: int = 1
+    totals_rows: int = 0
+
+    @property
+    def data_rows(self) -> range:
+        return range(self.header_row + self.header_rows, self.last_row - self.totals_rows + 1)
+
+
+def table_info(xml: bytes, part: str, sheet: str) -> TableInfo:
+    """The table a table part describes, on sheet ``sheet``."""
+    root = parse(xml, part)
+    r1, c1, r2, _ = parse_ref(root.get("ref"))
+    columns = tuple(decode_xstring(c.get("name")) for c in xpath(root, "tableColumn"))
+    return TableInfo(root.get("displayName") or root.get("name"), sheet, part, root.get("ref"), r1, c1, r2,
+                     columns, int(root.get("headerRowCount", "1")), int(root.get("totalsRowCount", "0")))
+
+
+def retarget_table(xml: str, last_row: int) -> str:
+    """Move the last row of the table's ref, autoFilter ref and sortState ref."""
+
+    def fix(m: re.Match[str]) -> str:
+        ref = attr(m.group(), "ref")
+        if ref is None:
+            return m.group()
+        r1, c1, _, c2 = parse_ref(ref)
+        return set_attr(m.group(), "ref", range_ref(r1, c1, last_row, c2))
+
+    return re.sub(r"<(?:table|autoFilter|sortState)\b[^>]*>", fix, xml)
+
