@@ -325,3 +325,16 @@ def test_vba_module_sources_are_safe() -> None:
         vba.build_vba_project([vba.VbaModule.document("shA"), vba.VbaModule.document("SHA")])
     with pytest.raises(vba.VbaBuildError, match="cp1252"):
         vba.build_vba_project([vba.VbaModule.from_bas('Attribute VB_Name = "M"\n\' \u4e2d')])
+
+
+def test_xlwings_conf_sheet_has_no_empty_rows_that_would_override_the_users_config(tmp_path):
+    """xlwings.bas GetConfig: a key present on the xlwings.conf sheet wins even when its value is empty, so
+    an empty Interpreter_Mac row would make RunPython run plain "python" instead of the user's setting."""
+    from pyxl.book.xlsx import WorkbookPackage
+    from pyxl.build.workbook import build_workbook
+
+    rows = WorkbookPackage.open(build_workbook(tmp_path / "b.xlsm")).read_sheet_values("xlwings.conf")
+    settings = {r[0]: r[1] for r in rows if r and r[0]}
+    assert settings == {"UDF Modules": "pyxl.udfs", "ADD_WORKBOOK_TO_PYTHONPATH": True}
+    keys = [r[0] for r in rows]
+    assert keys[: len(settings)] == list(settings)  # contiguous from A1: GetConfigFromSheet reads A1.End(xlDown)
