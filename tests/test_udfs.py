@@ -37,3 +37,11 @@ def test_due_earliest_status_use_the_workbooks_rules(tmp_path):
     rules.write(5, max_col, 10)  # 3K is row 5: the team lengthens its maximum interval
     assert udfs.FU_DUE(tiers, last, None, caller=caller)[0] == [dt.date(2026, 12, 4)]
     assert udfs.FU_STATUS(["重3"], [dt.date(2020, 1, 1)], None, caller=caller) == [["逾期"]]
+
+
+def test_a_whole_sheet_column_gets_a_clear_error(tmp_path):
+    import pytest
+
+    caller, _ = _caller(build_workbook(tmp_path / "b.xlsm"))
+    with pytest.raises(ValueError, match="not a whole sheet column"):
+        udfs.FU_WORKDAY([None] * udfs.WHOLE_COLUMN, 1, caller=caller)
