@@ -119,13 +119,13 @@ def _timed(run) -> float:
 
 def _round_trips(path: Path) -> dict:
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from test_excel_adapter import Calls, FakeBook  # the same stand-in the tests use
+    from xlwings_standin import Book, Calls  # the same stand-in the tests use
     from pyxl import actions
     from pyxl.book.excel import ExcelBook
     counts = {}
     for name, run in (("refresh", lambda b: actions.refresh(b, TODAY)), ("check", lambda b: actions.check(b, TODAY)),
                       ("plan", lambda b: actions.weekly_plan(b, None, TODAY))):
-        fake = FakeBook(path)
+        fake = Book(path)
         Calls.count = 0
         run(ExcelBook(fake))
         counts[name] = Calls.count

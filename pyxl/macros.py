@@ -1,16 +1,18 @@
 """Ribbon entry points (VBA ``RunPython "import pyxl.macros as m; m.refresh()"``): each one wraps the
-calling workbook in ``ExcelBook``, runs one action and reports in the status bar / a message box."""
+calling workbook in ``ExcelBook``, runs one action and reports in a message box, handing the status bar
+back to Excel (xlwings ``App.status_bar = False``)."""
 from __future__ import annotations
 
 import datetime as dt
 import webbrowser
 from pathlib import Path
 
+import pandas as pd
 import xlwings as xw
 
 from . import actions, export
 from .book import layout as L
-from .book.excel import ExcelBook
+from .book.excel import ExcelBook, as_typed
 from .core.i18n import text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "excel.md"
@@ -22,8 +24,33 @@ def _book() -> ExcelBook:
 
 def _report(book: ExcelBook, outcome: actions.Outcome, title: str) -> None:
     lines = [f"{k}: {v}" for k, v in outcome.summary.items()]
-    book.book.app.status_bar = " · ".join(lines[:6])
+    book.book.app.status_bar = False
     book.book.app.alert("\n".join(lines), title=title)
+
+
+# the sheets whose rows stand for one customer each; Log contact acts on the selected one
+CUSTOMER_SHEETS = (L.CUSTOMERS, L.AGENDA, L.PLAN, L.REPORT)
+
+
+def selected_customer(book: ExcelBook, inputs: actions.Inputs) -> str | None:
+    """The customer ID of the selected row when it is a customer's row of the ledger, the Agenda, the Plan or
+    the daily report (``book.selection`` is the active sheet's, whichever sheet that is), else None."""
+    selection = book.book.selection
+    if selection is None:
+        return None
+    sheet, row = selection.sheet.name, selection.row
+    ids = inputs.ledger.get("customer_id", pd.Series(dtype=object)).map(_id)
+    known = set(ids) - {None, ""}
+    if sheet == book.sheet_by_codename(L.CUSTOMERS).name:
+        return ids.get(row) if ids.get(row) in known else None
+    if sheet not in {book.sheet_by_codename(code).name for code in CUSTOMER_SHEETS[1:]}:
+        return None
+    cells = selection.sheet.range((row, 1), (row, 30)).options(ndim=1).value
+    return next((_id(v) for v in cells if _id(v) in known), None)
+
+
+def _id(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value).strip()
 
 
 def refresh() -> None:
@@ -52,13 +79,16 @@ def new_customer_ids() -> None:
 def log_contact() -> None:
     """The VBA form left its answers in _form!B1:B6; the customer is the one on the selected row."""
     book = _book()
-    channel, reached, outcome, agreed, note, hard_call = book.sheet_by_codename(L.FORM).range("B1:B6").value
-    row = book.book.selection.row
-    customer_id = book.read_table(L.T_CUSTOMERS).iloc[:, 0].get(row)
-    if not customer_id:
-        lang = book.book.names["FU_LANG"].refers_to.strip('="')
-        book.book.app.alert(text(lang, "errors", "unknown_customer", id=f"#{row}", sheet=""), title="Log")
+    inputs = actions.load(book)
+    customer_id = selected_customer(book, inputs)
+    if customer_id is None:
+        lang = inputs.settings.language
+        sheets = " / ".join(book.sheet_by_codename(code).name for code in CUSTOMER_SHEETS)
+        book.book.app.status_bar = False
+        book.book.app.alert(text(lang, "errors", "select_customer", sheets=sheets), title="Log")
         return
+    form = book.sheet_by_codename(L.FORM).range("B1:B6").options(ndim=1).value
+    channel, reached, outcome, agreed, note, hard_call = (None if v is None else str(v) for v in form)
     agreed_day = dt.date.fromisoformat(str(agreed)[:10]) if agreed else None
     _report(book, actions.log_contact(book, str(customer_id), channel, reached, outcome or None, agreed_day,
                                       note or "", hard_call=hard_call == "yes"), "Log")
@@ -69,7 +99,7 @@ def manager_copy() -> None:
     wb = xw.Book.caller()
     wb.save()
     outcome = export.manager_copy(Path(wb.fullname))
-    ExcelBook(wb).sheet_by_codename(L.FORM).range("B8").value = outcome.files[0]
+    ExcelBook(wb).sheet_by_codename(L.FORM).range("B8").value = as_typed(outcome.files[0])
     wb.app.alert("\n".join(outcome.files), title="Manager copy")
 
 

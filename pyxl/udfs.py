@@ -31,8 +31,15 @@ def _inputs(caller) -> actions.Inputs:
     return _cache[key][1]
 
 
+WHOLE_COLUMN = 1_048_576  # rows xlwings hands over for an argument such as A:A
+
+
 def _column(values) -> list:
-    return values if isinstance(values, list) else [values]
+    column = values if isinstance(values, list) else [values]
+    if len(column) >= WHOLE_COLUMN:
+        raise ValueError("pass a table column such as tblCustomers[Tier] or a block of rows, not a whole sheet "
+                         "column (1,048,576 rows, and its result could not spill)")
+    return column
 
 
 def _schedule(caller, tiers, last_contacts, agreed) -> pd.DataFrame:

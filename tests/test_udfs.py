@@ -9,12 +9,11 @@ from pyxl import udfs
 from pyxl.book import layout as L
 from pyxl.build.workbook import build_workbook
 
-from test_excel_adapter import FakeBook
+import xlwings_standin as xs
 
 
 def _caller(path):
-    book = FakeBook(path)
-    book.fullname = str(path)
+    book = xs.Book(path)
     return SimpleNamespace(sheet=SimpleNamespace(book=book)), book
 
 
@@ -33,8 +32,16 @@ def test_due_earliest_status_use_the_workbooks_rules(tmp_path):
     assert due[0] == [dt.date(2026, 11, 25)] and due[1] == [dt.date(2026, 12, 10)]
     assert due[2] == [None] and due[3] == [None]
     assert udfs.FU_EARLIEST(tiers, last, None, caller=caller)[0] == [dt.date(2026, 11, 23)]
-    rules = next(s for s in book.sheets if s.api.CodeName == L.RULES)
-    max_col = next(c for (r, c), v in rules.cells_.items() if r == 1 and v == "最长间隔")
-    rules.cells_[(5, max_col)] = 10  # 3K is row 5: the team lengthens its maximum interval
+    rules = book.sheet(L.RULES)
+    max_col = next(c for c in range(1, 30) if rules.read(1, c) == "最长间隔")
+    rules.write(5, max_col, 10)  # 3K is row 5: the team lengthens its maximum interval
     assert udfs.FU_DUE(tiers, last, None, caller=caller)[0] == [dt.date(2026, 12, 4)]
     assert udfs.FU_STATUS(["重3"], [dt.date(2020, 1, 1)], None, caller=caller) == [["逾期"]]
+
+
+def test_a_whole_sheet_column_gets_a_clear_error(tmp_path):
+    import pytest
+
+    caller, _ = _caller(build_workbook(tmp_path / "b.xlsm"))
+    with pytest.raises(ValueError, match="not a whole sheet column"):
+        udfs.FU_WORKDAY([None] * udfs.WHOLE_COLUMN, 1, caller=caller)

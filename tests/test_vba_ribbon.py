@@ -326,3 +326,42 @@ def test_vba_module_sources_are_safe() -> None:
         vba.build_vba_project([vba.VbaModule.document("shA"), vba.VbaModule.document("SHA")])
     with pytest.raises(vba.VbaBuildError, match="cp1252"):
         vba.build_vba_project([vba.VbaModule.from_bas('Attribute VB_Name = "M"\n\' \u4e2d')])
+
+
+def test_xlwings_conf_sheet_has_no_empty_rows_that_would_override_the_users_config(tmp_path):
+    """xlwings.bas GetConfig: a key present on the xlwings.conf sheet wins even when its value is empty, so
+    an empty Interpreter_Mac row would make RunPython run plain "python" instead of the user's setting."""
+    from pyxl.book.xlsx import WorkbookPackage
+    from pyxl.build.workbook import build_workbook
+
+    rows = WorkbookPackage.open(build_workbook(tmp_path / "b.xlsm")).read_sheet_values("xlwings.conf")
+    settings = {r[0]: r[1] for r in rows if r and r[0]}
+    assert settings == {"UDF Modules": "pyxl.udfs", "ADD_WORKBOOK_TO_PYTHONPATH": True}
+    keys = [r[0] for r in rows]
+    assert keys[: len(settings)] == list(settings)  # contiguous from A1: GetConfigFromSheet reads A1.End(xlDown)
+
+
+def test_the_smoke_test_presses_every_ribbon_entry_point():
+    """pyxl.smoketest drives each pyxl.macros entry point the ribbon's VBA calls through RunPython."""
+    import inspect
+
+    from pyxl import macros, smoketest
+
+    vba = (Path(__file__).resolve().parents[1] / "templates" / "vba" / "FollowupRibbon.bas").read_text()
+    called = set(re.findall(r"m\.(\w+)\(\)", vba))
+    entry_points = {n for n, f in inspect.getmembers(macros, inspect.isfunction)
+                    if f.__module__ == macros.__name__ and not n.startswith("_") and n != "selected_customer"}
+    assert called == entry_points
+    assert called <= set(re.findall(r"macros\.(\w+)\b", inspect.getsource(smoketest)))
+
+
+def test_ribbon_uses_excel_icons_hides_import_functions_on_mac_and_survives_outlook_without_profile():
+    root = Path(__file__).resolve().parents[1]
+    ui = (root / "templates" / "ribbon" / "customUI.xml").read_text()
+    vba = (root / "templates" / "vba" / "FollowupRibbon.bas").read_text()
+    assert not {"ContactPictureMenu", "CreateReport", "AcceptInvitation"} & set(re.findall(r'imageMso="(\w+)"', ui))
+    assert re.search(r'id="fuImportUdfs"[^>]*getVisible="FU_WindowsOnly"', ui)
+    visible = vba[vba.index("Public Sub FU_WindowsOnly(control As IRibbonControl, ByRef visible)"):]
+    assert visible.index("#If Mac Then\n    visible = False") < visible.index("End Sub")
+    mail = vba[vba.index("Private Sub DraftMail"):]
+    assert mail.index("On Error GoTo NoMail") < mail.index("outlook.CreateItem") < mail.index("NoMail:")

@@ -1,20 +1,36 @@
 """``Book`` over a live workbook through xlwings (Windows/macOS with Excel).
 
-Whole-range reads and writes only: one call reads a table, one writes a column, two replace a generated
-sheet, so the number of Excel round-trips per action does not grow with the number of rows.
-Formatting of generated sheets is left to the build (column formats, conditional formats).
+Whole-range reads and writes only: one call reads a table, one writes a column, and replacing a generated
+sheet takes a clear, one value write and a few calls per style role used, so the number of Excel
+round-trips per action does not grow with the number of rows.
+
+What lands in a cell is what the headless writer stores:
+- Excel parses text handed to ``Range.value`` as typed input (xlwings issue #2247: ``'012'`` -> 12, ``'1/2'``
+  -> a date, ``'=...'`` -> a formula), so every string is written behind an apostrophe, which Excel keeps as
+  the cell's prefix and not in its value.
+- Generated sheets get their style roles (number format, font, fill, wrap; borders and alignment are the
+  build's) and column widths, after a ``Sheet.clear()`` that resets old contents *and* formats.
+Sheets are found with ``locate.locate_sheet`` (defined names, tables, names), never ``sheet.api.CodeName``,
+which an appscript reference on macOS does not have (xlwings issue #191).
 """
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from ..build.styles import ROLES
 from . import charts
 from .base import Cell
+from .locate import TOOL_TABLES, defined_name, locate_sheet
+from .a1 import col_index, col_letter
+
+ON_MAC = sys.platform == "darwin"
+MAX_ADDRESS = 255  # Excel's Range("...") takes an address of at most 255 characters
 
 
 @dataclass(frozen=True)
@@ -27,10 +43,14 @@ class LiveTable:
 
 
 class ExcelBook:
-    def __init__(self, book: Any):
+    """``mac``: whether Excel runs on macOS (its object model has no charts' SERIES formulas through xlwings)."""
+
+    def __init__(self, book: Any, mac: bool | None = None):
         self.book = book
+        self.mac = ON_MAC if mac is None else mac
         self._tables: dict[str, tuple[Any, LiveTable]] | None = None
         self._values: dict[str, list[list[Any]]] = {}  # table -> body values as last read or written
+        self._sheets: dict[str, Any] = {}  # codeName -> xlwings Sheet
 
     # -- discovery -------------------------------------------------------------------------
     def tables(self) -> dict[str, LiveTable]:
@@ -42,59 +62,97 @@ class ExcelBook:
             for sheet in self.book.sheets:
                 for table in sheet.tables:
                     header = table.header_row_range
+                    labels = header.options(ndim=1).value
                     self._tables[table.name] = (table, LiveTable(
-                        table.name, sheet.name, header.column, header.row, tuple(header.value)))
+                        table.name, sheet.name, header.column, header.row, tuple(labels)))
         return self._tables
 
     def sheet_by_codename(self, code: str) -> Any:
-        for sheet in self.book.sheets:
-            if sheet.api.CodeName == code:
-                return sheet
-        raise KeyError(f"no sheet with codeName {code!r}")
+        """The xlwings sheet of a tool sheet (codeName as in ``layout``), found by ``locate.locate_sheet``."""
+        if code not in self._sheets:
+            sheets = list(self.book.sheets)
+            names = [s.name for s in sheets]
+            tables = {t: info.sheet for t, info in self.tables().items()} if code in TOOL_TABLES else {}
+            found = locate_sheet(code, names, defined_names=self._defined_name(code), table_sheets=tables)
+            self._sheets[code] = sheets[names.index(found)]
+        return self._sheets[code]
+
+    def _defined_name(self, code: str) -> dict[str, str]:
+        name = defined_name(code)
+        try:
+            return {name: self.book.names[name].refers_to}
+        except Exception:  # noqa: BLE001 - a missing name raises pywintypes.com_error / appscript errors
+            return {}
 
     # -- reading ---------------------------------------------------------------------------
     def read_table(self, table: str) -> pd.DataFrame:
         tbl, info = self._all_tables()[table]
-        body = tbl.data_body_range
-        rows = [] if body is None else body.options(ndim=2).value
-        self._values[table] = [list(r) for r in rows]
+        rows = self._read_body(tbl)
+        self._values[table] = rows
         index = range(info.header_row + 1, info.header_row + 1 + len(rows))
         return pd.DataFrame(rows, columns=list(info.columns), index=pd.Index(list(index)), dtype=object)
+
+    @staticmethod
+    def _read_body(tbl: Any) -> list[list[Any]]:
+        body = tbl.data_body_range
+        return [] if body is None else [list(r) for r in body.options(ndim=2).value]
+
+    def _body(self, table: str) -> list[list[Any]]:
+        if table not in self._values:
+            self._values[table] = self._read_body(self._all_tables()[table][0])
+        return self._values[table]
 
     # -- writing ---------------------------------------------------------------------------
     def set_column_values(self, table: str, column: str, values: Mapping[int, Any]) -> None:
         """Write the whole column in one call, with the rows not given kept as read."""
         tbl, info = self._all_tables()[table]
-        current = self._values.get(table) or [list(r) for r in tbl.data_body_range.options(ndim=2).value]
+        current = self._body(table)
         j = info.columns.index(column)
         for row, value in values.items():
             current[row - info.header_row - 1][j] = value
-        self._values[table] = current
-        tbl.data_body_range.columns[j].options(transpose=True).value = [r[j] for r in current]
+        tbl.data_body_range.columns[j].options(transpose=True).value = [as_typed(r[j]) for r in current]
 
     def append_table_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Rows go after the last row holding a value (a new table's blank first row is filled, as the
+        headless writer does); the table grows when they reach below it."""
         tbl, info = self._all_tables()[table]
-        current = self._values.get(table) or self.read_table(table).to_numpy().tolist()
-        first = info.header_row + 1 + len(current)
+        current = self._body(table)
+        start = next((i + 1 for i in range(len(current) - 1, -1, -1) if any(_filled(v) for v in current[i])), 0)
         grid = [[row.get(col) for col in info.columns] for row in rows]
-        tbl.resize(tbl.range.resize(len(current) + len(rows) + 1, len(info.columns)))
-        tbl.range.sheet.cells(first, info.first_col).value = grid
-        self._values[table] = current + grid
+        if start + len(rows) > len(current):
+            tbl.resize(tbl.range.resize(start + len(rows) + 1, len(info.columns)))
+            current.extend([None] * len(info.columns) for _ in range(start + len(rows) - len(current)))
+        first = info.header_row + 1 + start
+        if grid:
+            tbl.range.sheet.range((first, info.first_col)).value = [[as_typed(v) for v in r] for r in grid]
+        current[start: start + len(grid)] = grid
         return list(range(first, first + len(rows)))
 
-    def replace_sheet_content(self, code: str, rows: Sequence[Sequence[Cell]], *, merges=(),
+    def replace_sheet_content(self, code: str, rows: Sequence[Sequence[Cell]], *, merges: Iterable[str] = (),
                               col_widths: Mapping[int | str, float] | None = None) -> None:
+        """Clear the sheet (contents and formats), write the values from A1, then each style role used, the
+        column widths and the merges: a constant number of round-trips per role, width and merge."""
         sheet = self.sheet_by_codename(code)
-        width = max((len(r) for r in rows), default=1)
-        grid = [[_plain(c) for c in r] + [None] * (width - len(r)) for r in rows]
-        sheet.used_range.clear_contents()
-        if grid:
+        width = max((len(r) for r in rows), default=0)
+        grid = [[as_typed(_plain(c)) for c in r] + [None] * (width - len(r)) for r in rows]
+        sheet.clear()
+        if grid and width:
             sheet.range("A1").value = grid
+        for role, cells in _cells_by_role(rows).items():
+            if role not in ROLES:
+                raise KeyError(f"unknown style role {role!r}; known: {sorted(ROLES)}")
+            for address in addresses(cells):
+                apply_role(sheet.range(address), ROLES[role])
+        for width_, letters in _columns_by_width(col_widths or {}).items():
+            for address in _chunks([f"{c}:{c}" for c in letters]):
+                sheet.range(address).column_width = width_
+        for merge in merges:
+            sheet.range(merge).merge()
 
     def resize_chart_ranges(self, code: str, starts: charts.Starts) -> None:
         """Through each series' =SERIES() formula (Excel's object model on Windows; on macOS the charts keep
         the ranges of the last refresh made on Windows or headless, see docs/excel.md)."""
-        if sys.platform == "darwin":
+        if self.mac:
             return
         sheet = self.sheet_by_codename(code)
         for chart in sheet.api.ChartObjects():
@@ -105,5 +163,91 @@ class ExcelBook:
                     series.Formula = new
 
 
+def as_typed(value: Any) -> Any:
+    """The value to hand to ``Range.value`` so that the cell holds exactly ``value``: text behind an
+    apostrophe (else Excel parses it as typed input), an empty string as an empty cell."""
+    if isinstance(value, str):
+        return "'" + value if value else None
+    return value
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != ""
+
+
 def _plain(cell: Cell) -> Any:
     return cell[0] if isinstance(cell, tuple) else cell
+
+
+def _cells_by_role(rows: Sequence[Sequence[Cell]]) -> dict[str, list[tuple[int, int]]]:
+    """Role -> (row, col), 1-based, of the cells that name it."""
+    out: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for r, row in enumerate(rows, start=1):
+        for c, cell in enumerate(row, start=1):
+            if isinstance(cell, tuple) and cell[1] is not None:
+                out[cell[1]].append((r, c))
+    return out
+
+
+def addresses(cells: Iterable[tuple[int, int]]) -> list[str]:
+    """A1-style multi-area addresses (each under Excel's 255 characters) covering exactly the cells:
+    runs along a row, stacked into rectangles over consecutive rows with the same run."""
+    by_row: dict[int, list[int]] = defaultdict(list)
+    for r, c in cells:
+        by_row[r].append(c)
+    open_: dict[tuple[int, int], list[int]] = {}  # (c1, c2) -> [first row, last row]
+    areas: list[tuple[int, int, int, int]] = []
+    for r in sorted(by_row):
+        runs = _runs(sorted(set(by_row[r])))
+        for key in [k for k, (_, last) in open_.items() if last != r - 1 or k not in runs]:
+            first, last = open_.pop(key)
+            areas.append((first, key[0], last, key[1]))
+        for run in runs:
+            open_.setdefault(run, [r, r])[1] = r
+    areas += [(first, c1, last, c2) for (c1, c2), (first, last) in open_.items()]
+    refs = [f"{col_letter(c1)}{r1}" + ("" if (r1, c1) == (r2, c2) else f":{col_letter(c2)}{r2}")
+            for r1, c1, r2, c2 in sorted(areas)]
+    return _chunks(refs)
+
+
+def _runs(cols: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for c in cols:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1] = (runs[-1][0], c)
+        else:
+            runs.append((c, c))
+    return runs
+
+
+def _chunks(refs: list[str]) -> list[str]:
+    out: list[str] = []
+    for ref in refs:
+        if out and len(out[-1]) + 1 + len(ref) <= MAX_ADDRESS:
+            out[-1] += "," + ref
+        else:
+            out.append(ref)
+    return out
+
+
+def _columns_by_width(widths: Mapping[int | str, float]) -> dict[float, list[str]]:
+    out: dict[float, list[str]] = defaultdict(list)
+    for key, width in widths.items():
+        out[float(width)].append(col_letter(key if isinstance(key, int) else col_index(key)))
+    return out
+
+
+def apply_role(rng: Any, props: Mapping[str, Any]) -> None:
+    """A style role's number format, font, fill and wrap on a range (one call each)."""
+    rng.number_format = props.get("num_format", "General")
+    font = rng.font
+    for key, attr in (("font_name", "name"), ("font_size", "size"), ("font_color", "color")):
+        if key in props:
+            setattr(font, attr, props[key])
+    for key in ("bold", "italic"):
+        if props.get(key):
+            setattr(font, key, True)
+    if "bg_color" in props:
+        rng.color = props["bg_color"]
+    if props.get("text_wrap"):
+        rng.wrap_text = True

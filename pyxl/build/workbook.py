@@ -13,6 +13,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from ..book import layout as L
+from ..book.locate import defined_name
 from ..core import playbooks
 from ..core import rules as presets
 from ..core.i18n import texts
@@ -24,11 +25,11 @@ from .styles import ROLES, STATUS_FILLS
 
 FIXED_TIME = dt.datetime(2026, 1, 1)
 TABLE_STYLE = "Table Style Light 9"
-XLWINGS_CONF = [
-    ("Interpreter_Win", ""), ("Interpreter_Mac", ""), ("PYTHONPATH", ""), ("Conda Path", ""), ("Conda Env", ""),
-    ("UDF Modules", "pyxl.udfs"), ("Debug UDFs", False), ("Use UDF Server", False), ("Show Console", False),
-    ("ADD_WORKBOOK_TO_PYTHONPATH", True),
-]
+# Only the settings the workbook needs: a row on the xlwings.conf sheet wins over the user's own
+# xlwings.conf even when its value is empty (xlwings.bas GetConfig: "An entry in xlwings.conf sheet overrides
+# the config file"), so the interpreter, Conda and PYTHONPATH rows are left out; docs/excel.md says how to set
+# them (`xlwings config create`, or a row added here by hand).
+XLWINGS_CONF = [("UDF Modules", "pyxl.udfs"), ("ADD_WORKBOOK_TO_PYTHONPATH", True)]
 
 
 class Builder:
@@ -58,6 +59,8 @@ class Builder:
             sheet = self.wb.add_worksheet(self.name(code))
             sheet.set_vba_name(code)
             self.sheets[code] = sheet
+            quoted = self.name(code).replace("'", "''")
+            self.wb.define_name(defined_name(code), f"='{quoted}'!$A$1")  # follows renames; pyxl/book/locate.py
         self.wb.set_vba_name("ThisWorkbook")
         self.wb.add_vba_project(io.BytesIO(vba.build_vba_project(vba.workbook_modules(list(L.SHEETS)))),
                                 is_stream=True)

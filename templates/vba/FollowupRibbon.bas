@@ -42,10 +42,13 @@ Private Sub DraftMail(ByVal path As String)
     Set outlook = CreateObject("Outlook.Application")
     On Error GoTo 0
     If outlook Is Nothing Then Exit Sub
+    On Error GoTo NoMail ' Outlook without a mail profile (or a blocked add-in) fails here
     Set mail = outlook.CreateItem(0)
     mail.Subject = Mid$(path, InStrRev(path, "\") + 1)
     mail.Attachments.Add path
     mail.Display
+    Exit Sub
+NoMail:
 #End If
 End Sub
 
@@ -53,8 +56,23 @@ Public Sub FU_EndOfDay(control As IRibbonControl)
     RunPython "import pyxl.macros as m; m.end_of_day()"
 End Sub
 
+' Import functions: xlwings writes a VBA module into this workbook, which needs "Trust access to the VBA
+' project object model" (File > Options > Trust Center > Macro Settings). Windows only: xlwings' UDFs do
+' not exist on macOS, so FU_WindowsOnly hides the button there.
 Public Sub FU_ImportUdfs(control As IRibbonControl)
+#If Mac Then
+    Exit Sub
+#Else
     ImportPythonUDFs
+#End If
+End Sub
+
+Public Sub FU_WindowsOnly(control As IRibbonControl, ByRef visible)
+#If Mac Then
+    visible = False
+#Else
+    visible = True
+#End If
 End Sub
 
 Public Sub FU_Help(control As IRibbonControl)
