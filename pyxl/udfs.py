@@ -13,7 +13,7 @@ import xlwings as xw
 
 from . import actions
 from .book.excel import ExcelBook
-from .core import cadence, engine
+from .core import cadence
 from .core.calendar import as_days
 from .core.i18n import status_label
 
@@ -49,7 +49,7 @@ def _schedule(caller, tiers, last_contacts, agreed) -> pd.DataFrame:
     agreed_days = as_days(_column(agreed)) if agreed is not None else np.full(len(last), np.datetime64("NaT"))
     today = inputs.settings.today()
     return cadence.schedule(inputs.rules.tiers, codes, last, agreed_days, np.full(len(last), np.datetime64("NaT")),
-                            np.ones(len(last)), engine.calendar_for(inputs.settings), today)
+                            np.ones(len(last)), inputs.calendar, today)
 
 
 def _dates(days) -> list[list]:
@@ -89,7 +89,7 @@ def FU_STATUS(tiers, last_contacts, agreed=None, caller=None):
 @xw.arg("dates", ndim=1)
 def FU_WORKDAY(dates, n, caller=None):
     """Like WORKDAY, on the team calendar (public holidays, make-up working days, team extras)."""
-    cal = engine.calendar_for(_inputs(caller).settings)
+    cal = _inputs(caller).calendar
     return _dates(cal.add_workdays(as_days(_column(dates)), int(n)))
 
 
@@ -98,7 +98,7 @@ def FU_WORKDAY(dates, n, caller=None):
 @xw.arg("ends", ndim=1)
 def FU_NETWORKDAYS(starts, ends, caller=None):
     """Like NETWORKDAYS (both ends counted), on the team calendar."""
-    cal = engine.calendar_for(_inputs(caller).settings)
+    cal = _inputs(caller).calendar
     counts = cal.networkdays(as_days(_column(starts)), as_days(_column(ends)))
     return [[None if np.isnan(c) else int(c)] for c in counts]
 

@@ -39,7 +39,7 @@ def test_holidays_skipped_and_makeup_saturday_used(spring_festival, tmp_path):
     days = set(pd.to_datetime(plan.entries["date"]).dt.date)
     assert dt.date(2026, 2, 14) in days  # the make-up Saturday before Spring Festival
     assert not days & {dt.date(2026, 2, 15)}
-    cal = engine.calendar_for(inputs.settings)
+    cal = inputs.calendar
     assert cal.is_workday(sorted(days)).all()
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import groupby
+from operator import attrgetter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -64,12 +66,14 @@ class CheckContext:
         """A Rules column looked up for each row's tier (NaN/'' where the tier is unknown)."""
         return self.rules.tiers[column].reindex(self.ledger.tier.fillna("").to_numpy()).set_axis(self.ledger.index)
 
-    def missing_columns(self, table: str) -> set[str]:
+    def missing_columns(self, table: str) -> frozenset[str]:
         """Required fields of ``table`` ("ledger"/"contacts") whose header is not in the workbook."""
-        match = self.headers.get(table)
-        if match is None:
-            return set()
-        return {f.key for f in fields(table) if f.required and f.key not in match.columns.values()}
+        return self._missing_columns.get(table, frozenset())
+
+    @cached_property
+    def _missing_columns(self) -> dict[str, frozenset[str]]:
+        return {table: frozenset(f.key for f in fields(table) if f.required and f.key not in match.columns.values())
+                for table, match in self.headers.items()}
 
     def at(self, rule_: object, mask: np.ndarray, field: str, suggested: object = "",
            args: dict | list[dict] | None = None) -> pd.DataFrame:
@@ -375,7 +379,7 @@ LOG_UNKNOWN_STEP = rule("log.unknown_step", "warning", "contacts")
 @check
 def check_log(ctx: CheckContext) -> list[pd.DataFrame]:
     """Log cells that could not be read or applied (found while deriving the log), in the order found."""
-    return [flag(RULES_BY_ID[p.rule], [p.row], p.field, [p.value]) for p in ctx.log.problems]
+    return _problem_flags(ctx.log.problems)
 
 
 @check
@@ -399,8 +403,7 @@ SETTINGS_INVALID = rule("settings.invalid", "error", "settings")
 
 @check
 def check_sequences(ctx: CheckContext) -> list[pd.DataFrame]:
-    return [flag(RULES_BY_ID[p.rule], [p.row], p.field, [p.value], args={"expected": p.expected})
-            for p in ctx.books.problems]
+    return _problem_flags(ctx.books.problems, lambda p: {"expected": p.expected})
 
 
 @check
@@ -432,3 +435,15 @@ def check_friday(ctx: CheckContext) -> list[pd.DataFrame]:
     missing = texts[touched & reports.blank_friday(texts)]
     return [flag(FRIDAY_BLANK, missing.index, np.where(missing["week_followup"].eq(""), "week_followup",
                                                        "next_actions"))]
+
+
+def _problem_flags(problems: list, args: Callable[[object], dict] = lambda p: {}) -> list[pd.DataFrame]:
+    """Flags of the cells a table's reader could not use (each problem names its rule, row, field and value):
+    one frame per run of problems of the same rule, so thousands of bad cells are not thousands of frames and
+    their order is kept."""
+    out = []
+    for rule_id, run in groupby(problems, key=attrgetter("rule")):
+        run = list(run)
+        out.append(flag(RULES_BY_ID[rule_id], [p.row for p in run], [p.field for p in run], [p.value for p in run],
+                        args=[args(p) for p in run]))
+    return out

@@ -20,7 +20,7 @@ from .ledger import ParsedLedger, parse_ledger
 from .playbooks import Playbooks
 from .rules import Rules
 from .schema import HeaderMatch
-from .settings import Settings, calendar_for  # noqa: F401  (calendar_for: engine.calendar_for for callers)
+from .settings import Settings, calendar_for
 
 
 @dataclass
