@@ -42,6 +42,7 @@ from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
 from .files import write_atomic
 from .core.i18n import texts
+from .core.inputs import non_blank
 from .core.schema import fields, vocabulary
 from .core.values import clean_text, company_keys, phone_keys, plain
 
@@ -339,7 +340,7 @@ def _copy_table(package: WorkbookPackage, table: str, source: pd.DataFrame) -> N
     """Cell values of a source table over the same table of the fresh book (columns matched by header);
     rows beyond the fresh table's are appended, its surplus rows blanked."""
     target = package.read_table(table)
-    source = source[[not all(v is None or str(v).strip() == "" for v in row) for row in source.itertuples(index=False)]]
+    source = non_blank(source)
     rows = list(target.index)
     common = [c for c in source.columns if c in target.columns]
     if table == L.T_SETTINGS:  # key/value: by key, so a source with other keys cannot misplace values

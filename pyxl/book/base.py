@@ -10,6 +10,11 @@ import pandas as pd
 Cell = Any  # a value, or (value, style role)
 
 
+def split_cell(cell: Cell) -> tuple[Any, str | None]:
+    """A generated sheet's cell as (value, style role); a bare value has no role."""
+    return cell if isinstance(cell, tuple) else (cell, None)
+
+
 class Book(Protocol):
     def read_table(self, table: str) -> pd.DataFrame:
         """Data rows of a table: header labels as columns, Excel row numbers as index."""

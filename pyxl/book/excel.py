@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..build.styles import ROLES
 from . import charts
-from .base import Cell
+from .base import Cell, split_cell
 from .locate import TOOL_TABLES, defined_name, locate_sheet
 from .a1 import col_index, col_letter
 
@@ -134,7 +134,7 @@ class ExcelBook:
         column widths and the merges: a constant number of round-trips per role, width and merge."""
         sheet = self.sheet_by_codename(code)
         width = max((len(r) for r in rows), default=0)
-        grid = [[as_typed(_plain(c)) for c in r] + [None] * (width - len(r)) for r in rows]
+        grid = [[as_typed(split_cell(c)[0]) for c in r] + [None] * (width - len(r)) for r in rows]
         sheet.clear()
         if grid and width:
             sheet.range("A1").value = grid
@@ -175,17 +175,14 @@ def _filled(value: Any) -> bool:
     return value is not None and value != ""
 
 
-def _plain(cell: Cell) -> Any:
-    return cell[0] if isinstance(cell, tuple) else cell
-
-
 def _cells_by_role(rows: Sequence[Sequence[Cell]]) -> dict[str, list[tuple[int, int]]]:
     """Role -> (row, col), 1-based, of the cells that name it."""
     out: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for r, row in enumerate(rows, start=1):
         for c, cell in enumerate(row, start=1):
-            if isinstance(cell, tuple) and cell[1] is not None:
-                out[cell[1]].append((r, c))
+            role = split_cell(cell)[1]
+            if role is not None:
+                out[role].append((r, c))
     return out
 
 

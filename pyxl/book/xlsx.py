@@ -27,7 +27,7 @@ import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from . import charts, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
+from .base import Cell, split_cell
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
 from .sheetxml import SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_cols, set_dimension, set_merges
@@ -48,8 +49,6 @@ __all__ = ["WorkbookPackage", "WorkbookError", "WorkbookOpenInExcelError", "NotA
            "UnsafePackageError", "SheetInfo", "TableInfo", "Cell"]
 
 CALC_CHAIN = "xl/calcChain.xml"
-
-Cell: TypeAlias = Any  # a value, or (value, role) with role naming a style in style_roles()
 
 
 class WorkbookPackage:
@@ -313,7 +312,7 @@ class WorkbookPackage:
             raise type(exc)(f"{cell_address(sheet, c, r)}: {exc}") from None
 
     def _generated_cell(self, sheet: str, r: int, c: int, cell: Cell, roles: Mapping[str, int]) -> str:
-        value, role = cell if isinstance(cell, tuple) else (cell, None)
+        value, role = split_cell(cell)
         if role is not None and role not in roles:
             raise KeyError(f"unknown style role {role!r}; the _styles sheet has {sorted(roles)}")
         style = str(roles[role]) if role is not None else None
