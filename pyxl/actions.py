@@ -15,13 +15,14 @@ from .book.base import Book
 from .core import engine, planning, reports
 from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
+from .core.errors import FollowupError
 from .core.i18n import text
 from .core.inputs import Inputs, Tables, inputs_from_tables
 from .core.schema import HeaderMatch, vocabulary
 from .core.values import plain
 
 
-class ActionError(Exception):
+class ActionError(FollowupError):
     """An action cannot run on this workbook; the message names the sheet and cell."""
 
 

@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from . import actions, demo as demo_mod, export as export_mod
-from .book.xlsx import WorkbookError, WorkbookPackage
+from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
 from .core.calendar import parse_week
+from .core.errors import FollowupError
 from .core.i18n import texts
 from .core.ical import plan_to_ics
 
@@ -51,7 +52,7 @@ def _headless(path: Path, no_backup: bool = False, save: bool = True) -> Iterato
             yield book
             if save:
                 book.save(backup=not no_backup)
-    except (WorkbookError, actions.ActionError, ValueError, KeyError) as exc:
+    except (FollowupError, ValueError, KeyError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
 
@@ -203,7 +204,7 @@ def export(book: Book, mask: Annotated[bool, typer.Option(help="Mask phone, emai
     """Write a macro-free .xlsx copy for a manager (values, colours and charts kept)."""
     try:
         outcome = export_mod.manager_copy(book, out, mask=mask, pdf=pdf)
-    except (WorkbookError, ValueError) as exc:
+    except (FollowupError, ValueError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
     _summary(outcome, False, f"export {book.name}")
@@ -224,7 +225,7 @@ def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workboo
     from . import rollup as rollup_mod
     try:
         outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers)
-    except (WorkbookError, actions.ActionError, ValueError, KeyError) as exc:
+    except (FollowupError, ValueError, KeyError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
     _summary(outcome, as_json, f"rollup → {out.name}")
@@ -251,7 +252,7 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
     try:
         report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
                                      overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
-    except (importer.ImportFailed, WorkbookError, actions.ActionError, ValueError, KeyError, OSError) as exc:
+    except (FollowupError, ValueError, KeyError, OSError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
     if as_json:

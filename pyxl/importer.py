@@ -50,6 +50,7 @@ from .book import layout as L
 from .book.xlsx import WorkbookError, WorkbookPackage
 from .core import ids
 from .core.contacts import parse_log
+from .core.errors import FollowupError
 from .core.i18n import text as _t
 from .core.rules import Rules
 from .core.schema import Field, fields, header_index, normalise, vocabulary
@@ -74,7 +75,7 @@ IDENTITY = ("customer_id", "name", "company", "phone")  # how a log row finds it
 TOTAL_WORDS = {normalise(w) for w in ("合计", "总计", "小计", "Total", "Grand total", "Sum", "Subtotal")}
 
 
-class ImportFailed(Exception):
+class ImportFailed(FollowupError):
     """The import cannot run (the message says why, in the workbook's language); nothing was written."""
 
 

@@ -41,6 +41,7 @@ from .book.a1 import cell_address, quote_sheet, rows_address
 from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
 from .files import write_atomic
+from .core.errors import FollowupError
 from .core.i18n import texts
 from .core.inputs import non_blank
 from .core.schema import fields, vocabulary
@@ -51,7 +52,7 @@ FILL_BATCH = 100_000  # cells handed to the package per call when the team table
 _CHECKS_WIDTHS = {1: 8, 2: 18, 3: 16, 4: 14, 5: 20, 6: 40, 7: 10, 8: 12, 9: 16, 10: 10}
 
 
-class RollupError(ValueError):
+class RollupError(FollowupError):
     """The rollup cannot run (no books, the output is one of the sources, ...)."""
 
 

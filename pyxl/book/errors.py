@@ -1,12 +1,14 @@
 """Why a workbook package cannot be read or written headless."""
 from __future__ import annotations
 
+from ..core.errors import BusyError, FollowupError
 
-class WorkbookError(Exception):
+
+class WorkbookError(FollowupError):
     """The workbook cannot be read or written headless."""
 
 
-class WorkbookOpenInExcelError(WorkbookError):
+class WorkbookOpenInExcelError(WorkbookError, BusyError):
     """An Excel owner file ``~$<name>`` exists: the workbook is open in Excel."""
 
 
