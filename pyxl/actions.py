@@ -18,8 +18,8 @@ from .core.calendar import parse_week, week_start
 from .core.errors import FollowupError
 from .core.i18n import text
 from .core.inputs import Inputs, Tables, inputs_from_tables
-from .core.schema import HeaderMatch, vocabulary
-from .core.values import plain
+from .core.schema import HeaderMatch, normalise, vocabulary
+from .core.values import cell_text, plain
 
 
 class ActionError(FollowupError):
@@ -157,6 +157,8 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
         raise ActionError(text(inputs.settings.language, "errors", "unknown_customer", id=customer_id,
                                sheet=book.tables()[L.T_CUSTOMERS].sheet))
     lang = inputs.settings.language
+    _refuse_unknown_tier(book, inputs, new_tier)
+    _refuse_unknown_step(book, inputs, step, match.index[0])
     now = dt.datetime.now().replace(microsecond=0)
     when = when or (dt.datetime.combine(today, now.time()) if today else now)
     row = {"when": when, "customer_id": customer_id.strip(),
@@ -173,6 +175,25 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
     out = refresh(book, today, inputs.with_touch(touch))
     out.summary["logged"] = customer_id
     return out
+
+
+def _refuse_unknown_tier(book: Book, inputs: Inputs, tier: str | None) -> None:
+    """A tier the Rules sheet knows (its code, name or an alias), else refused naming the codes."""
+    if tier and inputs.rules.tier_of(pd.Series([tier], dtype=object)).isna().iloc[0]:
+        raise ActionError(text(inputs.settings.language, "errors", "unknown_tier", value=tier,
+                               sheet=book.tables()[L.T_RULES].sheet, choices=" / ".join(inputs.rules.codes)))
+
+
+def _refuse_unknown_step(book: Book, inputs: Inputs, step: str | None, row: int) -> None:
+    """A step of the customer's playbook (of any playbook when it follows none), else refused naming them."""
+    if not step:
+        return
+    own = inputs.playbooks.find(cell_text(inputs.ledger.at[row, "playbook"])) if "playbook" in inputs.ledger else None
+    steps = own or [s for steps in inputs.playbooks.steps.values() for s in steps]
+    if normalise(step) not in {normalise(s.name) for s in steps}:
+        sheet = book.tables()[L.T_SEQUENCES].sheet if L.T_SEQUENCES in book.tables() else L.T_SEQUENCES
+        raise ActionError(text(inputs.settings.language, "errors", "unknown_step", value=step, sheet=sheet,
+                               choices=" / ".join(dict.fromkeys(s.name for s in steps)) or "-"))
 
 
 def _label(vocab: str, value: str, lang: str) -> str:

@@ -1,60 +1,158 @@
 """The ``followup`` command: every ribbon action headless on the .xlsm file, on any OS, without Excel.
 
 Each command parses its options, calls one function of ``actions``/``build``/``export`` and prints a
-summary; errors become a clear message and a non-zero exit code (1 = check errors, 2 = cannot run).
+summary. ``_Followup.invoke`` is the one place errors become a one-line message and an exit code
+(``core.errors``): 0 done, 1 checks found errors, 2 refused or bad input, 3 busy, 4 internal error.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
+import tempfile
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from . import actions, demo as demo_mod, export as export_mod
+from . import actions, demo as demo_mod, export as export_mod, importer
+from .book.base import language
 from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
 from .core.calendar import parse_week
-from .core.errors import FollowupError
-from .core.i18n import texts
+from .core.errors import INTERNAL, REFUSED, FollowupError
+from .core.i18n import text, texts
 from .core.ical import plan_to_ics
+from .core.rules import PRESETS
+from .core.schema import LANGS
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
-                  help="客户跟进 followup: customer follow-up on an Excel workbook, headless.")
+DEFAULT_LANG = LANGS[0]
+_BOOK, _LANG = "followup.book", "followup.lang"  # ctx.meta keys: what a message's language is taken from
+
+
+class Refusal(FollowupError):
+    """A bad argument; the CLI tells it in the language of the workbook it is about."""
+
+    def __init__(self, key: str, **args: object) -> None:
+        self.key, self.values = key, args
+        super().__init__(self.message(DEFAULT_LANG))
+
+    def message(self, lang: str) -> str:
+        return text(lang, "cli", self.key, **self.values)
+
+
+class _Followup(TyperGroup):
+    """Runs a command; the one place a refusal or a crash becomes one line on stderr and an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except typer.TyperException as exc:  # parsing: an unknown option, a missing argument, not a number
+            _fail(exc.format_message(), REFUSED)
+        except Refusal as exc:
+            _fail(exc.message(_language(ctx)), exc.exit_code)
+        except FollowupError as exc:
+            _fail(str(exc), exc.exit_code)
+        except Exception:  # noqa: BLE001 - a bug: keep the traceback in a report, say one line
+            _fail(text(_language(ctx), "cli", "internal", error=_last_line(), report=_write_report()), INTERNAL)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"followup: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def _language(ctx: typer.Context) -> str:
+    """The language of the workbook the command is about (its Settings), else the --lang given, else zh-CN."""
+    if ctx.meta.get(_LANG) in LANGS:
+        return ctx.meta[_LANG]
+    path = ctx.meta.get(_BOOK)
+    if path is not None and Path(path).is_file():
+        try:
+            return language(WorkbookPackage.open(path))
+        except Exception:  # noqa: BLE001 - an unreadable workbook is told about in the default language
+            pass
+    return DEFAULT_LANG
+
+
+def _last_line() -> str:
+    return traceback.format_exc().strip().splitlines()[-1][:200]
+
+
+def _write_report() -> str:
+    """The traceback in a file under the temp folder; its path (or why there is none)."""
+    try:
+        folder = Path(tempfile.gettempdir()) / "followup-reports"
+        folder.mkdir(exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f"{dt.datetime.now():%Y%m%d-%H%M%S}-", suffix=".txt", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"followup {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+        return name
+    except OSError as exc:
+        return f"- ({exc})"
+
+
+def _remember(key: str):
+    """A parameter callback noting the workbook (or language) the command's messages are told in."""
+    def callback(ctx: typer.Context, value: object) -> object:
+        if value:
+            ctx.meta.setdefault(key, value[0] if isinstance(value, list) else value)
+        return value
+    return callback
+
+
+app = typer.Typer(cls=_Followup, add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  pretty_exceptions_enable=False,
+                  help="客户跟进 followup: customer follow-up on an Excel workbook, headless. Exit codes: 0 done, "
+                       "1 checks found errors, 2 refused or bad input, 3 busy (open in Excel, locked), "
+                       "4 internal error (a report file is named).")
 console = Console()
 err = Console(stderr=True)
 
-Book = Annotated[Path, typer.Argument(help="The workbook (.xlsm) to work on.", exists=True, dir_okay=False)]
+Book = Annotated[Path, typer.Argument(help="The workbook (.xlsm) to work on.", exists=True, dir_okay=False,
+                                      callback=_remember(_BOOK))]
 Today = Annotated[Optional[str], typer.Option(help="As-of date YYYY-MM-DD (default: Settings, else today).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 NoBackup = Annotated[bool, typer.Option("--no-backup", help="Do not keep BOOK.bak.")]
+Lang = Annotated[str, typer.Option(help="zh-CN or en", callback=_remember(_LANG))]
+Preset = Annotated[str, typer.Option(help="maturity or abc")]
 
 
-def _date(text: str | None) -> dt.date | None:
-    if not text:
+def _date(value: str | None, option: str = "--today") -> dt.date | None:
+    if not value:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date like 2026-11-23") from None
+        raise Refusal("bad_date", option=option, value=value) from None
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        raise Refusal("bad_choice", option=option, value=value, choices=" / ".join(choices))
+    return value
 
 
 @contextmanager
 def _headless(path: Path, no_backup: bool = False, save: bool = True) -> Iterator[WorkbookPackage]:
     """Open the file, run the action, save atomically only when it succeeded."""
-    try:
-        with err.status(f"{path.name} …"):
-            book = WorkbookPackage.open(path)
-            yield book
-            if save:
-                book.save(backup=not no_backup)
-    except (FollowupError, ValueError, KeyError) as exc:
-        err.print(f"[bold red]followup:[/] {exc}")
-        raise typer.Exit(2) from None
+    with err.status(f"{path.name} …"):
+        book = WorkbookPackage.open(path)
+        yield book
+        if save:
+            book.save(backup=not no_backup)
+
+
+ICS_PER = ("customer", "block")
+IMPORT_KINDS = ("auto", "ledger", "log")
 
 
 def _summary(outcome: actions.Outcome, as_json: bool, title: str) -> None:
@@ -90,29 +188,42 @@ def _flags_table(outcome: actions.Outcome, limit: int = 40) -> None:
 
 
 @app.command()
-def new(path: Path, lang: Annotated[str, typer.Option(help="zh-CN or en")] = "zh-CN",
-        preset: Annotated[str, typer.Option(help="maturity or abc")] = "maturity",
+def new(path: Path, lang: Lang = DEFAULT_LANG, preset: Preset = "maturity",
         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
-    """Create a fresh workbook.  Example: followup new team.xlsm --lang en --preset abc"""
+    """Create a fresh workbook.
+
+    Example: followup new team.xlsm --lang en --preset abc"""
+    _workbook_options(lang, preset)
     if path.exists() and not force:
-        err.print(f"[bold red]followup:[/] {path} exists; use --force to overwrite")
-        raise typer.Exit(2)
+        raise Refusal("exists", path=path)
     console.print(f"wrote {build_workbook(path, lang, preset)}")
+
+
+def _workbook_options(lang: str, preset: str) -> None:
+    _choice(lang, LANGS, "--lang")
+    _choice(preset, PRESETS, "--preset")
 
 
 @app.command("build-workbook")
 def build(out: Annotated[Path, typer.Option("-o", help="Where to write.")] = Path("workbook/followup.xlsm"),
-          lang: str = "zh-CN", preset: str = "maturity") -> None:
-    """Rebuild the product workbook from the sources (reproducible byte for byte)."""
+          lang: Lang = DEFAULT_LANG, preset: Preset = "maturity") -> None:
+    """Rebuild the product workbook from the sources (reproducible byte for byte).
+
+    Example: followup build-workbook -o workbook/followup.xlsm"""
+    _workbook_options(lang, preset)
     console.print(f"wrote {build_workbook(out, lang, preset)}")
 
 
 @app.command()
 def demo(path: Annotated[Path, typer.Argument(help="Where to write the demo workbook.")] = Path("demo/followup-demo.xlsm"),
-         customers: int = 120, lang: str = "zh-CN", today: Today = None) -> None:
+         customers: Annotated[int, typer.Option(help="How many sample customers (at least 1).")] = 120,
+         lang: Lang = DEFAULT_LANG, today: Today = None) -> None:
     """A fresh workbook with sample customers and a 90-day contact history, refreshed.
 
     Example: followup demo demo.xlsm --customers 300"""
+    _choice(lang, LANGS, "--lang")
+    if customers < 1:
+        raise Refusal("too_few", option="--customers", value=customers, minimum=1)
     outcome = demo_mod.make_demo(path, customers, lang, _date(today))
     _summary(outcome, False, f"demo: {path}")
     _flags_table(outcome, limit=10)
@@ -130,7 +241,9 @@ def refresh(book: Book, today: Today = None, as_json: AsJson = False, no_backup:
 
 @app.command()
 def check(book: Book, today: Today = None, as_json: AsJson = False, no_backup: NoBackup = False) -> None:
-    """Check tiers and data; list every flag with its Sheet!cell. Exit 1 when there are errors."""
+    """Check tiers and data; list every flag with its Sheet!cell. Exit 1 when there are errors.
+
+    Example: followup check team.xlsm --json"""
     with _headless(book, no_backup) as wb:
         outcome = actions.check(wb, _date(today))
     if as_json:
@@ -146,14 +259,18 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help="ISO week,
          today: Today = None, ics: Annotated[Optional[Path], typer.Option(help="Also write an iCalendar file.")] = None,
          ics_per: Annotated[str, typer.Option(help="customer or block")] = "customer",
          no_backup: NoBackup = False) -> None:
-    """Plan the week within each owner's capacity (Plan sheet; --ics for Outlook/phones)."""
+    """Plan the week within each owner's capacity (Plan sheet; --ics for Outlook/phones).
+
+    Example: followup plan team.xlsm --week 2026-W48 --ics week.ics"""
+    _choice(ics_per, ICS_PER, "--ics-per")
+    day = _date(today)
     if week:
         try:
             parse_week(week)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+        except ValueError:
+            raise Refusal("bad_week", value=week) from None
     with _headless(book, no_backup) as wb:
-        outcome, result = actions.weekly_plan(wb, week, _date(today))
+        outcome, result = actions.weekly_plan(wb, week, day)
     if ics:
         ics.write_bytes(plan_to_ics(result.entries, per=ics_per))
         outcome.files.append(str(ics))
@@ -172,10 +289,13 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
             help="A milestone: visit / signed / completed / reply / refused (or 到访 …)")] = None,
         hard_call: Annotated[bool, typer.Option("--hard-call", help="Ask for a colleague on the next step.")] = False,
         today: Today = None, no_backup: NoBackup = False) -> None:
-    """Log a touch, then refresh.  Example: followup log team.xlsm --id JRN01001 --reached no"""
+    """Log a touch, then refresh. Tier, channel, outcome, step and event must be ones the workbook knows.
+
+    Example: followup log team.xlsm --id JRN01001 --channel phone --reached no"""
+    agreed_on, day = _date(agreed, "--agreed"), _date(today)
     with _headless(book, no_backup) as wb:
-        result = actions.log_contact(wb, id, channel, reached, outcome, _date(agreed), note, new_tier=tier,
-                                     today=_date(today), step=step, event=event, hard_call=hard_call)
+        result = actions.log_contact(wb, id, channel, reached, outcome, agreed_on, note, new_tier=tier,
+                                     today=day, step=step, event=event, hard_call=hard_call)
     _summary(result, False, f"log {book.name}")
 
 
@@ -191,7 +311,9 @@ def endofday(book: Book, today: Today = None, no_backup: NoBackup = False) -> No
 
 @app.command()
 def ids(book: Book, no_backup: NoBackup = False) -> None:
-    """Give a customer ID to every ledger row without one (e.g. JRN01001)."""
+    """Give a customer ID to every ledger row without one (e.g. JRN01001).
+
+    Example: followup ids team.xlsm"""
     with _headless(book, no_backup) as wb:
         outcome = actions.new_customer_ids(wb)
     _summary(outcome, False, f"ids {book.name}")
@@ -201,18 +323,16 @@ def ids(book: Book, no_backup: NoBackup = False) -> None:
 def export(book: Book, mask: Annotated[bool, typer.Option(help="Mask phone, email and WeChat.")] = False,
            pdf: Annotated[bool, typer.Option(help="Also render Dashboard and Plan to PDF (LibreOffice).")] = False,
            out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None) -> None:
-    """Write a macro-free .xlsx copy for a manager (values, colours and charts kept)."""
-    try:
-        outcome = export_mod.manager_copy(book, out, mask=mask, pdf=pdf)
-    except (FollowupError, ValueError) as exc:
-        err.print(f"[bold red]followup:[/] {exc}")
-        raise typer.Exit(2) from None
+    """Write a macro-free .xlsx copy for a manager (values, colours and charts kept).
+
+    Example: followup export team.xlsm --mask -o manager.xlsx"""
+    outcome = export_mod.manager_copy(book, out, mask=mask, pdf=pdf)
     _summary(outcome, False, f"export {book.name}")
 
 
 @app.command()
-def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workbooks (.xlsm/.xlsx).", exists=True,
-                                                       dir_okay=False)],
+def rollup(books: Annotated[list[Path], typer.Argument(
+               help="The owners' workbooks (.xlsm/.xlsx).", exists=True, dir_okay=False, callback=_remember(_BOOK))],
            out: Annotated[Path, typer.Option("-o", "--out", help="The team workbook to write (.xlsx).")],
            today: Today = None, as_json: AsJson = False,
            workers: Annotated[Optional[int], typer.Option(
@@ -223,11 +343,9 @@ def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workboo
 
     Example: followup rollup 张伟.xlsm 李娜.xlsm 王磊.xlsm -o team.xlsx"""
     from . import rollup as rollup_mod
-    try:
-        outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers)
-    except (FollowupError, ValueError, KeyError) as exc:
-        err.print(f"[bold red]followup:[/] {exc}")
-        raise typer.Exit(2) from None
+    if workers is not None and workers < 1:
+        raise Refusal("too_few", option="--workers", value=workers, minimum=1)
+    outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers)
     _summary(outcome, as_json, f"rollup → {out.name}")
 
 
@@ -235,7 +353,7 @@ def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workboo
 def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import: .xlsx .xlsm .xls .csv (UTF-8, GBK).",
                                                          dir_okay=False)],
             into: Annotated[Path, typer.Option("--into", help="The workbook to import into.", exists=True,
-                                               dir_okay=False)],
+                                               dir_okay=False, callback=_remember(_BOOK))],
             dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
             sheet: Annotated[Optional[str], typer.Option(help="Sheet to read (name or number; default: the one "
                                                               "that looks most like a ledger).")] = None,
@@ -248,17 +366,73 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
     """Import customers or a call log from other systems' exports, merged without duplicates, then refresh.
 
     Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
-    from . import importer
-    try:
-        report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
-                                     overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
-    except (FollowupError, ValueError, KeyError, OSError) as exc:
-        err.print(f"[bold red]followup:[/] {exc}")
-        raise typer.Exit(2) from None
+    _choice(kind, IMPORT_KINDS, "--kind")
+    report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
+                                 overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
-        importer.print_report(report, console)
+        _import_report(report)
+
+
+def _import_report(report: importer.ImportReport, limit: int = 30) -> None:
+    """The import report as rich tables, in the workbook's language."""
+    lang = report.language
+    t = lambda key, **kw: text(lang, "import", key, **kw)  # noqa: E731
+    console.print(f"[bold]{t('title', book=Path(report.book).name)}[/]")
+    for s in report.sources:
+        table = Table(show_header=False, title=Path(s.path).name, title_justify="left")
+        table.add_row(t("sheet"), f"{s.sheet or '-'} · {t('header_row')} {s.header_row}")
+        table.add_row(t("kind"), t("kind_ledger" if s.kind == importer.LEDGER else "kind_log"))
+        table.add_row(t("columns"), ", ".join(f"{h} → {f}" for h, f in s.columns.items()))
+        if s.ignored:
+            table.add_row(t("ignored"), ", ".join(s.ignored))
+        counts = s.counts()
+        for key in ("rows", "added", "updated", "unchanged", "conflicting"):
+            if counts[key] or key in ("rows", "added"):
+                table.add_row(t(key), f"{counts[key]:,}" + _rows_hint(getattr(s, key, None)))
+        for reason, rows in s.skipped.items():
+            table.add_row(f"{t('skipped')}: {t('reason_' + reason)}", f"{len(rows):,}" + _rows_hint(rows))
+        if s.overwritten:
+            table.add_row(t("overwritten"), f"{s.overwritten:,}")
+        for note in s.notes:
+            table.add_row("", note)
+        console.print(table)
+        if s.conflicts:
+            c = Table(title=t("conflicts"), title_justify="left")
+            for key in ("conflict_row", "conflict_cell", "conflict_field", "conflict_workbook", "conflict_source"):
+                c.add_column(t(key))
+            for x in s.conflicts[:limit]:
+                c.add_row(str(x.source_row), x.cell, x.field, str(x.workbook), str(x.source))
+            console.print(c)
+            if len(s.conflicts) > limit:
+                console.print(f"… +{len(s.conflicts) - limit}")
+        if s.unmapped:
+            console.print(t("unmapped"))
+            for label, values in s.unmapped.items():
+                shown = ", ".join(f"{v} ×{n}" for v, n in list(values.items())[:limit])
+                console.print(f"  {label}: {shown}")
+        if s.unreadable:
+            console.print(t("unreadable"))
+            for row, label, value in s.unreadable[:limit]:
+                console.print(f"  {row}: {label} = {value!r}")
+            if len(s.unreadable) > limit:
+                console.print(f"  … +{len(s.unreadable) - limit}")
+    if report.ids_created:
+        console.print(f"{t('ids_created')}: {report.ids_created:,}")
+    if report.dry_run:
+        console.print(f"[yellow]{t('dry_run')}[/]")
+    elif report.saved:
+        console.print(f"[green]{t('saved', book=Path(report.book).name)}[/]")
+    if report.map_file:
+        console.print(t("map_saved", path=report.map_file))
+
+
+def _rows_hint(rows: list[int] | None, shown: int = 8) -> str:
+    if not rows or not isinstance(rows, list):
+        return ""
+    head = ", ".join(map(str, rows[:shown]))
+    return f"  ({head}{', …' if len(rows) > shown else ''})"
 
 
 def main() -> None:

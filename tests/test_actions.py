@@ -168,7 +168,7 @@ def test_plan_writes_plan_sheet_and_ics(demo_book, tmp_path):
 def test_refuses_a_workbook_open_in_excel(demo_book):
     (demo_book.parent / f"~${demo_book.name}").write_bytes(b"owner")
     result = runner.invoke(app, ["refresh", str(demo_book)])
-    assert result.exit_code == 2
+    assert result.exit_code == 3 and "Excel" in result.stderr
 
 
 def test_new_and_demo_commands(tmp_path):

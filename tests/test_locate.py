@@ -8,6 +8,7 @@ import pytest
 from pyxl.book import layout as L
 from pyxl.book.locate import defined_name, locate_sheet, sheet_of_reference
 from pyxl.build.workbook import build_workbook
+from pyxl.book.errors import WorkbookError
 
 SHEETS = ["客户台账", "跟进记录", "今日", "Plan", "Mine"]
 
@@ -24,7 +25,7 @@ def test_a_broken_or_missing_name_falls_back_to_code_name_then_table_then_name_i
     assert locate_sheet(L.CUSTOMERS, SHEETS, defined_names=broken, table_sheets={L.T_CUSTOMERS: "Mine"}) == "Mine"
     assert locate_sheet(L.AGENDA, SHEETS, defined_names=broken) == "今日"
     assert locate_sheet(L.PLAN, SHEETS) == "Plan"  # the English name in a Chinese workbook
-    with pytest.raises(KeyError, match="FU_Sheet_shChecks"):
+    with pytest.raises(WorkbookError, match="FU_Sheet_shChecks"):
         locate_sheet(L.CHECKS, SHEETS)
 
 

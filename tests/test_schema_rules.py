@@ -7,6 +7,7 @@ import pytest
 from pyxl.core import schema
 from pyxl.core.rules import PRESETS, UNITS, preset_params, preset_rules, rules_from_table
 from pyxl.core.schema import fields, match_headers, normalise, vocabulary
+from pyxl.core.errors import FollowupError
 
 
 # ---------------------------------------------------------------- header matching
@@ -126,7 +127,7 @@ def test_maturity_preset_matches_the_seed_table():
 
 
 def test_unknown_preset_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(FollowupError, match="platinum"):
         preset_rules("platinum")
 
 

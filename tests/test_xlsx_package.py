@@ -117,7 +117,7 @@ def test_structure(book: Path) -> None:
     assert list(table.columns) == COLUMNS and list(table.data_rows) == [2, 3, 4]
     roles = pkg.style_roles()
     assert set(roles) == {"title", "header", "text", "date"} and roles["date"] != roles["text"]
-    with pytest.raises(KeyError, match="shNope"):
+    with pytest.raises(WorkbookError, match="shNope"):
         pkg.sheet_by_codename("shNope")
 
 
@@ -238,7 +238,7 @@ def test_refuses_when_open_in_excel(book: Path) -> None:
     pkg = WorkbookPackage.open(book)
     owner = book.with_name("~$" + book.name)
     owner.write_bytes(b"owner")
-    with pytest.raises(WorkbookOpenInExcelError, match="open in Excel"):
+    with pytest.raises(WorkbookOpenInExcelError, match=r"Excel.*~\$followup.xlsm"):
         WorkbookPackage.open(book)
     with pytest.raises(WorkbookOpenInExcelError):
         pkg.save()
@@ -363,7 +363,7 @@ def test_bad_input_is_reported_with_cell(book: Path) -> None:
         pkg.set_column_values("tblCustomers", "Score", {2: object()})
     with pytest.raises(ValueError, match="outside the data rows"):
         pkg.set_column_values("tblCustomers", "Score", {1: 5})
-    with pytest.raises(KeyError, match="no column 'Nope'"):
+    with pytest.raises(WorkbookError, match="Nope"):
         pkg.append_table_rows("tblCustomers", [{"Nope": 1}])
     with pytest.raises(KeyError, match="unknown style role"):
         pkg.replace_sheet_content("shDashboard", [[("x", "nope")]])

@@ -7,6 +7,12 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from ..core.errors import FollowupError
+from ..core.inputs import pairs
+from ..core.schema import LANGS
+from ..core.settings import settings_from_pairs
+from . import layout as L
+
 Cell = Any  # a value, or (value, style role)
 
 
@@ -37,3 +43,14 @@ class Book(Protocol):
 
     def tables(self) -> Mapping[str, Any]:
         """Table name -> info with ``sheet``, ``first_col`` (1-based) and ``columns``."""
+
+
+def language(book: Book) -> str:
+    """The workbook's language (its Settings sheet), for a refusal told before the workbook is read;
+    zh-CN when the Settings cannot be read."""
+    try:
+        if L.T_SETTINGS in book.tables():
+            return settings_from_pairs(pairs(book.read_table(L.T_SETTINGS))).language
+    except FollowupError:
+        pass
+    return LANGS[0]

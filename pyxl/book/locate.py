@@ -18,6 +18,7 @@ from functools import cache
 
 from ..core.i18n import LANGS, texts
 from . import layout as L
+from .errors import WorkbookError
 
 NAME_PREFIX = "FU_Sheet_"
 
@@ -69,5 +70,5 @@ def locate_sheet(code: str, sheet_names: Sequence[str], *, code_names: Sequence[
     for name in builtin_names(code):
         if name.casefold() in present:
             return present[name.casefold()]
-    raise KeyError(f"no sheet {code!r}: no defined name {defined_name(code)}, table or sheet named "
+    raise WorkbookError(f"no sheet {code!r}: no defined name {defined_name(code)}, table or sheet named "
                    f"{' / '.join(builtin_names(code))}")

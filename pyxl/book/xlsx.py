@@ -37,13 +37,14 @@ from . import charts, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
-from .base import Cell, split_cell
+from .base import Cell, language, split_cell
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
 from .sheetxml import SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_cols, set_dimension, set_merges
 from .tables import TableInfo, retarget_table, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
+from ..core.i18n import text
 
 __all__ = ["WorkbookPackage", "WorkbookError", "WorkbookOpenInExcelError", "NotAWorkbookError",
            "UnsafePackageError", "SheetInfo", "TableInfo", "Cell"]
@@ -69,10 +70,11 @@ class WorkbookPackage:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> WorkbookPackage:
         path = Path(path)
-        _refuse_if_open_in_excel(path)
         with open(path, "rb") as fh:
             stat = os.fstat(fh.fileno())
-            return cls(path, fh.read(), stat)
+            book = cls(path, fh.read(), stat)
+        book._refuse_if_open_in_excel(path)
+        return book
 
     # --- reading ---------------------------------------------------------------------------
     def sheets(self) -> list[SheetInfo]:
@@ -82,7 +84,7 @@ class WorkbookPackage:
         sheet = opc.by_code_name(self._sheets, code)
         if sheet is not None:
             return sheet
-        raise KeyError(f"no sheet with codeName {code!r}; have {[s.code_name for s in self._sheets]}")
+        raise self._missing("no_sheet", sheet=code)
 
     def sheet(self, code_or_name: str) -> SheetInfo:
         """A sheet by codeName, else by (case-insensitive) sheet name."""
@@ -92,7 +94,7 @@ class WorkbookPackage:
         for sheet in self._sheets:
             if sheet.name.casefold() == code_or_name.casefold():
                 return sheet
-        raise KeyError(f"no sheet with codeName or name {code_or_name!r}")
+        raise self._missing("no_sheet", sheet=code_or_name)
 
     def tables(self) -> dict[str, TableInfo]:
         return dict(self._tables)
@@ -206,7 +208,7 @@ class WorkbookPackage:
 
         backup: True -> "<name>.bak" next to the file; a folder -> "<folder>/<name>.<timestamp>.bak"."""
         target = Path(path) if path is not None else self.path
-        _refuse_if_open_in_excel(target)
+        self._refuse_if_open_in_excel(target)
         if target.resolve() == self.path.resolve():
             self._refuse_if_changed_on_disk()
         entries = self._entries(recalc_on_load)
@@ -242,15 +244,18 @@ class WorkbookPackage:
         found = self._tables.get(name) or next((t for k, t in self._tables.items() if k.casefold() == name.casefold()),
                                                None)
         if found is None:
-            raise KeyError(f"no table {name!r}; have {sorted(self._tables)}")
+            raise self._missing("no_table", table=name)
         return found
 
-    @staticmethod
-    def _column_pos(info: TableInfo, label: str) -> int:
+    def _column_pos(self, info: TableInfo, label: str) -> int:
         try:
             return info.columns.index(label)
         except ValueError:
-            raise KeyError(f"table {info.name} has no column {label!r}; columns: {list(info.columns)}") from None
+            raise self._missing("no_column", table=info.name, column=label) from None
+
+    def _missing(self, key: str, **args: object) -> WorkbookError:
+        """A sheet, table or column the tool needs is not in the workbook."""
+        return WorkbookError(text(language(self), "errors", key, **args))
 
     def _grid(self, sheet_name: str) -> list[list[Any]]:
         """The sheet's values from A1, "" for empty cells (parsed on each call: big grids are not kept)."""
@@ -308,8 +313,11 @@ class WorkbookPackage:
     def _encode(self, value: Any, sheet: str, r: int, c: int) -> tuple[str, str] | None:
         try:
             return encode_value(value, self.date1904)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{cell_address(sheet, c, r)}: {exc}") from None
+        except ValueError as exc:  # text too long, a date before Excel's epoch
+            raise WorkbookError(text(language(self), "errors", "bad_cell", cell=cell_address(sheet, c, r),
+                                     problem=exc)) from None
+        except TypeError as exc:
+            raise TypeError(f"{cell_address(sheet, c, r)}: {exc}") from None
 
     def _generated_cell(self, sheet: str, r: int, c: int, cell: Cell, roles: Mapping[str, int]) -> str:
         value, role = split_cell(cell)
@@ -319,6 +327,12 @@ class WorkbookPackage:
         return cell_xml(f"{col_letter(c)}{r}", style, self._encode(value, sheet, r, c))
 
     # --- internals: save -----------------------------------------------------------------------
+    def _refuse_if_open_in_excel(self, path: Path) -> None:
+        owner = path.with_name("~$" + path.name)  # Excel's owner file: the workbook is open in Excel
+        if owner.exists():
+            raise WorkbookOpenInExcelError(text(language(self), "errors", "open_in_excel", book=path.name,
+                                                owner=owner.name))
+
     def _refuse_if_changed_on_disk(self) -> None:
         now = os.stat(self.path)
         if (now.st_size, now.st_mtime_ns) != (self._stat.st_size, self._stat.st_mtime_ns):
@@ -394,13 +408,6 @@ def _full_calc_on_load(xml: str) -> str:
     at = re.search(r"<(?:oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|webPublishing"
                    r"|fileRecoveryPr|webPublishObjects|extLst)\b|</workbook>", xml).start()
     return xml[:at] + '<calcPr fullCalcOnLoad="1"/>' + xml[at:]
-
-
-def _refuse_if_open_in_excel(path: Path) -> None:
-    owner = path.with_name("~$" + path.name)
-    if owner.exists():
-        raise WorkbookOpenInExcelError(
-            f"{path.name} is open in Excel (owner file {owner.name} exists); close it in Excel and retry")
 
 
 def _backup_path(target: Path, backup: bool | str | os.PathLike[str]) -> Path:

@@ -7,6 +7,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from .errors import FollowupError
 from .schema import LANGS, TEMPLATES, field, vocabulary
 from .values import cell_text
 
@@ -14,7 +15,7 @@ from .values import cell_text
 @cache
 def texts(lang: str) -> dict:
     if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+        raise FollowupError(text(LANGS[0], "errors", "unknown_language", lang=lang, choices=" / ".join(LANGS)))
     return tomllib.loads((TEMPLATES / "locales" / f"{lang}.toml").read_text(encoding="utf-8"))
 
 

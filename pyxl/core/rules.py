@@ -12,7 +12,9 @@ from functools import cache
 
 import pandas as pd
 
-from .schema import TEMPLATES, normalise, vocabulary
+from .errors import FollowupError
+from .i18n import text
+from .schema import LANGS, TEMPLATES, normalise, vocabulary
 from .values import cell_text, distinct_map, split_list
 
 UNITS = tuple(vocabulary("unit").terms)  # cadence units (templates/schema.toml), "none" last
@@ -76,7 +78,7 @@ PRESETS = ("maturity", "abc")
 @cache
 def _preset_file(key: str) -> dict:
     if key not in PRESETS:
-        raise ValueError(f"unknown preset {key!r}; choose one of {', '.join(PRESETS)}")
+        raise FollowupError(text(LANGS[0], "errors", "unknown_preset", preset=key, choices=" / ".join(PRESETS)))
     return tomllib.loads((TEMPLATES / "presets" / f"{key}.toml").read_text(encoding="utf-8"))
 
 

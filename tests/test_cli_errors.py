@@ -1,0 +1,155 @@
+"""The command's refusals on real workbooks: the documented exit code, one line in the workbook's language,
+and the file untouched."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pyxl import actions
+from pyxl.cli import app
+from pyxl.core.errors import BUSY, INTERNAL, REFUSED
+
+from conftest import TODAY
+
+runner = CliRunner()
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def en_workbook(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("en") / "team.xlsm"
+    assert runner.invoke(app, ["demo", str(path), "--customers", "20", "--lang", "en",
+                               "--today", TODAY.isoformat()]).exit_code == 0
+    return path
+
+
+@pytest.fixture
+def en_book(en_workbook: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copy(en_workbook, tmp_path / "team.xlsm"))
+
+
+def _refused(args: list[str], book: Path | None, code: int = REFUSED) -> str:
+    """Run the command; assert the exit code, one line on stderr, no traceback and the book's bytes kept."""
+    before = book.read_bytes() if book else None
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == code, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("followup: "), result.stderr
+    assert "Traceback" not in result.output
+    if book is not None:
+        assert book.read_bytes() == before, "a refused command changed the workbook"
+        assert not book.with_name(book.name + ".bak").exists()
+    return lines[0]
+
+
+def _chinese(line: str) -> bool:
+    return bool(HAN.search(line))
+
+
+BAD_ARGUMENTS = [
+    (["refresh", "{book}", "--today", "2026-13-01"], "2026-13-01"),
+    (["check", "{book}", "--today", "yesterday"], "yesterday"),
+    (["plan", "{book}", "--ics-per", "nonsense"], "nonsense"),
+    (["plan", "{book}", "--week", "week 48"], "week 48"),
+    (["log", "{book}", "--id", "JRN01001", "--agreed", "soon"], "soon"),
+    (["log", "{book}", "--id", "JRN01001", "--tier", "Z"], "Z"),
+    (["log", "{book}", "--id", "JRN01001", "--channel", "fax"], "fax"),
+    (["log", "{book}", "--id", "JRN01001", "--outcome", "whatever"], "whatever"),
+    (["log", "{book}", "--id", "JRN01001", "--event", "party"], "party"),
+    (["log", "{book}", "--id", "JRN01001", "--step", "Dance lesson"], "Dance lesson"),
+    (["log", "{book}", "--id", "NOPE1"], "NOPE1"),
+    (["import", "{other}", "--into", "{book}", "--kind", "people"], "people"),
+    (["rollup", "{book}", "-o", "{out}", "--workers", "0"], "--workers"),
+]
+
+
+@pytest.mark.parametrize(("args", "named"), BAD_ARGUMENTS, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_bad_argument_is_one_line_in_the_workbooks_language(args, named, lang, demo_book, en_book, tmp_path):
+    book = demo_book if lang == "zh-CN" else en_book
+    other = tmp_path / "calls.csv"
+    other.write_text("Customer,Phone\nA,13800000000\n", encoding="utf-8")
+    line = _refused([a.format(book=book, other=other, out=tmp_path / "team.xlsx") for a in args], book)
+    assert named in line
+    assert _chinese(line) == (lang == "zh-CN"), line
+    assert not (tmp_path / "team.xlsx").exists()
+
+
+def test_log_names_the_workbooks_own_tiers_and_steps(en_book):
+    line = _refused(["log", en_book, "--id", "JRN01001", "--tier", "Z"], en_book)
+    assert "Rules" in line and "3K" in line
+    line = _refused(["log", en_book, "--id", "JRN01001", "--step", "Dance lesson"], en_book)
+    assert "Sequences" in line
+
+
+def test_log_accepts_a_tier_by_its_alias(demo_book):
+    result = runner.invoke(app, ["log", str(demo_book), "--id", "JRN01001", "--tier", "3k",
+                                 "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["demo", "{new}", "--customers", "0"], "--customers"),
+    (["new", "{new}", "--lang", "fr"], "fr"),
+    (["new", "{new}", "--preset", "xyz"], "xyz"),
+    (["build-workbook", "-o", "{new}", "--preset", "xyz"], "xyz"),
+    (["demo", "{new}", "--today", "someday"], "someday"),
+])
+def test_commands_that_make_a_workbook_refuse_bad_options_in_chinese_by_default(args, named, tmp_path):
+    new = tmp_path / "fresh.xlsm"
+    line = _refused([a.format(new=new) for a in args], None)
+    assert named in line and _chinese(line)
+    assert not new.exists()
+
+
+def test_a_new_english_workbook_refuses_in_english(tmp_path):
+    line = _refused(["new", tmp_path / "x.xlsm", "--lang", "en", "--preset", "xyz"], None)
+    assert "xyz" in line and not _chinese(line)
+
+
+def test_new_refuses_to_overwrite_without_force(en_book):
+    line = _refused(["new", en_book], None)
+    assert "--force" in line
+
+
+def test_a_parsing_error_is_one_line_too(demo_book, tmp_path):
+    _refused(["refresh", demo_book, "--bogus"], demo_book)
+    _refused(["refresh", tmp_path / "missing.xlsm"], None)
+    _refused(["demo", tmp_path / "x.xlsm", "--customers", "many"], None)
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_workbook_open_in_excel_is_busy_in_its_language(lang, demo_book, en_book):
+    book = demo_book if lang == "zh-CN" else en_book
+    (book.parent / f"~${book.name}").write_bytes(b"owner")
+    line = _refused(["log", book, "--id", "JRN01001"], book, BUSY)
+    assert book.name in line and _chinese(line) == (lang == "zh-CN"), line
+
+
+def test_an_unexpected_error_is_exit_4_with_a_report(demo_book, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("an invariant broke")
+    monkeypatch.setattr(actions, "refresh", broken)
+    line = _refused(["refresh", demo_book], demo_book, INTERNAL)
+    assert "RuntimeError: an invariant broke" in line and _chinese(line)
+    report = Path(line.rsplit(" ", 1)[-1])
+    assert report.is_file() and "Traceback" in report.read_text(encoding="utf-8")
+    assert "broken" in report.read_text(encoding="utf-8")
+    report.unlink()
+
+
+def test_every_command_has_a_runnable_example_in_its_help():
+    commands = list(typer.main.get_command(app).commands)
+    assert len(commands) >= 11
+    for name in commands:
+        result = runner.invoke(app, [name, "--help"], terminal_width=200)
+        assert result.exit_code == 0, name
+        example = re.search(r"(Example|示例): (followup .*)", result.output)
+        assert example, f"{name} --help has no example"
+        assert example.group(2).split()[1] == name, example.group(2)
