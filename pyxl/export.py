@@ -23,6 +23,8 @@ from .book.xlsx import WorkbookPackage
 from .book.xmltext import attr
 from .book.zipio import Archive, repack
 from .core.calendar import week_start
+from .core.errors import FollowupError
+from .core.i18n import text
 
 MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -50,7 +52,7 @@ def manager_copy(source: Path, out: Path | None = None, *, mask: bool = False, p
     outcome = actions.Outcome(as_of, {"copy": str(out), "masked": mask}, files=[str(out)],
                               lang=inputs.settings.language)
     if pdf:
-        outcome.files += render_pdf(out)
+        outcome.files += render_pdf(out, inputs.settings.language)
     return outcome
 
 
@@ -139,11 +141,11 @@ def _drop_sheets(workbook: str, drop_rids: list[str]) -> str:
     return workbook
 
 
-def render_pdf(xlsx: Path) -> list[str]:
+def render_pdf(xlsx: Path, lang: str) -> list[str]:
     """Dashboard and Plan as PDF through LibreOffice, when it is installed."""
     office = shutil.which("soffice") or shutil.which("libreoffice")
     if office is None:
-        raise ValueError("--pdf needs LibreOffice (soffice) on PATH; the .xlsx copy was written without a PDF")
+        raise FollowupError(text(lang, "errors", "no_libreoffice", copy=xlsx.name))
     with tempfile.TemporaryDirectory() as tmp:
         only = Path(tmp) / f"{xlsx.stem}.xlsx"
         only.write_bytes(_only_sheets(xlsx.read_bytes(), (L.DASHBOARD, L.PLAN)))

@@ -48,6 +48,7 @@ import python_calamine
 from . import actions
 from .book import layout as L
 from .book.xlsx import WorkbookError, WorkbookPackage
+from .book.zipio import expansion, size_problem
 from .core import ids
 from .core.contacts import parse_log
 from .core.errors import FollowupError
@@ -59,8 +60,7 @@ from .core.values import cell_text, distinct_map, parse_datetimes, parse_numbers
 
 # --- limits ---------------------------------------------------------------------------------------
 MAX_SOURCE_BYTES = 200 * 2**20  # uncompressed size of a source (file size for text and .xls)
-MAX_RATIO = 100  # uncompressed/compressed of a zip entry above RATIO_MIN_BYTES: beyond that, a zip bomb
-RATIO_MIN_BYTES = 2**20
+MAX_RATIO = 100  # uncompressed/compressed of a zip entry above zipio.RATIO_MIN_BYTES: beyond that, a zip bomb
 HEADER_SCAN_ROWS = 30  # the header is looked for in the first rows of a sheet
 MAP_SUFFIX = ".import-map.json"
 
@@ -160,17 +160,7 @@ def check_source(path: Path, lang: str = "zh-CN") -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            total = 0
-            for info in infos:
-                total += info.file_size
-                if info.flag_bits & 0x1:
-                    raise ImportFailed(_t(lang, "import", "encrypted", path=path.name))
-                if total > MAX_SOURCE_BYTES:
-                    raise ImportFailed(_t(lang, "import", "too_large", path=path.name, size=_mib(total),
-                                          limit=_mib(MAX_SOURCE_BYTES)))
-                if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                    raise ImportFailed(_t(lang, "import", "zip_bomb", path=path.name, part=info.filename,
-                                          ratio=round(info.file_size / max(info.compress_size, 1)), limit=MAX_RATIO))
+            _refuse_oversized(infos, path, lang)
             # the declared sizes are only claims: inflate each entry once, never beyond what it declares
             # (zipfile stops there and checks the CRC), so what the reader sees is what was checked above
             for info in infos:
@@ -179,6 +169,21 @@ def check_source(path: Path, lang: str = "zh-CN") -> None:
                         pass
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError) as exc:
         raise ImportFailed(_t(lang, "import", "unreadable_file", path=path.name, error=exc)) from None
+
+
+def _refuse_oversized(infos: list[zipfile.ZipInfo], path: Path, lang: str) -> None:
+    """The package's zip-bomb guard (``zipio.size_problem``) with a source's tighter limits."""
+    found = size_problem(infos, MAX_SOURCE_BYTES, MAX_SOURCE_BYTES, MAX_RATIO)
+    if found is None:
+        return
+    problem, info, total = found
+    if problem == "encrypted":
+        raise ImportFailed(_t(lang, "import", "encrypted", path=path.name))
+    if problem == "too_large":
+        raise ImportFailed(_t(lang, "import", "too_large", path=path.name, size=_mib(total),
+                              limit=_mib(MAX_SOURCE_BYTES)))
+    raise ImportFailed(_t(lang, "import", "zip_bomb", path=path.name, part=info.filename,
+                          ratio=round(expansion(info)), limit=MAX_RATIO))
 
 
 def _mib(n: int) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 import xlwings as xw
 
 from . import actions
+from .book import layout as L
 from .book.excel import ExcelBook
 from .core import cadence
 from .core.calendar import as_days
@@ -25,7 +26,7 @@ def _inputs(caller) -> actions.Inputs:
     book = ExcelBook(caller.sheet.book)
     key = caller.sheet.book.fullname
     signature = tuple(repr(book.read_table(t).to_numpy().tolist()) for t in
-                      ("tblRules", "tblRuleParams", "tblSettings", "tblHolidays", "tblWorkdays"))
+                      (L.T_RULES, L.T_PARAMS, L.T_SETTINGS, L.T_HOLIDAYS, L.T_WORKDAYS))
     if key not in _cache or _cache[key][0] != signature:
         _cache[key] = (signature, actions.load(book))
     return _cache[key][1]
@@ -37,7 +38,7 @@ WHOLE_COLUMN = 1_048_576  # rows xlwings hands over for an argument such as A:A
 def _column(values) -> list:
     column = values if isinstance(values, list) else [values]
     if len(column) >= WHOLE_COLUMN:
-        raise ValueError("pass a table column such as tblCustomers[Tier] or a block of rows, not a whole sheet "
+        raise ValueError(f"pass a table column such as {L.T_CUSTOMERS}[Tier] or a block of rows, not a whole sheet "
                          "column (1,048,576 rows, and its result could not spill)")
     return column
 

@@ -94,19 +94,40 @@ class Archive:
             yield self._zip.read(info.filename)
 
     def _check_sizes(self) -> None:
-        total = 0
-        for info in self.infos.values():
-            total += info.file_size
-            if info.flag_bits & 0x1:
-                raise UnsafePackageError(f"{self.name}: entry {info.filename} is encrypted")
-            if info.file_size > MAX_PART_BYTES or total > MAX_TOTAL_BYTES:
-                raise UnsafePackageError(
-                    f"{self.name}: part {info.filename} is too large ({info.file_size:,} bytes uncompressed; "
-                    f"limits {MAX_PART_BYTES:,} per part, {MAX_TOTAL_BYTES:,} in all)")
-            if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise UnsafePackageError(
-                    f"{self.name}: part {info.filename} expands {info.file_size / max(info.compress_size, 1):.0f}x "
-                    f"(limit {MAX_RATIO}x): possible zip bomb")
+        found = size_problem(self.infos.values())
+        if found is None:
+            return
+        problem, info, _ = found
+        if problem == "encrypted":
+            raise UnsafePackageError(f"{self.name}: entry {info.filename} is encrypted")
+        if problem == "too_large":
+            raise UnsafePackageError(
+                f"{self.name}: part {info.filename} is too large ({info.file_size:,} bytes uncompressed; "
+                f"limits {MAX_PART_BYTES:,} per part, {MAX_TOTAL_BYTES:,} in all)")
+        raise UnsafePackageError(
+            f"{self.name}: part {info.filename} expands {expansion(info):.0f}x (limit {MAX_RATIO}x): possible zip bomb")
+
+
+def size_problem(infos: Iterable[zipfile.ZipInfo], max_part: int = MAX_PART_BYTES, max_total: int = MAX_TOTAL_BYTES,
+                 max_ratio: int = MAX_RATIO) -> tuple[str, zipfile.ZipInfo, int] | None:
+    """The zip-bomb guard on declared sizes: the first entry that is encrypted, too large (alone or with the
+    entries before it) or compressed suspiciously well, as ("encrypted" | "too_large" | "zip_bomb", entry,
+    uncompressed total so far); None when every entry is within the limits."""
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.flag_bits & 0x1:
+            return "encrypted", info, total
+        if info.file_size > max_part or total > max_total:
+            return "too_large", info, total
+        if info.file_size > RATIO_MIN_BYTES and expansion(info) > max_ratio:
+            return "zip_bomb", info, total
+    return None
+
+
+def expansion(info: zipfile.ZipInfo) -> float:
+    """Uncompressed / compressed size of an entry as declared."""
+    return info.file_size / max(info.compress_size, 1)
 
 
 def pack(pieces: Iterable[str | bytes], stored: bool = False) -> Packed:

@@ -21,12 +21,16 @@ import pandas as pd
 from ..rules import preset_blocks
 from ..schema import vocabulary
 from ..settings import planner_defaults
+from ..values import split_list
 
 Window = tuple[int, int]  # minutes after midnight: [from, to)
 
 
 def _time(text: str | dt.time) -> dt.time:
     return text if isinstance(text, dt.time) else dt.time.fromisoformat(text.strip())
+
+
+_SPACES = " \t\r\n\xa0\u3000"  # tiers in a block's cell are also separated by spaces
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class TimeBlock:
     def parse(cls, start: str, end: str, label: str, tiers: str | tuple[str, ...] = "",
               capacity: int | None = None) -> TimeBlock:
         """Times as "HH:MM"; tiers as one cell, separated by commas, 、 or spaces."""
-        codes = tuple(t.strip() for t in re.split(r"[,，、\s]+", tiers) if t.strip()) if isinstance(tiers, str) else tiers
+        codes = tuple(split_list(tiers, _SPACES)) if isinstance(tiers, str) else tiers
         return cls(_time(start), _time(end), label, codes, capacity)
 
     @property
