@@ -26,7 +26,7 @@ from .book.base import language
 from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
 from .core.calendar import parse_week
-from .core.errors import INTERNAL, REFUSED, FollowupError
+from .core.errors import CHECK_ERRORS, DONE, INTERNAL, REFUSED, FollowupError
 from .core.i18n import text, texts
 from .core.ical import plan_to_ics
 from .core.rules import PRESETS
@@ -251,7 +251,7 @@ def check(book: Book, today: Today = None, as_json: AsJson = False, no_backup: N
     else:
         _flags_table(outcome)
         _summary(outcome, False, f"check {book.name}")
-    raise typer.Exit(1 if outcome.errors else 0)
+    raise typer.Exit(CHECK_ERRORS if outcome.errors else DONE)
 
 
 @app.command()
