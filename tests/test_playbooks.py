@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pyxl import actions
+from pyxl.actions import ActionError
 from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.build.workbook import build_workbook
@@ -259,7 +260,12 @@ def test_unusable_sequence_cells_are_reported_and_the_step_left_out():
 def test_unknown_playbook_and_unknown_logged_step_are_flagged(built_workbook, tmp_path):
     undated = {**WANG, "客户编码": "JRN01002", "电话": "13800000002", "流程开始": None}  # and no Assigned date
     path = _book(built_workbook, tmp_path, [{**WANG, "跟进流程": "装修流程"}, undated], OURS)
-    _log(path, "JRN01001", dt.datetime(2026, 9, 29, 9), "短信", "否", step="开场白")
+    with pytest.raises(ActionError, match="开场白"):  # the command refuses a step no playbook has ...
+        _log(path, "JRN01001", dt.datetime(2026, 9, 29, 9), "短信", "否", step="开场白")
+    book = WorkbookPackage.open(path)  # ... and one typed into the log is flagged
+    book.append_table_rows(L.T_CONTACTS, [{"日期": dt.datetime(2026, 9, 29, 9), "客户编码": "JRN01001",
+                                           "方式": "短信", "接通": "否", "步骤": "开场白"}])
+    book.save(backup=False)
     _refresh(path, D(2026, 9, 29))
     rules = {c["规则"]: c for c in _checks(path)}
     assert "家装跟进" in rules["playbook.unknown"]["说明"]

@@ -94,7 +94,7 @@ class Archive:
             yield self._zip.read(info.filename)
 
     def _check_sizes(self) -> None:
-        found = size_problem(self.infos.values())
+        found = size_problem(self.infos.values(), MAX_PART_BYTES, MAX_TOTAL_BYTES, MAX_RATIO)
         if found is None:
             return
         problem, info, _ = found
@@ -108,8 +108,8 @@ class Archive:
             f"{self.name}: part {info.filename} expands {expansion(info):.0f}x (limit {MAX_RATIO}x): possible zip bomb")
 
 
-def size_problem(infos: Iterable[zipfile.ZipInfo], max_part: int = MAX_PART_BYTES, max_total: int = MAX_TOTAL_BYTES,
-                 max_ratio: int = MAX_RATIO) -> tuple[str, zipfile.ZipInfo, int] | None:
+def size_problem(infos: Iterable[zipfile.ZipInfo], max_part: int, max_total: int,
+                 max_ratio: int) -> tuple[str, zipfile.ZipInfo, int] | None:
     """The zip-bomb guard on declared sizes: the first entry that is encrypted, too large (alone or with the
     entries before it) or compressed suspiciously well, as ("encrypted" | "too_large" | "zip_bomb", entry,
     uncompressed total so far); None when every entry is within the limits."""
