@@ -98,6 +98,8 @@ def refreshed(book: Book, today: dt.date | None = None, inputs: Inputs | None = 
     located = _located(book, inputs, result)
     sheets.write_checks(book, inputs, result, located)
     sheets.write_dashboard(book, inputs, result)
+    book.set_defined_name(L.TODAY_NAME, L.today_formula(today if today not in (None, inputs.settings.as_of_date)
+                                                        else None))
     outcome = Outcome(result.today, {**_counts(result), "cells_written": written}, located,
                       lang=inputs.settings.language)
     return Refreshed(outcome, inputs, result, plan)
