@@ -98,6 +98,8 @@ def refreshed(book: Book, today: dt.date | None = None, inputs: Inputs | None = 
     located = _located(book, inputs, result)
     sheets.write_checks(book, inputs, result, located)
     sheets.write_dashboard(book, inputs, result)
+    book.set_defined_name(L.TODAY_NAME, L.today_formula(today if today not in (None, inputs.settings.as_of_date)
+                                                        else None))
     outcome = Outcome(result.today, {**_counts(result), "cells_written": written}, located,
                       lang=inputs.settings.language)
     return Refreshed(outcome, inputs, result, plan)
@@ -147,9 +149,11 @@ def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = Non
 def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
                 agreed: dt.date | None = None, note: str = "", when: dt.datetime | None = None,
                 new_tier: str | None = None, owner: str | None = None, today: dt.date | None = None,
-                step: str | None = None, event: str | None = None, hard_call: bool = False) -> Outcome:
+                step: str | None = None, event: str | None = None, hard_call: bool = False,
+                collected: float | None = None, competitor: str = "") -> Outcome:
     """Append one touch to the contact log, then refresh so the ledger follows it. ``step`` names the
-    playbook step it does, ``event`` a milestone it records, ``hard_call`` asks for a colleague next time."""
+    playbook step it does, ``event`` a milestone it records, ``hard_call`` asks for a colleague next time;
+    a tier change records the tier it replaces (Old tier); ``collected`` and ``competitor`` feed the reports."""
     inputs = load(book)
     ids = inputs.ledger.get("customer_id", pd.Series(dtype=object)).astype("string").str.strip()
     match = ids[ids == customer_id.strip()]
@@ -166,7 +170,8 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
            if "owner" in inputs.ledger else None,
            "channel": _label("channel", channel, lang), "reached": _label("bool", reached, lang),
            "outcome": _label("outcome", outcome, lang) if outcome else None, "agreed_date": agreed,
-           "new_tier": new_tier, "notes": note or None, "step": step or None,
+           "new_tier": new_tier, "old_tier": _current_tier(inputs, match.index[0]) if new_tier else None,
+           "collected": collected, "competitor": competitor or None, "notes": note or None, "step": step or None,
            "event": _label("event", event, lang) if event else None,
            "hard_call": _label("bool", "yes", lang) if hard_call else None}
     labels = {inputs.log_headers.header_of(k): v for k, v in row.items() if inputs.log_headers.header_of(k)}
@@ -194,6 +199,10 @@ def _refuse_unknown_step(book: Book, inputs: Inputs, step: str | None, row: int)
         sheet = book.tables()[L.T_SEQUENCES].sheet if L.T_SEQUENCES in book.tables() else L.T_SEQUENCES
         raise ActionError(text(inputs.settings.language, "errors", "unknown_step", value=step, sheet=sheet,
                                choices=" / ".join(dict.fromkeys(s.name for s in steps)) or "-"))
+
+
+def _current_tier(inputs: Inputs, row: int) -> str | None:
+    return plain(inputs.ledger.at[row, "tier"]) or None if "tier" in inputs.ledger else None
 
 
 def _label(vocab: str, value: str, lang: str) -> str:

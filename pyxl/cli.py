@@ -288,6 +288,8 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
         event: Annotated[Optional[str], typer.Option(
             help="A milestone: visit / signed / completed / reply / refused (or 到访 …)")] = None,
         hard_call: Annotated[bool, typer.Option("--hard-call", help="Ask for a colleague on the next step.")] = False,
+        collected: Annotated[Optional[float], typer.Option(help="Amount collected (回款) at this touch.")] = None,
+        competitor: Annotated[str, typer.Option(help="Competitor news heard at this touch (竞争者动态).")] = "",
         today: Today = None, no_backup: NoBackup = False) -> None:
     """Log a touch, then refresh. Tier, channel, outcome, step and event must be ones the workbook knows.
 
@@ -295,7 +297,8 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
     agreed_on, day = _date(agreed, "--agreed"), _date(today)
     with _headless(book, no_backup) as wb:
         result = actions.log_contact(wb, id, channel, reached, outcome, agreed_on, note, new_tier=tier,
-                                     today=day, step=step, event=event, hard_call=hard_call)
+                                     today=day, step=step, event=event, hard_call=hard_call,
+                                     collected=collected, competitor=competitor)
     _summary(result, False, f"log {book.name}")
 
 

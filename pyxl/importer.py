@@ -71,6 +71,7 @@ IGNORE = "-"
 IGNORE_WORDS = {"-", "", "ignore", "skip", "none", "忽略", "不导入"}
 NAME_PARTS = {"_last": ("姓", "姓氏", "Last name", "Surname", "Family name", "Last"),
               "_first": ("名", "名字", "First name", "Given name", "First")}
+LOG_CARRIED = ("agreed_date", "new_tier", "old_tier", "collected", "competitor", "next_step")  # copied as typed
 IDENTITY = ("customer_id", "name", "company", "phone")  # how a log row finds its customer (in this order)
 TOTAL_WORDS = {normalise(w) for w in ("合计", "总计", "小计", "Total", "Grand total", "Sum", "Subtotal")}
 
@@ -820,8 +821,7 @@ def import_log(state: _State, frame: pd.DataFrame, typed: Typed, report: SourceR
     seen = _existing_log_keys(state)
     out: list[dict] = []
     needs_id: set[object] = set()
-    columns = {k: values[k].to_numpy(dtype=object) for k in ("owner", "agreed_date", "new_tier", "notes", "next_step")
-               if k in values}
+    columns = {k: values[k].to_numpy(dtype=object) for k in ("owner", "notes", *LOG_CARRIED) if k in values}
     for i, src_row in enumerate(values.index.astype(int)):
         row = rows[i]
         if row is None:
@@ -849,9 +849,7 @@ def import_log(state: _State, frame: pd.DataFrame, typed: Typed, report: SourceR
         out.append({"when": when, "customer_id": row, "owner": owner or state.rows[row].get("owner"),
                     "channel": channel[i], "reached": yes if is_reached else no,
                     "outcome": outcome_labels.get(outcome[i]) if outcome[i] else None,
-                    "agreed_date": columns["agreed_date"][i] if "agreed_date" in columns else None,
-                    "new_tier": columns["new_tier"][i] if "new_tier" in columns else None,
-                    "notes": note, "next_step": columns["next_step"][i] if "next_step" in columns else None})
+                    "notes": note, **{k: columns[k][i] if k in columns else None for k in LOG_CARRIED}})
         report.added.append(int(src_row))
     if needs_id:
         _assign_ids(state, needs_id)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .book import layout as L
-from .book.base import Book
+from .book.base import Book, Cell
 from .core import engine, reports
 from .core.i18n import texts
 from .core.planning import agenda, with_co_owners
@@ -180,8 +180,7 @@ def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) ->
     _block(grid, L.OWNERS, board.owners, t, "owners", {"overdue": "int"})
     _block(grid, L.PER_DAY, board.per_day.assign(date=board.per_day["date"].map(plain)), t, "per_day",
            {"date": "date"})
-    rates = board.weekly["metric"].str.endswith("_rate")
-    weekly = board.weekly.assign(value=[(plain(v), "pct") if r else v for v, r in zip(board.weekly["value"], rates)],
+    weekly = board.weekly.assign(value=[_figure(m, v) for m, v in zip(board.weekly["metric"], board.weekly["value"])],
                                  metric=board.weekly["metric"].map(t["weekly"]),
                                  met=board.weekly["met"].map({True: "✓", False: "✗", None: None}))
     _block(grid, L.WEEKLY, weekly, t, "weekly_cols", {})
@@ -191,6 +190,13 @@ def write_dashboard(book: Book, inputs: Inputs, result: engine.RefreshResult) ->
     widths = {**_FRIDAY_WIDTHS, L.FUNNEL.col + 2: 14, L.WEEKLY.col + 1: 16, L.PER_DAY.col + 1: 11}
     book.replace_sheet_content(L.DASHBOARD, rows, col_widths=widths)
     book.resize_chart_ranges(L.DASHBOARD, _chart_rows(len(board.funnel), len(board.owners)))
+
+
+_METRIC_ROLES = {"effective_rate": "pct", "deal_rate": "pct", "collected": "money"}  # other figures: as written
+def _figure(metric: str, value: object) -> Cell:
+    """A report figure with its number format: rates as %, amounts as money, counts as they are."""
+    role = _METRIC_ROLES.get(metric)
+    return (plain(value), role) if role else plain(value)
 
 
 _FRIDAY_WIDTHS = {L.FRIDAY_COLUMNS.index(key) + 1: width for key, width in
@@ -241,14 +247,17 @@ def write_report(book: Book, inputs: Inputs, report: reports.DailyReport, today:
     t = texts(inputs.settings.language)
     lang = inputs.settings.language
     rows = _title(t, "report", _stamp(t, today))
-    rows.append(_header(t, "weekly_cols", ["metric", "value", "target", "met"]))
+    rows.append(_header(t, "daily_cols", ["metric", "value", "target", "met"]))
     for f in report.figures.itertuples(index=False):
         met = None if f.met is None else ("✓", "in_window") if f.met else ("✗", "overdue")
-        rows.append([t["daily"][f.metric], f.value, plain(f.target), met])
+        rows.append([t["daily"][f.metric], _figure(f.metric, f.value), plain(f.target), met])
     rows += [[], [(t["daily"]["outcomes"], "section")]]
     outcome = vocabulary("outcome")
     for o in report.outcomes.itertuples(index=False):
         rows.append([outcome.label(o.outcome, lang) or t["daily"].get(o.outcome, o.outcome), int(o.count)])
+    if not report.news.empty:
+        rows += [[], [(t["daily"]["news"].format(n=len(report.news)), "section")]]
+        rows += [[n.customer_id, n.competitor] for n in report.news.itertuples(index=False)]
     rows += [[], [(t["daily"]["carried"].format(n=len(report.carried)), "section")],
              _header(t, "agenda", ["owner", "customer_id", "name", "tier"])]
     rows += [[c.owner, c.customer_id, c.name, c.tier] for c in report.carried.itertuples(index=False)]

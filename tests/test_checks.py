@@ -193,18 +193,19 @@ def test_pool_warnings_when_enabled():
 
 
 # ---------------------------------------------------------------- stock per owner
-def test_stock_short_per_owner_and_tier():
+def test_stock_short_one_line_per_owner():
     rules = preset_rules("maturity")
     rules.tiers.loc[:, "target_stock"] = np.nan
     rules.tiers.loc["3K", "target_stock"] = 2
+    rules.tiers.loc["4N", "target_stock"] = 1
     led = ledger({"tier": "3K", "owner": "张伟"}, {"tier": "3K", "owner": "张伟"}, {"tier": "3K", "owner": "李娜"},
-                 {"tier": "3N", "owner": None})
+                 {"tier": "3N", "owner": None}, {"tier": "4N", "owner": "张伟"})
     r = refresh(led, rules=rules)
     stock = r.flags[r.flags["rule"] == "stock.short"]
-    assert sorted(stock["row"]) == ["-", "李娜"]
+    assert sorted(stock["row"]) == ["-", "李娜"]  # 张伟 has 2 of 3K and 1 of 4N: not short
     li = stock[stock["row"] == "李娜"].iloc[0]
-    assert li["args"] == {"owner": "李娜", "tier": "3K", "have": 1, "target": 2}
-    assert li["message"] == "李娜 的 3K 类客户 1 个，低于目标 2 个"
+    assert li["args"] == {"owner": "李娜", "short": "3K 1/2，4N 0/1", "tiers": 2}
+    assert li["message"] == "李娜 有 2 个类别低于目标储备（实有/目标）：3K 1/2，4N 0/1"
 
 
 # ---------------------------------------------------------------- messages in both languages

@@ -88,6 +88,8 @@ def test_every_action_writes_the_values_and_formats_the_headless_path_writes(tmp
             if not _same(got, exp) or any(getattr(got_fmt, f) != getattr(exp_fmt, f) for f in facets):
                 differences.append((sheet._name, r, c, got, exp, got_fmt, exp_fmt))
     assert differences == [], differences[:5]
+    today = want.defined_names[L.TODAY_NAME].attr_text  # the day the row colours compare with
+    assert live.names[L.TODAY_NAME].refers_to == "=" + today
 
 
 def test_round_trips_do_not_grow_with_rows(tmp_path, flavour):

@@ -234,6 +234,17 @@ def test_call_log_maps_outcomes_and_drives_the_counters(empty_book, tmp_path):
     assert len(contacts(empty_book)) == 6
 
 
+def test_call_log_collections_competitor_news_and_tier_changes_are_carried(empty_book, tmp_path):
+    run(empty_book, write_csv(tmp_path / "customers.csv", _customers(2)))
+    log = [["跟进日期", "客户名称", "方式", "结果", "回款金额", "竞争对手", "原类别", "新类别"],
+           ["2026-11-19 15:00", "客户0000", "电话", "有进展", "1.2万", "对手报价低 10%", "4N", "3K"],
+           ["2026-11-20 10:00", "客户0001", "电话", "未接通", None, None, None, None]]
+    assert run(empty_book, write_csv(tmp_path / "calls.csv", log)).sources[0].counts()["added"] == 2
+    first = contacts(empty_book).iloc[0]
+    assert (first["collected"], first["competitor"], first["old_tier"], first["new_tier"]) == \
+        (12000, "对手报价低 10%", "4N", "3K")
+
+
 def test_call_log_of_30000_rows(empty_book, tmp_path):
     customers = 600
     run(empty_book, write_csv(tmp_path / "customers.csv", _customers(customers)))

@@ -240,3 +240,63 @@ def test_the_pdf_copy_shows_only_the_dashboard_and_plan(built_workbook):
     changed = {n for n in before.namelist() if before.read(n) != after.read(n)}
     assert changed <= {"xl/workbook.xml"} | {n for n in before.namelist() if n.startswith("xl/worksheets/sheet")}
     assert not any(b'tabSelected="1"' in after.read(n) for n in changed if n.startswith("xl/worksheets/"))
+
+
+# ---------------------------------------------------------------- what the reports say about a logged week
+def _cells(ws) -> list[tuple]:
+    return [tuple(c for c in row) for row in ws.iter_rows(values_only=True)]
+
+
+def _right_of(rows: list[tuple], label: str) -> object:
+    for row in rows:
+        for i, value in enumerate(row):
+            if value == label:
+                return row[i + 1]
+    raise AssertionError(f"{label!r} not on the sheet")
+
+
+def test_a_logged_tier_change_collection_and_competitor_news_reach_the_reports(tmp_path):
+    from support.cells import load, sheet_by_role
+    path = tmp_path / "book.xlsm"
+    make_demo(path, customers=12, today=TODAY)
+    ledger = sheet_by_role(load(path), L.CUSTOMERS)
+    header = [c.value for c in ledger[1]]
+    row = next(r for r in ledger.iter_rows(min_row=2, values_only=True) if r[header.index(LEDGER["tier"])] != "2")
+    cid, old = row[0], row[header.index(LEDGER["tier"])]
+    runner = CliRunner()
+    for args in (["--tier", "2", "--collected", "12000"], ["--competitor", "对手降价 5%", "--collected", "3000"]):
+        result = runner.invoke(app, ["log", str(path), "--id", cid, "--today", TODAY.isoformat(), *args])
+        assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["endofday", str(path), "--today", TODAY.isoformat()]).exit_code == 0
+
+    wb = load(path)
+    log = sheet_by_role(wb, L.CONTACTS)
+    log_header = [c.value for c in log[1]]
+    logged = [r for r in log.iter_rows(min_row=2, values_only=True) if r[1] == cid][-2:]
+    assert logged[0][log_header.index(LOG["old_tier"])] == old  # the tier it replaced, as the ledger had it
+    assert logged[1][log_header.index(LOG["competitor"])] == "对手降价 5%"
+
+    board = _cells(sheet_by_role(wb, L.DASHBOARD))
+    top = L.CONVERSIONS.row  # 1-based header row + 1 = first data row
+    conversions = {(r[L.CONVERSIONS.col], r[L.CONVERSIONS.col + 1]): r[L.CONVERSIONS.col + 2]
+                   for r in board[top:top + L.CONVERSIONS.rows] if r[L.CONVERSIONS.col]}
+    assert conversions.get((old, "2")) == 1 and not any(f == "–" for f, _ in conversions)
+    assert _right_of(board, ZH["weekly"]["collected"]) == 15000
+    assert _right_of(board, ZH["weekly"]["competitor_news"]) == 1
+
+    report = _cells(sheet_by_role(wb, L.REPORT))
+    header_row = next(r for r in report if r[0] == ZH["daily_cols"]["metric"])
+    assert header_row[1] == "今日"  # today's figures, not "this week"
+    assert _right_of(report, ZH["daily"]["collected"]) == 15000
+    news_title = ZH["daily"]["news"].format(n=1)
+    at = next(i for i, r in enumerate(report) if r[0] == news_title)
+    assert report[at + 1][:2] == (cid, "对手降价 5%")
+
+
+def test_reports_leave_collections_and_news_blank_when_the_team_never_fills_them(tmp_path):
+    from support.cells import load, sheet_by_role
+    path = tmp_path / "book.xlsm"
+    make_demo(path, customers=12, today=TODAY)
+    board = _cells(sheet_by_role(load(path), L.DASHBOARD))
+    assert _right_of(board, ZH["weekly"]["collected"]) is None
+    assert _right_of(board, ZH["weekly"]["competitor_news"]) is None

@@ -91,6 +91,15 @@ def test_weekly(board):
     assert w.at["overdue", "value"] == 1 and w.at["overdue", "met"] is False
     assert w.at["payment_late", "value"] == 1 and w.at["payment_late", "met"] is False
     assert w.at["touches", "met"] is None
+    assert pd.isna(w.at["collected", "value"]) and pd.isna(w.at["competitor_news", "value"])  # never used: blank
+
+
+def test_conversions_from_the_old_tier_the_log_recorded():
+    touches = pd.DataFrame({"customer_id": ["a", "a"], "new_tier": ["4N", "3K"], "old_tier": ["5", None],
+                            "when": pd.to_datetime(["2026-03-02", "2026-03-10"]),
+                            "day": np.array(["2026-03-02", "2026-03-10"], dtype="datetime64[D]")})
+    out = reports.conversions(touches, TODAY)
+    assert sorted(map(tuple, out[["from_tier", "to_tier"]].values.tolist())) == [("4N", "3K"), ("5", "4N")]
 
 
 def test_conversions_use_tier_codes(board):
@@ -99,7 +108,7 @@ def test_conversions_use_tier_codes(board):
 
 
 def test_conversions_window_is_four_weeks():
-    touches = pd.DataFrame({"customer_id": ["a", "a", "b"], "new_tier": ["4N", "3K", "3K"],
+    touches = pd.DataFrame({"customer_id": ["a", "a", "b"], "new_tier": ["4N", "3K", "3K"], "old_tier": None,
                             "when": pd.to_datetime(["2026-01-05", "2026-02-13", "2026-02-11"]),
                             "day": np.array(["2026-01-05", "2026-02-13", "2026-02-11"], dtype="datetime64[D]")})
     out = reports.conversions(touches, TODAY)  # since Feb 12

@@ -27,7 +27,7 @@ to behave, not as the adapter assumes:
   workbook written with a blank row, and main.py l.5761-5767 returns it); growing a table with
   ``Table.resize`` extends each column's format to the new rows (Excel's table auto-format).
 - Defined names are read through ``book.names[name].refers_to`` (main.py ``Name.refers_to``), raising
-  KeyError-like errors for a missing name as the COM call does.
+  KeyError-like errors for a missing name as the COM call does; ``book.names.add`` creates or redefines one.
 """
 from __future__ import annotations
 
@@ -463,6 +463,13 @@ class Names:
 
     def __iter__(self):
         return (self[n] for n in list(self._names))
+
+    def add(self, name: str, refers_to: str) -> SimpleNamespace:
+        """Creates or redefines a name: main.py ``Names.add`` -> _xlwindows.py ``self.xl.Add(name, refers_to)``
+        (Excel's Names.Add replaces an existing name's RefersTo)."""
+        Calls.count += 1
+        self._names[name] = refers_to
+        return SimpleNamespace(name=name, refers_to=refers_to)
 
 
 class Sheets(list):

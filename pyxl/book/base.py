@@ -38,6 +38,9 @@ class Book(Protocol):
     def resize_chart_ranges(self, code: str, starts: Mapping[tuple[int, int], int]) -> None:
         """Make the series ranges of the sheet's charts that start at (row, col), 1-based, read that many rows."""
 
+    def set_defined_name(self, name: str, refers_to: str) -> None:
+        """Create or redefine a workbook-level name (``refers_to`` starts with "=")."""
+
     def sheet_by_codename(self, code: str) -> Any:
         """An object with the sheet's ``name``."""
 

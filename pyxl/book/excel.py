@@ -84,6 +84,18 @@ class ExcelBook:
         except Exception:  # noqa: BLE001 - a missing name raises pywintypes.com_error / appscript errors
             return {}
 
+    def set_defined_name(self, name: str, refers_to: str) -> None:
+        """Names.Add replaces a name that exists (xlwings ``Names.add`` → COM ``Names.Add``); skipped when unchanged."""
+        current = self._defined_name_text(name)
+        if current != refers_to:
+            self.book.names.add(name, refers_to)
+
+    def _defined_name_text(self, name: str) -> str | None:
+        try:
+            return self.book.names[name].refers_to
+        except Exception:  # noqa: BLE001 - a missing name raises pywintypes.com_error / appscript errors
+            return None
+
     # -- reading ---------------------------------------------------------------------------
     def read_table(self, table: str) -> pd.DataFrame:
         tbl, info = self._all_tables()[table]

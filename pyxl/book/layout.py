@@ -5,6 +5,7 @@ sit at fixed places because native charts read their cells.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 CUSTOMERS, CONTACTS, RULES, SETTINGS = "shCustomers", "shContacts", "shRules", "shSettings"
@@ -25,6 +26,17 @@ GENERATED = (AGENDA, PLAN, CHECKS, DASHBOARD, REPORT)
 T_CUSTOMERS, T_CONTACTS, T_RULES, T_PARAMS = "tblCustomers", "tblContacts", "tblRules", "tblRuleParams"
 T_SETTINGS, T_OWNERS, T_HOLIDAYS, T_WORKDAYS = "tblSettings", "tblOwners", "tblHolidays", "tblWorkdays"
 T_LISTS, T_BLOCKS, T_SEQUENCES = "tblLists", "tblBlocks", "tblSequences"
+
+AS_OF_NAME, TODAY_NAME = "FU_AsOf", "FU_Today"  # the Settings as-of cell; the day the row colours compare with
+
+
+def today_formula(fixed: dt.date | None = None) -> str:
+    """What ``FU_Today`` refers to: the as-of date a refresh was run for (``--today``), so the colours agree
+    with the Status it wrote; else the Settings as-of date, else TODAY() (a workbook opened later recolours)."""
+    if fixed is not None:
+        return f"=DATE({fixed.year},{fixed.month},{fixed.day})"
+    return f"=IF(ISNUMBER({AS_OF_NAME}),{AS_OF_NAME},TODAY())"
+
 
 LAST_ROW = 1_048_576  # validations and conditional formats cover whole columns
 LIST_ROWS = 60  # rows reserved under a list/lookup table for drop-downs

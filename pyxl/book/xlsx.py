@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from xml.sax.saxutils import escape
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ class WorkbookPackage:
         self._table_last: dict[str, int] = {}  # pending last row of each appended table
         self._table_next: dict[str, int] = {}  # pending first free row of each appended table
         self._charts: dict[str, bytes] = {}  # chart part -> rewritten XML
+        self._names: dict[str, str] = {}  # workbook-level defined name -> new formula (without "=")
         self._filled: dict[str, np.ndarray] = {}  # table -> whether each sheet row has a value in its columns
         self._calamine: python_calamine.CalamineWorkbook | None = None
 
@@ -191,6 +193,17 @@ class WorkbookPackage:
         if patch.writes:
             raise WorkbookError(f"sheet {sheet.name} already has cell writes; cannot also replace its content")
         patch.generated = ("".join(xml_rows), dimension, merges, cols)
+
+    def defined_names(self) -> dict[str, str]:
+        """Workbook-level defined names as saved: name -> "=formula" (sheet-level names left out)."""
+        root = parse(self._archive.read(self._workbook_part), self._workbook_part)
+        return {d.get("name"): "=" + (d.text or "") for d in xpath(root, "definedName")
+                if d.get("localSheetId") is None}
+
+    def set_defined_name(self, name: str, refers_to: str) -> None:
+        """Create or redefine a workbook-level name on save; nothing changes when it already says so."""
+        if self.defined_names().get(name) != refers_to:
+            self._names[name] = refers_to.removeprefix("=")
 
     def resize_chart_ranges(self, code: str, starts: charts.Starts) -> None:
         """Make the series ranges of the sheet's charts that start at (row, col) read that many rows."""
@@ -357,9 +370,12 @@ class WorkbookPackage:
                 self._text(rels), lambda tag: (attr(tag, "Target") or "").endswith("calcChain.xml"))])
             parts[opc.CONTENT_TYPES] = self._pack(opc.CONTENT_TYPES, [opc.drop_overrides(
                 self._text(opc.CONTENT_TYPES), {CALC_CHAIN})])
-        if self._patches and recalc_on_load:
+        if self._names or (self._patches and recalc_on_load):
+            xml = self._text(self._workbook_part)
+            for name, formula in self._names.items():
+                xml = _set_defined_name(xml, name, formula)
             parts[self._workbook_part] = self._pack(
-                self._workbook_part, [_full_calc_on_load(self._text(self._workbook_part))])
+                self._workbook_part, [_full_calc_on_load(xml) if self._patches and recalc_on_load else xml])
         return parts, removed
 
     def _render_sheet(self, part: str, patch: SheetPatch) -> tuple[Packed, bool]:
@@ -399,6 +415,19 @@ class WorkbookPackage:
         parts, removed = self._new_parts(recalc_on_load)
         return [(info, *parts[name]) if name in parts else self._archive.kept(name)
                 for name, info in self._archive.infos.items() if name not in removed]
+
+
+def _set_defined_name(xml: str, name: str, formula: str) -> str:
+    """workbook.xml with the workbook-level ``name`` referring to ``formula`` (added if missing)."""
+    element = f'<definedName name="{name}">{escape(formula)}</definedName>'
+    pattern = re.compile(rf'<definedName\b(?=[^>]*\bname="{re.escape(name)}")(?![^>]*\blocalSheetId=)[^>]*'
+                         rf'(?:/>|>.*?</definedName>)', re.S)
+    if pattern.search(xml):
+        return pattern.sub(lambda _: element, xml, count=1)
+    if "</definedNames>" in xml:
+        return xml.replace("</definedNames>", element + "</definedNames>", 1)
+    at = re.search(r"<calcPr\b|<oleSize\b|<customWorkbookViews\b|<pivotCaches\b|<extLst\b|</workbook>", xml).start()
+    return xml[:at] + f"<definedNames>{element}</definedNames>" + xml[at:]
 
 
 def _full_calc_on_load(xml: str) -> str:

@@ -135,9 +135,8 @@ class Builder:
             if row[0] == "language":
                 row[1] = self.lang
         self.table(L.SETTINGS, L.T_SETTINGS, 0, 0, self.t["tables"]["settings"], rows, widths=[18, 18, 40])
-        self.wb.define_name("FU_AsOf", self.ref(L.SETTINGS, 1, 1, 1))
-        self.wb.define_name("FU_Today", f"=IF(ISNUMBER({self.ref(L.SETTINGS, 1, 1, 1)[1:]}),"
-                                        f"{self.ref(L.SETTINGS, 1, 1, 1)[1:]},TODAY())")
+        self.wb.define_name(L.AS_OF_NAME, self.ref(L.SETTINGS, 1, 1, 1))
+        self.wb.define_name(L.TODAY_NAME, L.today_formula())
         self.table(L.SETTINGS, L.T_OWNERS, 0, 4, self.t["tables"]["owners"], [], widths=[10, 6, 8, 10])
         self.wb.define_name("FU_Owners", self.ref(L.SETTINGS, 1, 4, L.LIST_ROWS))
         self.table(L.SETTINGS, L.T_HOLIDAYS, 0, 9, self.t["tables"]["holidays"], [], ["date", "text"], [11, 16])

@@ -355,17 +355,20 @@ STOCK_SHORT = rule("stock.short", "suggestion", "owners")
 
 @check
 def check_stock(ctx: CheckContext) -> list[pd.DataFrame]:
-    """Customers per owner and tier against the tier's target stock (owner-level, not row-level)."""
+    """Customers per owner and tier against the tier's target stock: one line per owner that is short,
+    naming each tier below target with what the owner has and the target (owner-level, not row-level)."""
     owners = ctx.ledger.text("owner").to_numpy(dtype=object)
     pairs = pd.DataFrame({"owner": np.where(owners == "", "-", owners),
                           "tier": ctx.ledger.tier.fillna("?").to_numpy(dtype=object)})
     counts = pairs.groupby(["owner", "tier"]).size().unstack(fill_value=0)
-    short = []
+    short: dict[str, list[tuple[str, int, int]]] = {}
     for code, target in ctx.rules.tiers["target_stock"].dropna().items():
         have = counts[code] if code in counts else pd.Series(0, index=counts.index)
-        short += [(owner, code, int(n), int(target)) for owner, n in have[have < target].items()]
-    return [flag(STOCK_SHORT, [s[0] for s in short], "tier", [s[1] for s in short],
-                 args=[{"owner": o, "tier": c, "have": n, "target": t} for o, c, n, t in short])]
+        for owner, n in have[have < target].items():
+            short.setdefault(owner, []).append((code, int(n), int(target)))
+    return [flag(STOCK_SHORT, list(short), "tier", [",".join(c for c, _, _ in s) for s in short.values()],
+                 args=[{"owner": o, "short": "，".join(f"{c} {n}/{t}" for c, n, t in s), "tiers": len(s)}
+                       for o, s in short.items()])]
 
 
 # ---------------------------------------------------------------- the contact log

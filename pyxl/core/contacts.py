@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .values import (clean_categories, clean_text, member, member_of, parse_bool, parse_dates, parse_datetimes,
-                     parse_vocab, parse_yes_no)
+                     parse_numbers, parse_vocab, parse_yes_no)
 
 RESET_OUTCOMES = ("progress", "deal")
 MESSAGES = ("sms", "email", "wechat")  # an unanswered message is not an unreached call
@@ -30,7 +30,7 @@ class LogProblem:
 @dataclass
 class DerivedLog:
     touches: pd.DataFrame  # parsed, applicable touches: customer_id, when, day, channel, reached, outcome, agreed,
-    # new_tier, event, step, hard_call
+    # new_tier, old_tier, event, step, hard_call, collected, competitor
     per_customer: pd.DataFrame  # index customer_id: last_touch, unreached, no_progress, last_outcome, agreed, new_tier,
     # hard_call…
     per_ledger_row: pd.DataFrame  # the same, one row per ledger ID given to ``derive`` (NA: no applied touch)
@@ -55,6 +55,10 @@ def parse_log(log: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, list[Log
     touches["reached"] = reached | (reached_blank & touches["outcome"].notna().to_numpy())
     touches["agreed"], bad_agreed = parse_dates(col("agreed_date"), today)
     touches["new_tier"] = clean_text(col("new_tier"))
+    touches["old_tier"] = clean_text(col("old_tier"))
+    touches["collected"], bad_collected = parse_numbers(col("collected"))
+    touches["competitor"] = clean_text(col("competitor"))
+    problems += _bad_cells(log, "collected", bad_collected)
     touches["step"] = clean_text(col("step"))
     touches["hard_call"], bad_hard = parse_bool(col("hard_call"))
     problems += _bad_cells(log, "hard_call", bad_hard)

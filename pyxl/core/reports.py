@@ -31,10 +31,10 @@ class Dashboard:
 def dashboard(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, settings: Settings,
               cal: TeamCalendar, today: dt.date) -> Dashboard:
     monday = week_start(today)
-    touches = touches.assign(new_tier=rules.tier_of(touches["new_tier"]))  # typed as alias or label -> tier code
+    touches = _tier_codes(touches, rules)
     week = touches[(touches["day"] >= np.datetime64(monday)) & (touches["day"] <= np.datetime64(today))]
     return Dashboard(funnel(view, rules), owners(view, week, rules, settings, cal, today),
-                     per_day(touches, today), weekly(view, week, settings, cal, today, rules),
+                     per_day(touches, today), weekly(view, week, settings, cal, today, rules, used_fields(touches)),
                      conversions(touches, today), friday_columns(view, touches, rules, cal, today))
 
 
@@ -86,14 +86,16 @@ def per_day(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
 
 
 def weekly(view: pd.DataFrame, week: pd.DataFrame, settings: Settings, cal: TeamCalendar, today: dt.date,
-           rules: Rules) -> pd.DataFrame:
-    """The seed's 周进度: metric key, value, target, met (None where there is no target)."""
+           rules: Rules, used: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """The seed's 周进度: metric key, value, target, met (None where there is no target). Collections and
+    competitor news are blank unless the team's log has ever used them (``used``, see ``used_fields``)."""
     workdays = len(cal.workdays_between(week_start(today), today))
     effective = int(week["reached"].sum())
     touches = len(week)
     deals = int(week["outcome"].eq("deal").sum())
     new_key = int(week["new_tier"].isin(_key_tiers(rules)).sum())
     abnormal = int(view["status"].eq("overdue").sum())
+    collected, news = _collected_and_news(week, used)
     rows = [
         ("customers", len(view), None), ("touches", touches, None),
         ("effective", effective, settings.effective_target * workdays),
@@ -102,6 +104,7 @@ def weekly(view: pd.DataFrame, week: pd.DataFrame, settings: Settings, cal: Team
         ("deals", deals, None), ("deal_rate", deals / effective if effective else 0.0, None),
         ("overdue", abnormal, 0),
         ("payment_late", int((view["payment_deadline"].to_numpy("datetime64[D]") < np.datetime64(today)).sum()), 0),
+        ("collected", collected, None), ("competitor_news", news, None),
     ]
     out = pd.DataFrame(rows, columns=["metric", "value", "target"])
     met = [None if t is None else (v <= t if m in ("overdue", "payment_late") else v >= t)
@@ -110,9 +113,11 @@ def weekly(view: pd.DataFrame, week: pd.DataFrame, settings: Settings, cal: Team
 
 
 def conversions(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    """Tier changes logged in the last four weeks: from (the previous logged tier, or '–') → to, counted."""
+    """Tier changes logged in the last four weeks, counted: from → to. From is the Old tier the log
+    recorded with the change, else the customer's previous logged change, else '–' (not known)."""
     changes = touches.dropna(subset=["new_tier"]).sort_values(["customer_id", "when"])
-    changes = changes.assign(from_tier=changes.groupby("customer_id")["new_tier"].shift().fillna("–"))
+    previous = changes.groupby("customer_id")["new_tier"].shift()
+    changes = changes.assign(from_tier=changes["old_tier"].fillna(previous).fillna("–"))
     since = np.datetime64(today) - np.timedelta64(7 * CONVERSION_WEEKS, "D")
     recent = changes[changes["day"].to_numpy("datetime64[D]") >= since]
     counted = recent.groupby(["from_tier", "new_tier"]).size().rename("count").reset_index()
@@ -155,6 +160,26 @@ def blank_friday(frame: pd.DataFrame) -> np.ndarray:
     return (frame["week_followup"].eq("") | frame["next_actions"].eq("")).to_numpy(dtype=bool)
 
 
+OPTIONAL_FIELDS = ("collected", "competitor")  # log columns a team may or may not fill
+
+
+def used_fields(touches: pd.DataFrame) -> frozenset[str]:
+    """The optional log fields with a value anywhere in the log: a team that never fills them sees blanks."""
+    return frozenset(key for key in OPTIONAL_FIELDS if touches[key].notna().any())
+
+
+def _collected_and_news(touches: pd.DataFrame, used: frozenset[str]) -> tuple[float | None, int | None]:
+    """The amount collected and the number of competitor-news entries in ``touches`` (None: never used)."""
+    collected = float(touches["collected"].sum()) if "collected" in used else None
+    news = int(touches["competitor"].notna().sum()) if "competitor" in used else None
+    return collected, news
+
+
+def _tier_codes(touches: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """New and old tiers typed as alias or label -> tier codes."""
+    return touches.assign(new_tier=rules.tier_of(touches["new_tier"]), old_tier=rules.tier_of(touches["old_tier"]))
+
+
 def _key_tiers(rules: Rules) -> list[str]:
     return split_list(rules.param("key_tiers", ""))
 
@@ -166,6 +191,7 @@ class DailyReport:
     outcomes: pd.DataFrame  # outcome, count
     carried: pd.DataFrame  # planned today, not reached: owner, customer_id, name, tier
     tomorrow: pd.DataFrame  # the next working day's first calls
+    news: pd.DataFrame  # today's competitor news: customer_id, competitor (seed 001's 竞争者的市场信息)
 
 
 def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame, rules: Rules,
@@ -173,7 +199,7 @@ def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame
     """``still_due``: today's agenda as it stands at the end of the day. A reached customer leaves it (its
     cadence restarts), so the day's plan is what is still due plus everyone reached today."""
     day = touches[touches["day"] == np.datetime64(today)]
-    day = day.assign(new_tier=rules.tier_of(day["new_tier"]))  # typed as alias or label -> tier code
+    day = _tier_codes(day, rules)
     reached_ids = set(day.loc[day["reached"], "customer_id"])
     touched_ids = set(day["customer_id"])
     planned_ids = set(still_due["customer_id"]) | reached_ids
@@ -181,7 +207,8 @@ def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame
     new_key = int(day["new_tier"].isin(_key_tiers(rules)).sum())
     rows = [("planned", len(planned_ids), None), ("touched_planned", len(planned_ids & touched_ids), len(planned_ids)),
             ("touches", len(day), None), ("effective", effective, settings.effective_target),
-            ("new_key", new_key, settings.new_key_target), ("deals", int(day["outcome"].eq("deal").sum()), None)]
+            ("new_key", new_key, settings.new_key_target), ("deals", int(day["outcome"].eq("deal").sum()), None),
+            ("collected", _collected_and_news(day, used_fields(touches))[0], None)]
     figures = pd.DataFrame(rows, columns=["metric", "value", "target"])
     figures["met"] = [None if t is None else v >= t for _, v, t in rows]
     outcome = day["outcome"].where(day["reached"], "unreached").fillna("reached")
@@ -189,4 +216,5 @@ def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame
     carried = still_due[~still_due["customer_id"].isin(reached_ids)]
     carried = carried.drop_duplicates("customer_id")[["owner", "customer_id", "name", "tier"]]
     first = tomorrow.sort_values(["owner", "order"]).groupby("owner", sort=True).head(first_calls)
-    return DailyReport(figures, outcomes, carried.reset_index(drop=True), first.reset_index(drop=True))
+    news = day.loc[day["competitor"].notna(), ["customer_id", "competitor"]].reset_index(drop=True)
+    return DailyReport(figures, outcomes, carried.reset_index(drop=True), first.reset_index(drop=True), news)
