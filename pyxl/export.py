@@ -42,12 +42,13 @@ XML_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;":
 
 def manager_copy(source: Path, out: Path | None = None, *, mask: bool = False, mask_names: bool = False,
                  pdf: bool = False, today: dt.date | None = None) -> actions.Outcome:
-    """``mask``: phone, email, WeChat and the Settings' personal columns masked; ``mask_names`` also names."""
+    """``mask`` (or the Settings' mask_copy): phone, email, WeChat and the Settings' personal columns masked;
+    ``mask_names`` also names."""
     book = WorkbookPackage.open(source)
     inputs = actions.load(book)
     as_of = inputs.settings.today(today)
     out = out or source.with_name(_copy_name(source, inputs.ledger, as_of))
-    mask = mask or mask_names
+    mask = mask or mask_names or inputs.settings.mask_copy
     masker = _masker(book, inputs.settings.personal_columns, mask_names) if mask else None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "work.xlsm"

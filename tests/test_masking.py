@@ -88,7 +88,7 @@ def copies(tmp_path_factory) -> dict[str, object]:
     for name, flags in (("plain", []), ("masked", ["--mask"]), ("names", ["--mask-names"])):
         out[name] = tmp / f"{name}.xlsx"
         _run("export", book, *flags, "-o", out[name])
-    return {"ledger": ledger, "dir": tmp, **out}
+    return {"ledger": ledger, "dir": tmp, "book": book, **out}
 
 
 def _digits(value: object) -> str:
@@ -167,6 +167,17 @@ def test_masked_ledger_cells_keep_their_last_four_characters(copies):
     masked = WorkbookPackage.open(copies["masked"]).read_table(L.T_CUSTOMERS)
     for typed, shown in zip(copies["ledger"][LEDGER["phone"]], masked[LEDGER["phone"]]):
         assert shown == mask_text(typed) and shown.startswith("*******") and shown[-4:] == _digits(typed)[-4:]
+
+
+def test_settings_mask_copy_masks_every_copy(copies, tmp_path):
+    book = Path(shutil.copy(copies["book"], tmp_path / "book.xlsm"))
+    package = WorkbookPackage.open(book)
+    settings = package.read_table(L.T_SETTINGS)
+    row = next(r for r, key in settings.iloc[:, 0].items() if key == "mask_copy")
+    package.set_column_values(L.T_SETTINGS, settings.columns[1], {row: "是"})
+    package.save(backup=False)
+    _run("export", book, "-o", tmp_path / "copy.xlsx")
+    assert _leaks(tmp_path / "copy.xlsx", _secrets(copies["ledger"])) == {}
 
 
 # ---------------------------------------------------------------- the package pass on parts the demo lacks

@@ -106,6 +106,7 @@ class Settings:
     our_profile: str = _default("our_profile")
     backup: bool = _default("backup")
     personal_columns: tuple[str, ...] = _default("personal_columns")  # masked in a masked copy, by header
+    mask_copy: bool = _default("mask_copy")  # every manager copy masked, the ribbon's too
     extra_holidays: list[dt.date] = field(default_factory=list)
     extra_workdays: list[dt.date] = field(default_factory=list)
     owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
