@@ -25,8 +25,7 @@ from .book.xlsx import WorkbookPackage
 from .book.xmltext import attr
 from .book.zipio import Archive, repack
 from .core.calendar import week_start
-from .core.masking import Masker, Personal, personal_headers, personal_values
-from .core.schema import header_index, normalise
+from .core.masking import Masker, table_personal
 
 MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -35,7 +34,8 @@ UDF_FORMULA = re.compile(rb"<f>[^<]*\b(?:FU_\w+|xlwings\w*)\([^<]*</f>", re.IGNO
 TEXT_PARTS = (".xml", ".rels", ".vml")
 # attributes that hold text people read (hyperlinks, validation prompts): masked like character data
 TEXT_ATTRIBUTES = frozenset({"display", "tooltip", "prompt", "promptTitle", "error", "errorTitle"})
-NUMBER_CELL = re.compile(r"<c\b([^>]*?)>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?<v>([^<]*)</v></c>")
+# a number cell whose value may be a phone (7 digits or more)
+NUMBER_CELL = re.compile(r"<c\b([^>]*?)>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?<v>(\d{7,}[^<]*)</v></c>")
 TYPE_ATTRIBUTE = re.compile(r'\st="[^"]*"')
 XML_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 
@@ -81,12 +81,8 @@ def _freeze(book: WorkbookPackage, as_of: dt.date, work: Path) -> None:
 # ---------------------------------------------------------------- masking
 def _masker(book: WorkbookPackage, marked: tuple[str, ...], names: bool) -> Masker:
     """A masker of every personal value of the ledger and the log, as XML character data writes them."""
-    personal = Personal()
-    for table, schema_table in ((L.T_CUSTOMERS, "ledger"), (L.T_CONTACTS, "contacts")):
-        frame = book.read_table(table)
-        headers = personal_headers(schema_table, list(frame.columns), marked, names)
-        phones = [h for h in headers if header_index(schema_table).get(normalise(h)) == "phone"]
-        personal |= personal_values([frame[h] for h in headers if h not in phones], [frame[h] for h in phones])
+    personal = (table_personal("ledger", book.read_table(L.T_CUSTOMERS), marked, names)
+                | table_personal("contacts", book.read_table(L.T_CONTACTS), marked, names))
     return Masker(personal, encode=_xml_escape, decode=_xml_unescape)
 
 

@@ -60,6 +60,13 @@ class Personal:
         return Personal(self.texts | other.texts, self.phones | other.phones)
 
 
+def table_personal(table: str, frame: pd.DataFrame, marked: Iterable[str], names: bool = False) -> Personal:
+    """The personal values of a table as typed (header labels as columns): see ``personal_headers``."""
+    headers = personal_headers(table, list(frame.columns), marked, names)
+    phones = [h for h in headers if header_index(table).get(normalise(h)) == "phone"]
+    return personal_values([frame[h] for h in headers if h not in phones], [frame[h] for h in phones])
+
+
 def personal_values(columns: Iterable[pd.Series], phone_columns: Iterable[pd.Series] = ()) -> Personal:
     """Every personal value of these columns; the cells of ``phone_columns`` also give the numbers they hold
     (a cell may hold two: 13800000001/021-5555666)."""
