@@ -323,13 +323,17 @@ def ids(book: Book, no_backup: NoBackup = False) -> None:
 
 
 @app.command()
-def export(book: Book, mask: Annotated[bool, typer.Option(help="Mask phone, email and WeChat.")] = False,
+def export(book: Book,
+           mask: Annotated[bool, typer.Option(
+               help="Mask phone, email, WeChat and the Settings' personal columns everywhere in the copy.")] = False,
+           mask_names: Annotated[bool, typer.Option(
+               help="Also mask customer and contact names (implies --mask).")] = False,
            pdf: Annotated[bool, typer.Option(help="Also render Dashboard and Plan to PDF (LibreOffice).")] = False,
            out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None) -> None:
     """Write a macro-free .xlsx copy for a manager (values, colours and charts kept).
 
     Example: followup export team.xlsm --mask -o manager.xlsx"""
-    outcome = export_mod.manager_copy(book, out, mask=mask, pdf=pdf)
+    outcome = export_mod.manager_copy(book, out, mask=mask, mask_names=mask_names, pdf=pdf)
     _summary(outcome, False, f"export {book.name}")
 
 

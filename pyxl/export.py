@@ -2,7 +2,9 @@
 
 Values, native conditional formats and charts are kept; the VBA project, the ribbon, the xlwings
 configuration and the form sheet are removed; worksheet functions that need Python are replaced by
-their last values; the as-of date is frozen so colours match the computed statuses.
+their last values; the as-of date is frozen so colours match the computed statuses. A masked copy has every
+personal value of the ledger and the log masked wherever it appears in the package (core/masking.py):
+every sheet, shared string, message, chart cache, comment, defined name and document property.
 """
 from __future__ import annotations
 
@@ -25,30 +27,36 @@ from .book.zipio import Archive, repack
 from .core.calendar import week_start
 from .core.errors import FollowupError
 from .core.i18n import text
+from .core.masking import Masker, table_personal
 
 MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 DROP_SHEETS = (L.XLWINGS_CONF, L.FORM)
 UDF_FORMULA = re.compile(rb"<f>[^<]*\b(?:FU_\w+|xlwings\w*)\([^<]*</f>", re.IGNORECASE)
-MASKED = ("phone", "email", "wechat")
+TEXT_PARTS = (".xml", ".rels", ".vml")
+# attributes that hold text people read (hyperlinks, validation prompts): masked like character data
+TEXT_ATTRIBUTES = frozenset({"display", "tooltip", "prompt", "promptTitle", "error", "errorTitle"})
+# a number cell whose value may be a phone (7 digits or more)
+NUMBER_CELL = re.compile(r"<c\b([^>]*?)>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?<v>(\d{7,}[^<]*)</v></c>")
+TYPE_ATTRIBUTE = re.compile(r'\st="[^"]*"')
+XML_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 
 
-def mask_text(value: object) -> object:
-    """Keep the last 4 characters, as seed 001's privacy rule asks."""
-    text = "" if value is None else str(value).strip()
-    return text if not text else "*" * max(len(text) - 4, 3) + text[-4:]
-
-
-def manager_copy(source: Path, out: Path | None = None, *, mask: bool = False, pdf: bool = False,
-                 today: dt.date | None = None) -> actions.Outcome:
+def manager_copy(source: Path, out: Path | None = None, *, mask: bool = False, mask_names: bool = False,
+                 pdf: bool = False, today: dt.date | None = None) -> actions.Outcome:
+    """``mask`` (or the Settings' mask_copy): phone, email, WeChat and the Settings' personal columns masked;
+    ``mask_names`` also names."""
     book = WorkbookPackage.open(source)
     inputs = actions.load(book)
     as_of = inputs.settings.today(today)
     out = out or source.with_name(_copy_name(source, inputs.ledger, as_of))
+    mask = mask or mask_names or inputs.settings.mask_copy
+    masker = _masker(book, inputs.settings.personal_columns, mask_names) if mask else None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "work.xlsm"
-        _freeze(book, inputs, as_of, mask, work)
-        out.write_bytes(strip_macros(work.read_bytes()))
+        _freeze(book, as_of, work)
+        package = strip_macros(work.read_bytes())
+        out.write_bytes(mask_package(package, masker) if masker else package)
     outcome = actions.Outcome(as_of, {"copy": str(out), "masked": mask}, files=[str(out)],
                               lang=inputs.settings.language)
     if pdf:
@@ -64,18 +72,68 @@ def _copy_name(source: Path, ledger: pd.DataFrame, day: dt.date) -> str:
     return f"{source.stem}-{who}-{iso.year}-W{iso.week:02d}.xlsx"
 
 
-def _freeze(book: WorkbookPackage, inputs: actions.Inputs, as_of: dt.date, mask_contacts: bool, work: Path) -> None:
+def _freeze(book: WorkbookPackage, as_of: dt.date, work: Path) -> None:
     settings = book.read_table(L.T_SETTINGS)
     rows = [r for r, key in settings.iloc[:, 0].items() if str(key).strip() == "as_of_date"]
     if rows:
         book.set_column_values(L.T_SETTINGS, settings.columns[1], {rows[0]: as_of})
-    if mask_contacts:
-        for key in MASKED:
-            header = inputs.ledger_headers.header_of(key)
-            if header:
-                book.set_column_values(L.T_CUSTOMERS, header,
-                                       {int(r): mask_text(v) for r, v in inputs.ledger[key].items() if v is not None})
     book.save(work, backup=False)
+
+
+# ---------------------------------------------------------------- masking
+def _masker(book: WorkbookPackage, marked: tuple[str, ...], names: bool) -> Masker:
+    """A masker of every personal value of the ledger and the log, as XML character data writes them."""
+    personal = (table_personal("ledger", book.read_table(L.T_CUSTOMERS), marked, names)
+                | table_personal("contacts", book.read_table(L.T_CONTACTS), marked, names))
+    return Masker(personal, encode=_xml_escape, decode=_xml_unescape)
+
+
+def mask_package(package: bytes, masker: Masker) -> bytes:
+    """Every personal value masked in every text part of the package: character data and the attributes
+    people read, everywhere (sheets, shared strings, comments, charts, drawings, document properties, external
+    hyperlink targets); a number cell holding one becomes a text cell with the masked value."""
+    src = Archive(package, "package")
+
+    def edit(name: str, read: Callable[[], Iterator[bytes]]) -> bytes | None:
+        if not name.endswith(TEXT_PARTS):
+            return None
+        xml = _text(read)
+        masked = masker.mask(_number_cells_masked(xml, masker), _readable)
+        return None if masked == xml else masked.encode("utf-8")
+
+    return repack(src, (), edit)
+
+
+def _number_cells_masked(xml: str, masker: Masker) -> str:
+    """Number cells whose value is personal (a phone typed as a number) as text cells holding the masked value:
+    masking the number in place would leave a number cell that is no number."""
+
+    def as_text(m: re.Match) -> str:
+        attrs, value = m[1], m[2]
+        if attr(f"<c{attrs}>", "t") not in (None, "n") or (masked := masker.mask(value)) == value:
+            return m[0]
+        return f'<c{TYPE_ATTRIBUTE.sub("", attrs)} t="inlineStr"><is><t>{masked}</t></is></c>'
+
+    return NUMBER_CELL.sub(as_text, xml) if "<sheetData" in xml else xml
+
+
+def _readable(xml: str, start: int) -> bool:
+    """Whether ``start`` lies in character data, in an attribute people read, or in an external target."""
+    if xml.rfind(">", 0, start) >= xml.rfind("<", 0, start):
+        return True
+    tag = xml[xml.rfind("<", 0, start): xml.find(">", start) + 1]
+    name = re.search(r'([\w:]+)="[^"]*$', xml[xml.rfind("<", 0, start): start])
+    if name is None:
+        return False
+    return name[1] in TEXT_ATTRIBUTES or (name[1] == "Target" and 'TargetMode="External"' in tag)
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_unescape(text: str) -> str:
+    return re.sub(r"&(?:amp|lt|gt|quot|apos);", lambda m: XML_ENTITIES[m[0]], text)
 
 
 def strip_macros(package: bytes) -> bytes:

@@ -25,6 +25,7 @@ class Field:
     aliases: tuple[str, ...]
     width: int
     required: bool = False  # without its column the tool cannot do its job: a missing header is flagged
+    personal: str = ""  # "contact": masked in a masked copy; "name": masked with names too (core/masking.py)
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh-CN" else self.en
@@ -59,7 +60,7 @@ def _schema() -> dict:
 def fields(table: str) -> tuple[Field, ...]:
     """The declared fields of ``ledger`` or ``contacts``, in sheet order."""
     return tuple(Field(f["key"], f["type"], f["kind"], f["zh"], f["en"], tuple(f["aliases"]), f["width"],
-                       f.get("required", False)) for f in _schema()[table])
+                       f.get("required", False), f.get("personal", "")) for f in _schema()[table])
 
 
 def field(table: str, key: str) -> Field:

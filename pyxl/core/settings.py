@@ -14,6 +14,7 @@ from .schema import TEMPLATES, vocabulary
 from .values import parse_dates, parse_numbers, split_list
 
 WEEKDAYS = 7
+LISTS = ("personal_columns",)  # keys whose value is a comma-separated list
 
 
 @cache
@@ -36,6 +37,8 @@ def default(key: str) -> object:
     """settings.toml's default of a Settings key, converted as that cell typed on the sheet would be
     (blank: None for the as-of date, else "")."""
     value = defaults()[key][0]
+    if key in LISTS:
+        return tuple(split_list(value))
     if str(value).strip() == "":
         return None if key == "as_of_date" else ""
     kind = get_type_hints(Settings)[key]
@@ -53,6 +56,8 @@ def _convert(key: str, value: object, current: object) -> object:
         if parsed is None:
             raise ValueError("yes / no")
         return parsed == "yes"
+    if key in LISTS:
+        return tuple(split_list(value))
     if key == "load_pattern":
         parts = split_list(value, "/")
         numbers, bad = parse_numbers(pd.Series(parts))
@@ -100,6 +105,8 @@ class Settings:
     our_address: str = _default("our_address")
     our_profile: str = _default("our_profile")
     backup: bool = _default("backup")
+    personal_columns: tuple[str, ...] = _default("personal_columns")  # masked in a masked copy, by header
+    mask_copy: bool = _default("mask_copy")  # every manager copy masked, the ribbon's too
     extra_holidays: list[dt.date] = field(default_factory=list)
     extra_workdays: list[dt.date] = field(default_factory=list)
     owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
