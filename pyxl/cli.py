@@ -241,6 +241,9 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
                                                               "that looks most like a ledger).")] = None,
             map_: Annotated[Optional[list[str]], typer.Option("--map", help='"Source col=Field" (repeatable; '
                                                               "remembered in BOOK.import-map.json; Field - ignores).")] = None,
+            skip: Annotated[Optional[list[str]], typer.Option("--skip", help="A source column not to import "
+                                                              "(repeatable; = --map \"COL=-\", remembered too). "
+                                                              "Other unknown columns become ledger columns.")] = None,
             overwrite: Annotated[bool, typer.Option("--overwrite", help="Let the source replace non-blank cells "
                                                     "(default: fill blanks only, report conflicts).")] = False,
             kind: Annotated[str, typer.Option(help="auto, ledger (customers) or log (contacts).")] = "auto",
@@ -250,7 +253,8 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
     Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
     from . import importer
     try:
-        report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
+        maps = [*(map_ or []), *(f"{column}=-" for column in skip or [])]
+        report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=maps,
                                      overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
     except (FollowupError, ValueError, KeyError, OSError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
