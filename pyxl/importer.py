@@ -682,18 +682,21 @@ class _State:
     def label(self, key: str) -> str:
         return self.extra.get(key) or next(f.label(self.lang) for f in fields("ledger") if f.key == key)
 
-    def extra_column(self, header: str) -> str:
+    def extra_column(self, header: str, taken: set[str]) -> str:
         """The EXTRA key of a source column no field takes: the ledger's user column of the same header (its
-        cells read into the rows), else a new column; a header a field already has gets a number."""
+        cells read into the rows), or the column an earlier source of this import made, else a new column; a
+        header a field already has, or one ``taken`` by another column of the same source, gets a number."""
         ledger = self.book.tables()[L.T_CUSTOMERS].columns
-        known = {normalise(h) for h in ledger} | set(header_index("ledger")) | {normalise(h) for h in self.extra.values()}
+        known = {normalise(h) for h in ledger} | set(header_index("ledger"))
         users = {normalise(h): h for h in self.inputs.ledger_headers.unknown}
+        users.update({normalise(h): h for k, h in self.extra.items() if k not in taken})
         label = users.get(normalise(header)) or header
         n = 1
-        while normalise(label) in known and normalise(label) not in users:
+        while (normalise(label) in known and normalise(label) not in users) or EXTRA + label in taken:
             n += 1
             label = f"{header} ({n})"
         key = EXTRA + label
+        taken.add(key)
         if label in users.values() and key not in self.extra:
             cells = self.book.read_table(L.T_CUSTOMERS)[label]
             for row, value in cells.items():
@@ -766,9 +769,7 @@ def merge_ledger(state: _State, typed: Typed, report: SourceReport, overwrite: b
                     report.overwritten += 1
                 else:
                     conflicted = True
-                    cell = actions.address(state.book, L.T_CUSTOMERS, state.header(key), target) \
-                        if isinstance(target, int) and not key.startswith(EXTRA) else \
-                        _new_column_cell(state, key, target)
+                    cell = _ledger_cell(state, key, target)
                     pending = isinstance(target, tuple) or target in state.updates.get(key, {})
                     shown = old if pending else state.raw[target].get(key, old)  # as typed in the workbook
                     report.conflicts.append(Conflict(src_row, cell, state.label(key),
@@ -790,13 +791,11 @@ def merge_ledger(state: _State, typed: Typed, report: SourceReport, overwrite: b
 
 
 
-def _new_column_cell(state: _State, key: str, target: object) -> str:
-    """Sheet!A1 of a ledger cell in a user column (which may not be in the table yet); "" for a new row."""
-    if not isinstance(target, int):
+def _ledger_cell(state: _State, key: str, target: object) -> str:
+    """Sheet!A1 of a ledger cell; "" for a row or a column this import adds."""
+    if not isinstance(target, int) or state.header(key) not in state.book.tables()[L.T_CUSTOMERS].columns:
         return ""
-    info = state.book.tables()[L.T_CUSTOMERS]
-    return actions.address(state.book, L.T_CUSTOMERS, state.header(key), target) \
-        if state.header(key) in info.columns else ""
+    return actions.address(state.book, L.T_CUSTOMERS, state.header(key), target)
 
 
 def _customer_rows(state: _State, frame: pd.DataFrame) -> list[object | None]:
@@ -974,10 +973,11 @@ def _prepare(path: Path, state: _State, overrides: dict[str, str], kind: str, sh
     report = SourceReport(str(path), layout.grid.name, layout.header_row + 1, layout.kind)
     labels = _labels(lang)
     computed = {name for name, key in header_index("ledger").items() if key in _COMPUTED}
+    taken: set[str] = set()
     for i, header in enumerate(layout.headers):
         key = layout.columns.get(i)
         if key is None and header and layout.kind == LEDGER and normalise(header) not in computed:
-            layout.columns[i] = state.extra_column(header)  # nothing of the source is lost
+            layout.columns[i] = state.extra_column(header, taken)  # nothing of the source is lost
             report.extra[header] = state.extra[layout.columns[i]]
         elif key is None or key == IGNORE:
             if header:
@@ -1020,9 +1020,9 @@ def _list_hint(state: _State, key: str) -> str:
         info, frame = tables[L.T_RULES], state.book.read_table(L.T_RULES)
         col = info.first_col + list(info.columns).index(state.inputs.rules_headers.header_of("aliases") or
                                                         info.columns[0])
-        aliases = (f"{cell_address(info.sheet, col, info.data_rows.start)}:"
-                   f"{col_letter(col)}{max(info.data_rows.start, _last_filled(frame))}")
-        new_row = cell_address(info.sheet, info.first_col, _last_filled(frame) + 1)
+        last = _last_filled(frame, info.header_row)
+        aliases = f"{cell_address(info.sheet, col, info.data_rows.start)}:{col_letter(col)}{max(info.data_rows.start, last)}"
+        new_row = cell_address(info.sheet, info.first_col, last + 1)
         return _t(state.lang, "import", "add_tier", aliases=aliases, cell=new_row)
     if kind not in _LIST_COLUMNS or L.T_LISTS not in tables:
         return ""
@@ -1035,10 +1035,10 @@ def _list_hint(state: _State, key: str) -> str:
               cell=cell_address(info.sheet, info.first_col + pos, row))
 
 
-def _last_filled(frame: pd.DataFrame) -> int:
-    """The Excel row of a table's last non-blank row (the header's row + 0 when none is)."""
+def _last_filled(frame: pd.DataFrame, header_row: int) -> int:
+    """The Excel row of a table's last non-blank row (its header's row when every row is blank)."""
     filled = frame.index[frame.map(cell_text).ne("").any(axis=1)]
-    return int(filled.max()) if len(filled) else int(frame.index.min(initial=2)) - 1
+    return int(filled.max()) if len(filled) else header_row
 
 
 def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = False, sheet: str | None = None,
