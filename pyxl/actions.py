@@ -17,7 +17,7 @@ from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
 from .core.errors import FollowupError
 from .core.i18n import text
-from .core.inputs import Inputs, Tables, inputs_from_tables
+from .core.inputs import POSITIONAL_COLUMNS, Inputs, Tables, inputs_from_tables
 from .core.schema import HeaderMatch, normalise, vocabulary
 from .core.values import cell_text, plain
 
@@ -45,11 +45,16 @@ def load(book: Book) -> Inputs:
     """The tool's tables of the workbook as the core's inputs."""
     tables = book.tables()
     read = book.read_table
-    return inputs_from_tables(Tables(
+    inputs = inputs_from_tables(Tables(
         ledger=read(L.T_CUSTOMERS), log=read(L.T_CONTACTS), rules=read(L.T_RULES), params=read(L.T_PARAMS),
         settings=read(L.T_SETTINGS), holidays=read(L.T_HOLIDAYS), workdays=read(L.T_WORKDAYS),
         owners=read(L.T_OWNERS), blocks=read(L.T_BLOCKS),
         sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None))
+    if inputs.rules.tiers.empty:  # every cadence, check and plan needs the tiers: nothing to compute
+        info = tables[L.T_RULES]
+        raise ActionError(text(inputs.settings.language, "errors", "no_tiers",
+                               cell=cell_address(info.sheet, info.first_col, info.header_row + 1)))
+    return inputs
 
 
 # ---------------------------------------------------------------- writing helpers
@@ -274,19 +279,34 @@ def _counts(result: engine.RefreshResult) -> dict[str, object]:
             **{f"flags_{k}": int(severity.get(k, 0)) for k in ("error", "warning", "suggestion")}}
 
 
+# tables the core reads by position (inputs.POSITIONAL_COLUMNS): the workbook table of each
+_POSITIONAL_TABLES = {"settings": L.T_SETTINGS, "params": L.T_PARAMS, "owners": L.T_OWNERS,
+                      "holidays": L.T_HOLIDAYS, "workdays": L.T_WORKDAYS, "blocks": L.T_BLOCKS}
+
+
 def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.DataFrame:
     """Flags with the Sheet!cell they point at."""
     headers = {"ledger": (L.T_CUSTOMERS, inputs.ledger_headers), "contacts": (L.T_CONTACTS, inputs.log_headers),
-               "sequences": (L.T_SEQUENCES, inputs.sequence_headers)}
+               "sequences": (L.T_SEQUENCES, inputs.sequence_headers), "rules": (L.T_RULES, inputs.rules_headers)}
     cells = []
     for f in result.flags.itertuples(index=False):
         table, match = headers.get(f.table, (None, None))
-        if table is not None and f.row is None:  # a missing column: the header row, where it would be added
+        if f.table in ("ledger", "contacts") and f.row is None:  # a missing column: where it would be added
             info = book.tables()[table]
             cells.append(cell_address(info.sheet, info.first_col + len(info.columns), info.header_row))
-        elif table is None:
-            cells.append({"rules": book.tables()[L.T_RULES].sheet, "settings": book.tables()[L.T_SETTINGS].sheet}
-                         .get(f.table, ""))
-        else:
+        elif table is not None:
             cells.append(address(book, table, match.header_of(f.field), f.row))
+        elif f.table in _POSITIONAL_TABLES:
+            cells.append(_positional_address(book, f.table, f.field, f.row))
+        else:
+            cells.append("")
     return result.flags.assign(cell=cells)
+
+
+def _positional_address(book: Book, table: str, field: str, row: object) -> str:
+    """Sheet!A1 of a cell of a table read by position; the sheet alone when the row is unknown (None), nothing
+    when the flag is about something else than a cell (an owner's stock names the owner)."""
+    info = book.tables()[_POSITIONAL_TABLES[table]]
+    if not isinstance(row, (int, np.integer)):
+        return info.sheet if row is None else ""
+    return cell_address(info.sheet, info.first_col + POSITIONAL_COLUMNS[table].index(field), row)

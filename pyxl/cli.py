@@ -366,6 +366,9 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
                                                               "that looks most like a ledger).")] = None,
             map_: Annotated[Optional[list[str]], typer.Option("--map", help='"Source col=Field" (repeatable; '
                                                               "remembered in BOOK.import-map.json; Field - ignores).")] = None,
+            skip: Annotated[Optional[list[str]], typer.Option("--skip", help="A source column not to import "
+                                                              "(repeatable; = --map \"COL=-\", remembered too). "
+                                                              "Other unknown columns become ledger columns.")] = None,
             overwrite: Annotated[bool, typer.Option("--overwrite", help="Let the source replace non-blank cells "
                                                     "(default: fill blanks only, report conflicts).")] = False,
             kind: Annotated[str, typer.Option(help="auto, ledger (customers) or log (contacts).")] = "auto",
@@ -374,7 +377,8 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
 
     Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
     _choice(kind, IMPORT_KINDS, "--kind")
-    report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
+    maps = [*(map_ or []), *(f"{column}=-" for column in skip or [])]
+    report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=maps,
                                  overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
@@ -392,6 +396,8 @@ def _import_report(report: importer.ImportReport, limit: int = 30) -> None:
         table.add_row(t("sheet"), f"{s.sheet or '-'} · {t('header_row')} {s.header_row}")
         table.add_row(t("kind"), t("kind_ledger" if s.kind == importer.LEDGER else "kind_log"))
         table.add_row(t("columns"), ", ".join(f"{h} → {f}" for h, f in s.columns.items()))
+        if s.extra:
+            table.add_row(t("extra"), ", ".join(h if h == c else f"{h} → {c}" for h, c in s.extra.items()))
         if s.ignored:
             table.add_row(t("ignored"), ", ".join(s.ignored))
         counts = s.counts()
@@ -419,6 +425,8 @@ def _import_report(report: importer.ImportReport, limit: int = 30) -> None:
             for label, values in s.unmapped.items():
                 shown = ", ".join(f"{v} ×{n}" for v, n in list(values.items())[:limit])
                 console.print(f"  {label}: {shown}")
+                if s.lists.get(label):
+                    console.print(f"    → {s.lists[label]}")
         if s.unreadable:
             console.print(t("unreadable"))
             for row, label, value in s.unreadable[:limit]:

@@ -47,6 +47,7 @@ import python_calamine
 
 from . import actions
 from .book import layout as L
+from .book.a1 import cell_address, col_letter
 from .book.xlsx import WorkbookError, WorkbookPackage
 from .book.zipio import expansion, size_problem
 from .core import ids
@@ -68,6 +69,7 @@ SPREADSHEETS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXTS = (".csv", ".tsv", ".txt")
 LEDGER, LOG = "ledger", "log"
 IGNORE = "-"
+EXTRA = "extra:"  # key prefix of a source column no field takes: it goes to a ledger column of its own header
 IGNORE_WORDS = {"-", "", "ignore", "skip", "none", "忽略", "不导入"}
 NAME_PARTS = {"_last": ("姓", "姓氏", "Last name", "Surname", "Family name", "Last"),
               "_first": ("名", "名字", "First name", "Given name", "First")}
@@ -98,6 +100,7 @@ class SourceReport:
     kind: str = ""
     columns: dict[str, str] = field(default_factory=dict)  # source header -> field label
     ignored: list[str] = field(default_factory=list)  # source headers not imported
+    extra: dict[str, str] = field(default_factory=dict)  # source header -> ledger column of its own (a user column)
     rows: int = 0
     added: list[int] = field(default_factory=list)  # source rows (1-based, as in the source)
     updated: list[int] = field(default_factory=list)
@@ -106,7 +109,8 @@ class SourceReport:
     skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> source rows
     conflicts: list[Conflict] = field(default_factory=list)
     overwritten: int = 0
-    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # field label -> value -> count
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # field label -> value -> count (written as typed)
+    lists: dict[str, str] = field(default_factory=dict)  # field label -> where its team list takes new values
     unreadable: list[tuple[int, str, str]] = field(default_factory=list)  # (source row, field label, value)
     notes: list[str] = field(default_factory=list)
 
@@ -559,6 +563,9 @@ def type_values(frame: pd.DataFrame, table: str, rules: Rules, lang: str, today:
     specs.update({f.key: f for f in fields("ledger") if f.key in IDENTITY and f.key not in specs})
     for key in frame.columns:
         spec = specs.get(key)
+        if key.startswith(EXTRA):
+            out[key] = frame[key].map(_as_typed)
+            continue
         if spec is None:
             continue
         column = frame[key]
@@ -578,9 +585,17 @@ def type_values(frame: pd.DataFrame, table: str, rules: Rules, lang: str, today:
     return typed
 
 
+def _as_typed(value: object) -> object:
+    """A cell of a column no field takes, as the workbook will hold it: text trimmed, None when blank."""
+    if _text_value(value) is None:
+        return None
+    return value.strip(_SPACES) if isinstance(value, str) else value
+
+
 def _type_column(column: pd.Series, spec: Field, rules: Rules, lang: str,
                  today: dt.date) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(values, bad mask, whether bad means 'not in a vocabulary' rather than 'unreadable')."""
+    """(values, bad mask, whether bad means 'not in a vocabulary' rather than 'unreadable'). A value no
+    vocabulary or tier knows (a CRM's own stage, a tier name) is kept as typed: written, and listed."""
     blank = _blank(column)
     kind = spec.type
     if kind in ("date", "datetime"):
@@ -597,17 +612,16 @@ def _type_column(column: pd.Series, spec: Field, rules: Rules, lang: str,
         return values, bad & ~blank, False
     if kind == "tier":
         codes = rules.tier_of(column)
-        values = codes.astype(object).where(codes.notna(), None).to_numpy(dtype=object)
-        return values, ~blank & codes.isna().to_numpy(), True
+        bad = ~blank & codes.isna().to_numpy()
+        values = np.where(bad, _texts(column), codes.astype(object).where(codes.notna(), None).to_numpy(dtype=object))
+        return values, bad, True
     if kind in ("bool", "channel", "outcome", "stage", "event"):
         vocab = vocabulary("bool" if kind == "bool" else kind)
         labels = {k: vocab.label(k, lang) for k in vocab.terms}
         keys = distinct_map(column, lambda v: None if _text_value(v) is None else vocab.parse(v))
         values = np.array([labels.get(k) if k else None for k in keys], dtype=object)
         bad = ~blank & np.array([k is None for k in keys], dtype=bool)
-        if kind == "stage":  # a stage the vocabulary lacks (a CRM's own) is kept as typed, and listed
-            values = np.where(bad, _texts(column), values)
-        return values, bad, True
+        return np.where(bad, _texts(column), values), bad, True
     return _texts(column), np.zeros(len(column), dtype=bool), False
 
 
@@ -662,9 +676,40 @@ class _State:
     updates: dict[str, dict[int, object]] = field(default_factory=dict)  # key -> {Excel row: value}
     log_rows: list[dict] = field(default_factory=list)  # contact-log rows to append (canonical keys)
     ids_created: int = 0
+    extra: dict[str, str] = field(default_factory=dict)  # EXTRA key -> the ledger column it goes to
 
     def id_of(self, row: object) -> object:
         return self.rows[row].get("customer_id")
+
+    def header(self, key: str) -> str | None:
+        """The ledger column of a field key or of a source column of its own."""
+        return self.extra.get(key) or self.inputs.ledger_headers.header_of(key)
+
+    def label(self, key: str) -> str:
+        return self.extra.get(key) or next(f.label(self.lang) for f in fields("ledger") if f.key == key)
+
+    def extra_column(self, header: str, taken: set[str]) -> str:
+        """The EXTRA key of a source column no field takes: the ledger's user column of the same header (its
+        cells read into the rows), or the column an earlier source of this import made, else a new column; a
+        header a field already has, or one ``taken`` by another column of the same source, gets a number."""
+        ledger = self.book.tables()[L.T_CUSTOMERS].columns
+        known = {normalise(h) for h in ledger} | set(header_index("ledger"))
+        users = {normalise(h): h for h in self.inputs.ledger_headers.unknown}
+        users.update({normalise(h): h for k, h in self.extra.items() if k not in taken})
+        label = users.get(normalise(header)) or header
+        n = 1
+        while (normalise(label) in known and normalise(label) not in users) or EXTRA + label in taken:
+            n += 1
+            label = f"{header} ({n})"
+        key = EXTRA + label
+        taken.add(key)
+        if label in users.values() and key not in self.extra:
+            cells = self.book.read_table(L.T_CUSTOMERS)[label]
+            for row, value in cells.items():
+                if int(row) in self.rows:
+                    self.rows[int(row)][key] = _as_typed(value)
+        self.extra[key] = label
+        return key
 
 
 def _open_state(book: WorkbookPackage, today: dt.date | None) -> _State:
@@ -681,8 +726,8 @@ def _open_state(book: WorkbookPackage, today: dt.date | None) -> _State:
     return state
 
 
-def _same(spec: Field, old: object, new: object) -> bool:
-    if spec.key == "phone":
+def _same(key: str, old: object, new: object) -> bool:
+    if key == "phone":
         return phone_key(old) == phone_key(new)
     if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool):
         return abs(float(old) - float(new)) < 0.005
@@ -694,12 +739,11 @@ def _same(spec: Field, old: object, new: object) -> bool:
 def merge_ledger(state: _State, typed: Typed, report: SourceReport, overwrite: bool) -> None:
     """Customer rows into the ledger state: add, fill blanks, report (or overwrite) conflicts."""
     specs = {f.key: f for f in fields("ledger")}
-    keys = [k for k in typed.values.columns if k in specs and not specs[k].computed]
-    headers = state.inputs.ledger_headers
-    missing = [specs[k].label(state.lang) for k in keys if headers.header_of(k) is None]
+    keys = [k for k in typed.values.columns if (k in specs and not specs[k].computed) or k.startswith(EXTRA)]
+    missing = [state.label(k) for k in keys if state.header(k) is None]
     if missing:
         report.notes.append(_t(state.lang, "import", "no_column", fields=", ".join(missing)))
-    keys = [k for k in keys if headers.header_of(k) is not None]
+    keys = [k for k in keys if state.header(k) is not None]
     for src_row, values in zip(typed.values.index, typed.values[keys].to_dict("records")):
         values = {k: v for k, v in values.items() if v is not None}
         src_row = int(src_row)
@@ -724,18 +768,17 @@ def merge_ledger(state: _State, typed: Typed, report: SourceReport, overwrite: b
             if old is None or _text_value(old) is None:
                 current[key] = new
                 filled = True
-            elif not _same(specs[key], old, new):
+            elif not _same(key, old, new):
                 if overwrite:
                     current[key] = new
                     filled = True
                     report.overwritten += 1
                 else:
                     conflicted = True
-                    cell = actions.address(state.book, L.T_CUSTOMERS, headers.header_of(key), target) \
-                        if isinstance(target, int) else ""
+                    cell = _ledger_cell(state, key, target)
                     pending = isinstance(target, tuple) or target in state.updates.get(key, {})
                     shown = old if pending else state.raw[target].get(key, old)  # as typed in the workbook
-                    report.conflicts.append(Conflict(src_row, cell, specs[key].label(state.lang),
+                    report.conflicts.append(Conflict(src_row, cell, state.label(key),
                                                      cell_text(shown), cell_text(new)))
                     continue
             else:
@@ -752,6 +795,13 @@ def merge_ledger(state: _State, typed: Typed, report: SourceReport, overwrite: b
         else:
             report.unchanged.append(src_row)
 
+
+
+def _ledger_cell(state: _State, key: str, target: object) -> str:
+    """Sheet!A1 of a ledger cell; "" for a row or a column this import adds."""
+    if not isinstance(target, int) or state.header(key) not in state.book.tables()[L.T_CUSTOMERS].columns:
+        return ""
+    return actions.address(state.book, L.T_CUSTOMERS, state.header(key), target)
 
 
 def _customer_rows(state: _State, frame: pd.DataFrame) -> list[object | None]:
@@ -925,9 +975,14 @@ def _prepare(path: Path, state: _State, overrides: dict[str, str], kind: str, sh
         raise ImportFailed(_t(lang, "import", "no_header", path=path.name, rows=HEADER_SCAN_ROWS))
     report = SourceReport(str(path), layout.grid.name, layout.header_row + 1, layout.kind)
     labels = _labels(lang)
+    computed = {name for name, key in header_index("ledger").items() if key in _COMPUTED}
+    taken: set[str] = set()
     for i, header in enumerate(layout.headers):
         key = layout.columns.get(i)
-        if key is None or key == IGNORE:
+        if key is None and header and layout.kind == LEDGER and normalise(header) not in computed:
+            layout.columns[i] = state.extra_column(header, taken)  # nothing of the source is lost
+            report.extra[header] = state.extra[layout.columns[i]]
+        elif key is None or key == IGNORE:
             if header:
                 report.ignored.append(header)
         else:
@@ -937,6 +992,9 @@ def _prepare(path: Path, state: _State, overrides: dict[str, str], kind: str, sh
     return _Prepared(path, layout, frame, report)
 
 
+_COMPUTED = frozenset(f.key for f in fields("ledger") if f.computed)  # the tool writes these: never imported
+
+
 def _labels(lang: str) -> dict[str, str]:
     out = {f.key: f.label(lang) for f in fields("contacts")}
     out.update({f.key: f.label(lang) for f in fields("ledger")})
@@ -944,11 +1002,46 @@ def _labels(lang: str) -> dict[str, str]:
     return out
 
 
-def _record_problems(report: SourceReport, typed: Typed, lang: str) -> None:
-    labels = _labels(lang)
+def _record_problems(report: SourceReport, typed: Typed, state: _State) -> None:
+    labels = _labels(state.lang)
     report.unreadable += [(row, labels.get(k, k), str(v)) for row, k, v in typed.unreadable]
     for key, counts in typed.unmapped.items():
         report.unmapped[labels.get(key, key)] = dict(counts.most_common())
+        report.lists[labels.get(key, key)] = _list_hint(state, key)
+
+
+# the columns of the lists table (Settings sheet) in order, by the field type whose values each lists
+_LIST_COLUMNS = ("bool", "channel", "outcome", "stage", "event")
+
+
+def _list_hint(state: _State, key: str) -> str:
+    """The one line that adds new values of a list field to the team's list: the next free cell of its column
+    in the lists table (Settings sheet), or for tiers the Aliases column and the next row of the Rules table."""
+    kind = next((f.type for t in ("ledger", "contacts") for f in fields(t) if f.key == key), "")
+    tables = state.book.tables()
+    if kind == "tier":
+        info, frame = tables[L.T_RULES], state.book.read_table(L.T_RULES)
+        col = info.first_col + list(info.columns).index(state.inputs.rules_headers.header_of("aliases") or
+                                                        info.columns[0])
+        last = _last_filled(frame, info.header_row)
+        aliases = f"{cell_address(info.sheet, col, info.data_rows.start)}:{col_letter(col)}{max(info.data_rows.start, last)}"
+        new_row = cell_address(info.sheet, info.first_col, last + 1)
+        return _t(state.lang, "import", "add_tier", aliases=aliases, cell=new_row)
+    if kind not in _LIST_COLUMNS or L.T_LISTS not in tables:
+        return ""
+    info, pos = tables[L.T_LISTS], _LIST_COLUMNS.index(kind)
+    frame = state.book.read_table(L.T_LISTS)
+    column = frame.iloc[:, pos]
+    filled = column.index[column.map(cell_text).ne("")]
+    row = int(filled.max()) + 1 if len(filled) else info.data_rows.start
+    return _t(state.lang, "import", "add_to_list", list=info.columns[pos],
+              cell=cell_address(info.sheet, info.first_col + pos, row))
+
+
+def _last_filled(frame: pd.DataFrame, header_row: int) -> int:
+    """The Excel row of a table's last non-blank row (its header's row when every row is blank)."""
+    filled = frame.index[frame.map(cell_text).ne("").any(axis=1)]
+    return int(filled.max()) if len(filled) else header_row
 
 
 def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = False, sheet: str | None = None,
@@ -986,7 +1079,7 @@ def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = Fals
             merge_ledger(state, typed, item.report, overwrite)
         else:
             state.log_rows += import_log(state, item.frame, typed, item.report)
-        _record_problems(item.report, typed, lang)
+        _record_problems(item.report, typed, state)
         report.sources.append(item.report)
     new_without_id = [r for r in state.new if not state.rows[r].get("customer_id")]
     if new_without_id:
@@ -997,11 +1090,14 @@ def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = Fals
     if dry_run:
         report.timings = timings
         return report
-    headers = state.inputs.ledger_headers
-    _append(state, L.T_CUSTOMERS, headers, [state.rows[r] for r in state.new])
+    columns = book.tables()[L.T_CUSTOMERS].columns
+    new_columns = [h for h in dict.fromkeys(state.extra.values()) if h not in columns]
+    if new_columns:
+        book.add_table_columns(L.T_CUSTOMERS, new_columns)
+    _append(state, L.T_CUSTOMERS, state.header, [state.rows[r] for r in state.new])
     for key, values in state.updates.items():
-        book.set_column_values(L.T_CUSTOMERS, headers.header_of(key), values)
-    _append(state, L.T_CONTACTS, state.inputs.log_headers, state.log_rows)
+        book.set_column_values(L.T_CUSTOMERS, state.header(key), values)
+    _append(state, L.T_CONTACTS, state.inputs.log_headers.header_of, state.log_rows)
     lap("write")
     with tempfile.TemporaryDirectory(prefix="followup-import-") as tmp:
         staged = Path(tmp) / book_path.name
@@ -1022,10 +1118,10 @@ def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = Fals
     return report
 
 
-def _append(state: _State, table: str, headers, rows: list[dict]) -> None:
+def _append(state: _State, table: str, header_of: Callable[[str], str | None], rows: list[dict]) -> None:
     if not rows:
         return
     keys = set().union(*(r.keys() for r in rows))
-    labels = {k: h for k in keys if (h := headers.header_of(k))}
+    labels = {k: h for k in keys if (h := header_of(k))}
     out = [{labels[k]: v for k, v in r.items() if v is not None and k in labels} for r in rows]
     state.book.append_table_rows(table, out)

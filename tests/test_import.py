@@ -21,6 +21,7 @@ from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.cli import app
 from pyxl.core.schema import normalise, vocabulary
+from support.validate import check_package
 
 runner = CliRunner()
 
@@ -96,14 +97,15 @@ def test_messy_chinese_ledger_with_title_rows_text_dates_and_tier_aliases(empty_
     report = run(empty_book, src)
     s = report.sources[0]
     assert (s.sheet, s.header_row, s.kind) == ("客户", 4, importer.LEDGER)
-    assert s.counts()["added"] == 4 and "序号" in s.ignored and "状态" in s.ignored  # computed columns are not typed in
+    assert s.counts()["added"] == 4 and s.ignored == ["状态"]  # computed columns are not typed in
+    assert s.extra == {"序号": "序号"}  # a column no field takes: a ledger column of its own
     assert s.skipped == {"no_key": [9]}  # the totals row
-    assert s.unmapped["客户类别"] == {"VIP": 1, "A类": 1}  # not tiers of the maturity preset: listed, not written
+    assert s.unmapped["客户类别"] == {"VIP": 1, "A类": 1}  # not tiers of the maturity preset: written, listed
     assert s.unmapped["流程阶段"] == {"Won": 1}
     assert s.unreadable == [(7, "年度合作金额", "abc")]
     led = ledger(empty_book).set_index("name")
     a, b, c, d = (led.loc[n] for n in ("上海甲贸易有限公司", "北京乙科技", "广州丙建材", "深圳丁电子"))
-    assert a["tier"] == "3K" and c["tier"] == "4N" and pd.isna(b["tier"])
+    assert a["tier"] == "3K" and c["tier"] == "4N" and b["tier"] == "VIP"
     assert a["revenue"] == 15000 and b["revenue"] == 80000 and d["revenue"] == 12000.5 and pd.isna(c["revenue"])
     assert (a["kp"], b["kp"], c["kp"], d["kp"]) == ("是", "是", "否", "否")
     assert a["phone"] == "138 0000 0001" and b["phone"] == "13800000002"  # a number typed as a phone -> text
@@ -135,8 +137,10 @@ def test_english_crm_pipeline_export(empty_book, tmp_path):
     assert s.columns == {"Account": "客户名称", "Sales Agent": "业务员", "Deal Stage": "流程阶段",
                          "Engage Date": "最近联系", "Close Value": "年度合作金额", "First Name": "名",
                          "Last Name": "姓"}
-    # Cancity twice: one customer, the second row fills nothing new (stage differs -> a conflict)
-    assert s.counts()["added"] == 2 and len(s.conflicting) == 1 and s.conflicts[0].field == "流程阶段"
+    assert s.extra == {"opportunity_id": "opportunity_id"}
+    # Cancity twice: one customer, the second row fills nothing new (stage and opportunity differ -> conflicts)
+    assert s.counts()["added"] == 2 and len(s.conflicting) == 1
+    assert {"流程阶段", "opportunity_id"} <= {c.field for c in s.conflicts}
     led = ledger(empty_book).set_index("name")
     assert led.loc["Cancity", "owner"] == "Moses Frase" and led.loc["Cancity", "revenue"] == 1054
     assert led.loc["Cancity", "contact"] == "Ada Lovelace"  # First/Last -> Contact person (Name is the Account)
@@ -417,3 +421,76 @@ def test_reach_vocabulary_is_unambiguous():
         for key, term in vocabulary(name).terms.items():
             for alias in {normalise(a) for a in (key, term["zh"], term["en"], *term["aliases"])}:
                 assert seen.setdefault(alias, key) == key, alias
+
+
+# ---------------------------------------------------------------- nothing of the source is lost
+def _ledger_sheet(book: Path):
+    ws = next(ws for ws in openpyxl.load_workbook(book).worksheets if "tblCustomers" in ws.tables)
+    header = [c.value for c in ws[1]]
+    rows = {r[header.index("客户名称")].value: {h: c.value for h, c in zip(header, r)}
+            for r in ws.iter_rows(min_row=2) if r[header.index("客户名称")].value}
+    return ws, header, rows
+
+
+def test_unknown_columns_become_ledger_columns_of_their_own(empty_book, tmp_path):
+    rows = [["客户名称", "电话", "所属区域", "电话", "状态", "微信群"],
+            ["苏州庚机械", "13700000001", "华东", "0512-6000001", "逾期", "苏州客户群"],
+            ["无锡辛纺织", "13700000002", None, None, None, "无锡群"]]
+    report = run(empty_book, write_xlsx(tmp_path / "crm.xlsx", rows))
+    s = report.sources[0]
+    # a second Phone column gets a number; Status is the tool's (computed), never imported
+    assert s.extra == {"所属区域": "所属区域", "电话": "电话 (2)", "微信群": "微信群"} and s.ignored == ["状态"]
+    ws, header, by_name = _ledger_sheet(empty_book)
+    assert header[-3:] == ["所属区域", "电话 (2)", "微信群"]
+    assert ws.tables["tblCustomers"].ref.split(":")[1].rstrip("0123456789") == openpyxl.utils.get_column_letter(len(header))
+    assert list(ws.tables["tblCustomers"].column_names)[-3:] == header[-3:]
+    first, second = by_name["苏州庚机械"], by_name["无锡辛纺织"]
+    assert (first["所属区域"], first["电话 (2)"], first["微信群"]) == ("华东", "0512-6000001", "苏州客户群")
+    assert (second["所属区域"], second["微信群"]) == (None, "无锡群")
+    assert first["电话"] == "13700000001" and first["状态"] != "逾期"  # the tool's status, from the refresh
+    assert not check_package(empty_book)
+    # a second import with the same column fills the column it made (no "所属区域 (2)"), blanks only
+    again = [["客户名称", "电话", "所属区域"], ["无锡辛纺织", "13700000002", "华东"],
+             ["苏州庚机械", "13700000001", "华南"], ["常州壬五金", "13700000003", "华东"]]
+    s = run(empty_book, write_csv(tmp_path / "again.csv", again)).sources[0]
+    assert s.extra == {"所属区域": "所属区域"} and [c.field for c in s.conflicts] == ["所属区域"]
+    assert s.conflicts[0].cell.startswith("客户台账!") and s.conflicts[0].workbook == "华东"
+    _, header, by_name = _ledger_sheet(empty_book)
+    assert header.count("所属区域") == 1
+    assert [by_name[n]["所属区域"] for n in ("苏州庚机械", "无锡辛纺织", "常州壬五金")] == ["华东", "华东", "华东"]
+
+
+def test_skip_leaves_a_column_out_and_is_remembered(empty_book, tmp_path):
+    rows = [["客户名称", "电话", "内部编号", "所属区域"], ["镇江癸食品", "13600000001", "X-001", "华东"]]
+    src = write_csv(tmp_path / "list.csv", rows)
+    result = runner.invoke(app, ["import", str(src), "--into", str(empty_book), "--skip", "内部编号",
+                                 "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    _, header, by_name = _ledger_sheet(empty_book)
+    assert "内部编号" not in header and by_name["镇江癸食品"]["所属区域"] == "华东"
+    saved = json.loads(importer.map_file(empty_book).read_text(encoding="utf-8"))
+    assert saved["columns"] == {"内部编号": "-"}
+    rows.append(["扬州甲酒店", "13600000002", "X-002", "华东"])
+    report = run(empty_book, write_csv(tmp_path / "list.csv", rows))
+    assert report.sources[0].ignored == ["内部编号"] and "内部编号" not in _ledger_sheet(empty_book)[1]
+
+
+def test_unknown_list_values_are_written_as_typed_with_the_line_that_adds_them(empty_book, tmp_path):
+    rows = [["客户名称", "销售阶段", "客户类别", "是否KP"],
+            ["泰州乙医药", "Negotiating", "VIP", "maybe"],
+            ["南通丙船舶", "B1", "重3", "是"]]
+    src = write_xlsx(tmp_path / "stages.xlsx", rows)
+    result = runner.invoke(app, ["import", str(src), "--into", str(empty_book), "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    _, _, by_name = _ledger_sheet(empty_book)
+    typed = by_name["泰州乙医药"]
+    assert (typed["流程阶段"], typed["客户类别"], typed["KP"]) == ("Negotiating", "VIP", "maybe")
+    settings = next(ws for ws in openpyxl.load_workbook(empty_book).worksheets if "tblLists" in ws.tables)
+    stage_col = next(c for c in settings[1] if c.value == "阶段").column_letter
+    free = next(r for r in range(2, 100) if settings[f"{stage_col}{r}"].value is None)
+    output = " ".join(result.output.split())
+    assert "Negotiating ×1" in output and f"设置!{stage_col}{free}" in output  # the list's next free cell
+    assert "VIP ×1" in output and "规则!A" in output  # a tier: an alias or a new Rules row
+    checks = " ".join(str(v) for row in next(ws for ws in openpyxl.load_workbook(empty_book).worksheets
+                                             if ws.title == "校验").iter_rows(values_only=True) for v in row if v)
+    assert "VIP" in checks  # the refresh flags the tier it does not know, on its cell

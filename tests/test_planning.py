@@ -315,3 +315,11 @@ def test_default_blocks_are_one_all_day_block_for_every_tier():
     day = pd.to_datetime(e["date"])
     assert (e["start"] >= day + pd.Timedelta(hours=9)).all() and (e["end"] <= day + pd.Timedelta(hours=18)).all()
     assert set(e.loc[e["customer_id"] == "K", "date"]) == {NORMAL}  # after hours: still in the only block
+
+
+def test_block_times_as_typed_text_time_cells_and_excel_fractions():
+    from pyxl.core.planning.blocks import parse_time
+    assert parse_time("09:30") == parse_time(dt.time(9, 30)) == parse_time(0.395833333) == dt.time(9, 30)
+    for bad in ("25:99", "noon", 1.5, None):
+        with pytest.raises(ValueError):
+            parse_time(bad)

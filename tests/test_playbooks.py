@@ -204,7 +204,8 @@ def test_blank_field_leaves_the_placeholder_and_a_check_names_the_cell(built_wor
     intro = _step_on(path, "JRN01002")["消息（可复制）"]  # the introduction SMS needs the address and size
     assert "美家装饰" in intro and "{公司地址}" in intro and "{公司规模}" in intro
     settings = [c for c in checks if c["规则"] == "template.missing_setting"]
-    assert {c["位置"] for c in settings} == {"设置"}
+    keys = {r[0]: i for i, r in enumerate(openpyxl.load_workbook(path)["设置"].iter_rows(values_only=True), 1)}
+    assert {c["位置"] for c in settings} == {f"设置!B{keys['our_address']}", f"设置!B{keys['our_profile']}"}
     assert sorted("公司地址" in c["说明"] for c in settings) == [False, True] and len(settings) == 2
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
 
 from .a1 import parse_ref, range_ref
 from .xmltext import attr, decode_xstring, parse, set_attr, xpath
@@ -47,3 +48,29 @@ def retarget_table(xml: str, last_row: int) -> str:
 
     return re.sub(r"<(?:table|autoFilter|sortState)\b[^>]*>", fix, xml)
 
+
+
+def add_table_columns(xml: str, labels: list[str]) -> str:
+    """The table part with columns headed ``labels`` added at its right: table and autoFilter refs widened,
+    one tableColumn each (new ids)."""
+    ids = [int(i) for i in re.findall(r'<tableColumn\b[^>]*?\sid="(\d+)"', xml)]
+    new = "".join(f"<tableColumn id=\"{max(ids, default=0) + n}\" name={quoteattr(_escape_x(label))}/>"
+                  for n, label in enumerate(labels, 1))
+    xml = re.sub(r"</tableColumns>", lambda m: new + m.group(), xml, count=1)
+    xml = re.sub(r"<tableColumns\b[^>]*>", lambda m: set_attr(m.group(), "count", str(len(ids) + len(labels))),
+                 xml, count=1)
+
+    def widen(m: re.Match[str]) -> str:
+        ref = attr(m.group(), "ref")
+        if ref is None:
+            return m.group()
+        r1, c1, r2, c2 = parse_ref(ref)
+        return set_attr(m.group(), "ref", range_ref(r1, c1, r2, c2 + len(labels)))
+
+    return re.sub(r"<(?:table|autoFilter)\b[^>]*>", widen, xml)
+
+
+def _escape_x(text: str) -> str:
+    """Characters XML cannot hold as Excel escapes them (_xHHHH_), and a literal _xHHHH_ itself."""
+    text = re.sub(r"_x([0-9A-Fa-f]{4})_", r"_x005F_x\1_", text)
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", text)

@@ -18,6 +18,7 @@ patches become visible after ``save()``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -42,7 +43,7 @@ from .base import Cell, language, split_cell
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
 from .sheetxml import SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_cols, set_dimension, set_merges
-from .tables import TableInfo, retarget_table, table_info
+from .tables import TableInfo, add_table_columns, retarget_table, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
 from ..core.i18n import text
@@ -64,6 +65,7 @@ class WorkbookPackage:
         self._patches: dict[str, SheetPatch] = {}
         self._table_last: dict[str, int] = {}  # pending last row of each appended table
         self._table_next: dict[str, int] = {}  # pending first free row of each appended table
+        self._table_added: dict[str, list[str]] = {}  # pending new columns of each table (header labels)
         self._charts: dict[str, bytes] = {}  # chart part -> rewritten XML
         self._names: dict[str, str] = {}  # workbook-level defined name -> new formula (without "=")
         self._filled: dict[str, np.ndarray] = {}  # table -> whether each sheet row has a value in its columns
@@ -142,6 +144,26 @@ class WorkbookPackage:
         if outside.any():
             raise ValueError(f"row {rows[outside][0]} is outside the data rows {first}-{last} of table {info.name}")
         patch.writes.append((col, rows, self._checked(values.values(), rows, info.sheet, col)))
+
+    def add_table_columns(self, table: str, labels: Sequence[str]) -> None:
+        """New columns at the right of a table, headed ``labels`` (unstyled; the cells there must be empty)."""
+        info = self._table(table)
+        first, last = info.first_col + len(info.columns), self._table_last.get(info.name, info.last_row)
+        grid = self._grid(info.sheet)
+        for c in range(first, first + len(labels)):
+            filled = [r for r in range(info.header_row, min(last, len(grid)) + 1)
+                      if c <= len(grid[r - 1]) and grid[r - 1][c - 1] != ""]
+            if filled:
+                raise WorkbookError(f"cannot add column {labels[c - first]!r} to table {info.name}: "
+                                    f"{cell_address(info.sheet, c, filled[0])} is not empty")
+        patch = self._sheet_patch(self.sheet(info.sheet).part)
+        for c, label in enumerate(labels, first):
+            at = np.array([info.header_row], dtype=np.int64)
+            patch.writes.append((c, at, self._checked([label], at, info.sheet, c)))
+        r1, c1, r2, c2 = parse_ref(info.ref)
+        self._tables[info.name] = dataclasses.replace(info, columns=(*info.columns, *labels),
+                                                      ref=range_ref(r1, c1, r2, c2 + len(labels)))
+        self._table_added.setdefault(info.name, []).extend(labels)
 
     def append_table_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Append rows (dicts keyed by header label) under a table; returns their Excel row numbers.
@@ -358,9 +380,11 @@ class WorkbookPackage:
         for part, patch in self._patches.items():
             parts[part], lost = self._render_sheet(part, patch)
             lost_formula |= lost
-        for name, last in self._table_last.items():
-            info = self._tables[name]
-            parts[info.part] = self._pack(info.part, [retarget_table(self._text(info.part), last)])
+        for name in {**self._table_added, **self._table_last}:
+            info, xml = self._tables[name], self._text(self._tables[name].part)
+            xml = add_table_columns(xml, self._table_added[name]) if name in self._table_added else xml
+            xml = retarget_table(xml, self._table_last[name]) if name in self._table_last else xml
+            parts[info.part] = self._pack(info.part, [xml])
         parts.update({part: self._pack(part, [xml]) for part, xml in self._charts.items()})
         removed: set[str] = set()
         if lost_formula and CALC_CHAIN in self._archive:

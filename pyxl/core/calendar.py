@@ -35,6 +35,15 @@ def _one_day(value) -> np.datetime64:
     return np.datetime64(value, "D")
 
 
+def calendar_exists(country: str, subdivision: str = "") -> bool:
+    """Whether the holidays library knows this country code (and subdivision of it, when given)."""
+    try:
+        holidays_lib.country_holidays(country, subdiv=subdivision or None, years=[])
+    except NotImplementedError:
+        return False
+    return True
+
+
 def to_date(day: np.datetime64) -> dt.date | None:
     return None if np.isnat(day) else day.astype(dt.date)
 

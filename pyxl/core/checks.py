@@ -21,6 +21,7 @@ from .cadence import add_months
 from .calendar import TeamCalendar
 from .contacts import DerivedLog
 from .flags import RULES as RULES_BY_ID, concat, flag, rule
+from .i18n import texts
 from .ledger import ParsedLedger
 from .messages import Source
 from .playbooks import Playbooks, start_days
@@ -339,7 +340,7 @@ def check_playbooks(ctx: CheckContext) -> list[pd.DataFrame]:
             flag(PLAYBOOK_NO_START, no_start, "playbook_start"),
             flag(TEMPLATE_MISSING, [r for r, _ in on_ledger], [src.key for _, src in on_ledger],
                  args=[{"step": ctx.steps["step"][r]} for r, _ in on_ledger]),
-            flag(TEMPLATE_MISSING_SETTING, list(waiting.index), "value",
+            flag(TEMPLATE_MISSING_SETTING, [ctx.settings.rows.get(key) for key in waiting.index], "value",
                  args=[{"key": key, "n": int(n), "placeholder": placeholder.label(key, ctx.settings.language)}
                        for key, n in waiting.items()])]
 
@@ -402,6 +403,14 @@ SEQUENCES_INVALID = rule("sequences.invalid", "error", "sequences")
 TEMPLATE_UNKNOWN = rule("template.unknown", "error", "sequences")
 RULES_INVALID = rule("rules.invalid", "error", "rules")
 SETTINGS_INVALID = rule("settings.invalid", "error", "settings")
+# cells of the Rules parameters and of the Settings sheet's other tables a typo made unusable
+PARAMS_INVALID = rule("params.invalid", "error", "params")
+HOLIDAY_INVALID = rule("holiday.invalid", "error", "holidays")
+WORKDAY_INVALID = rule("workday.invalid", "error", "workdays")
+OWNER_CAPACITY_INVALID = rule("owner.capacity_invalid", "error", "owners")
+BLOCK_INVALID = rule("block.invalid", "error", "blocks")
+_SETTINGS_SHEET_RULES = {"settings": SETTINGS_INVALID, "holidays": HOLIDAY_INVALID, "workdays": WORKDAY_INVALID,
+                         "owners": OWNER_CAPACITY_INVALID, "blocks": BLOCK_INVALID}
 
 
 @check
@@ -411,16 +420,49 @@ def check_sequences(ctx: CheckContext) -> list[pd.DataFrame]:
 
 @check
 def check_rules(ctx: CheckContext) -> list[pd.DataFrame]:
-    problems = ctx.rules.problems
-    return [flag(RULES_INVALID, [p.row for p in problems], [p.field for p in problems], [p.value for p in problems],
-                 args=[{"expected": p.expected} for p in problems])]
+    """Rules and parameter cells that could not be used as typed (a parameter's default applies)."""
+    lang = ctx.settings.language
+    out = []
+    for table, rule_ in (("rules", RULES_INVALID), ("params", PARAMS_INVALID)):
+        problems = [p for p in ctx.rules.problems if p.table == table]
+        fields = [p.field if table == "rules" else "value" for p in problems]  # a parameter: its value cell
+        out.append(flag(rule_, [p.row for p in problems], fields, [p.value for p in problems],
+                        args=[{"key": p.field, "expected": expected_text(p.expected, lang)} for p in problems]))
+    return out
 
 
 @check
 def check_settings(ctx: CheckContext) -> list[pd.DataFrame]:
-    problems = ctx.settings.problems
-    return [flag(SETTINGS_INVALID, [p.key for p in problems], "value", [p.value for p in problems],
-                 args=[{"key": p.key, "expected": p.expected} for p in problems])]
+    """Settings-sheet cells that could not be used as typed, each with what is used instead: the key's
+    default (templates/settings.toml), the daily capacity, or nothing (the holiday or block is left out)."""
+    s, lang = ctx.settings, ctx.settings.language
+    out = []
+    for table, rule_ in _SETTINGS_SHEET_RULES.items():
+        problems = [p for p in s.problems if p.table == table]
+        out.append(flag(rule_, [p.row for p in problems], [p.field for p in problems], [p.value for p in problems],
+                        args=[{"key": p.key, "expected": expected_text(p.expected, lang),
+                               "default": _shown(getattr(s, p.key, None) if table == "settings" else None, lang),
+                               "capacity": s.daily_capacity} for p in problems]))
+    return out
+
+
+def expected_text(key: str, lang: str) -> str:
+    """What a cell should hold, in ``lang`` (``[input]`` of the locales; other text, e.g. a list of terms, as
+    it is)."""
+    return texts(lang)["input"].get(key, key)
+
+
+def _shown(value: object, lang: str) -> str:
+    """A setting's value as the Settings sheet shows it."""
+    if value is None:  # the as-of date's default
+        return texts(lang)["input"]["today"]
+    if value == "":
+        return texts(lang)["input"]["blank"]
+    if isinstance(value, bool):
+        return vocabulary("bool").label("yes" if value else "no", lang)
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" for v in value)
+    return str(value)
 
 
 # ---------------------------------------------------------------- the week

@@ -10,13 +10,19 @@ import numpy as np
 import pandas as pd
 
 from .calendar import TeamCalendar
+from .planning.blocks import parse_time
 from .playbooks import Playbooks, playbooks_from_table
 from .rules import Rules, rules_from_table
 from .schema import HeaderMatch, match_headers
-from .settings import Settings, calendar_for, settings_from_pairs
-from .values import is_blank, parse_dates
+from .settings import SettingProblem, Settings, calendar_for, settings_from_pairs
+from .values import cell_text, is_blank, parse_dates, parse_numbers
 
 NO_HEADERS = HeaderMatch({}, [], [])
+# The Settings sheet's tables and the Rules parameters are read by position: their columns' keys, in order
+# (a flag on one of their cells names its column by these keys).
+POSITIONAL_COLUMNS = {"settings": ("key", "value", "description"), "params": ("key", "value"),
+                      "owners": ("owner", "code", "capacity", "manager"), "holidays": ("day", "note"),
+                      "workdays": ("day", "note"), "blocks": ("start", "end", "label", "tiers")}
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Inputs:
     blocks: pd.DataFrame
     playbooks: Playbooks = field(default_factory=Playbooks)
     sequence_headers: HeaderMatch = NO_HEADERS
+    rules_headers: HeaderMatch = NO_HEADERS
     calendar: TeamCalendar | None = None  # the team's working days (built from settings when not given)
 
     def __post_init__(self) -> None:
@@ -59,16 +66,22 @@ class Inputs:
 def inputs_from_tables(t: Tables) -> Inputs:
     ledger_headers = match_headers("ledger", list(t.ledger.columns))
     log_headers = match_headers("contacts", list(t.log.columns))
-    rules = rules_from_table(canonical(t.rules, match_headers("rules", list(t.rules.columns))), pairs(t.params))
-    settings = settings_from_pairs(pairs(t.settings), extra_holidays=_dates(t.holidays),
-                                   extra_workdays=_dates(t.workdays), owners=_owners(t.owners))
+    rules_headers = match_headers("rules", list(t.rules.columns))
+    rules = rules_from_table(canonical(t.rules, rules_headers), pairs(t.params), key_rows(t.params))
+    problems: list[SettingProblem] = []
+    settings = settings_from_pairs(pairs(t.settings), key_rows(t.settings),
+                                   extra_holidays=_dates(t.holidays, "holidays", problems),
+                                   extra_workdays=_dates(t.workdays, "workdays", problems),
+                                   owners=_owners(t.owners, problems))
+    blocks = _blocks(t.blocks, problems)
+    settings.problems += problems
     books, sequence_headers = Playbooks(), NO_HEADERS
     if t.sequences is not None:
         sequence_headers = match_headers("sequences", list(t.sequences.columns))
         books = playbooks_from_table(canonical(non_blank(t.sequences), sequence_headers))
     return Inputs(canonical(non_blank(t.ledger), ledger_headers), ledger_headers,
-                  canonical(non_blank(t.log), log_headers), log_headers, rules, settings, t.blocks, books,
-                  sequence_headers)
+                  canonical(non_blank(t.log), log_headers), log_headers, rules, settings, blocks, books,
+                  sequence_headers, rules_headers)
 
 
 def canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:
@@ -91,12 +104,56 @@ def pairs(frame: pd.DataFrame) -> dict[str, object]:
     return {str(k).strip(): v for k, v in zip(keys, values) if k is not None and str(k).strip()}
 
 
-def _dates(frame: pd.DataFrame) -> list[dt.date]:
-    days, _ = parse_dates(frame.iloc[:, 0], dt.date.today())
+def key_rows(frame: pd.DataFrame) -> dict[str, int]:
+    """The Excel row of each key of a key/value table (the first, when a key is typed twice)."""
+    rows: dict[str, int] = {}
+    for row, key in zip(frame.index, frame.iloc[:, 0]):
+        if key is not None and str(key).strip():
+            rows.setdefault(str(key).strip(), int(row))
+    return rows
+
+
+def _dates(frame: pd.DataFrame, table: str, problems: list[SettingProblem]) -> list[dt.date]:
+    """The days of a team holidays/workdays table; a cell that is not a date is reported and left out."""
+    days, bad = parse_dates(frame.iloc[:, 0], dt.date.today())
+    problems += [SettingProblem("day", v, "date", int(r), table, "day")
+                 for r, v in zip(frame.index[bad], frame.iloc[:, 0][bad])]
     return [d.astype(dt.date) for d in days if not np.isnat(d)]
 
 
-def _owners(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = non_blank(frame).iloc[:, :4]
-    frame.columns = ["owner", "code", "capacity", "manager"][: frame.shape[1]]
+def _owners(frame: pd.DataFrame, problems: list[SettingProblem]) -> pd.DataFrame:
+    """The owners table; a capacity that is not a whole number ≥ 0 is reported and left blank (the owner
+    gets the Settings' daily capacity)."""
+    frame = non_blank(frame).iloc[:, :4].copy()
+    frame.columns = list(POSITIONAL_COLUMNS["owners"][: frame.shape[1]])
+    if "capacity" in frame:
+        numbers, bad = parse_numbers(frame["capacity"])
+        bad = bad | (numbers < 0) | (numbers != np.floor(numbers))
+        bad &= ~frame["capacity"].map(cell_text).eq("").to_numpy()
+        problems += [SettingProblem("capacity", v, "whole_number", int(r), "owners", "capacity")
+                     for r, v in frame["capacity"][bad].items()]
+        frame.loc[bad, "capacity"] = None
     return frame
+
+
+def _blocks(frame: pd.DataFrame, problems: list[SettingProblem]) -> pd.DataFrame:
+    """The time-blocks table without the rows that are not a block: a start or end that is not a time of
+    day, or an end not after the start, is reported and its row left out (blank rows are skipped)."""
+    keep = []
+    for row, (start, end) in zip(frame.index, frame.iloc[:, :2].itertuples(index=False)):
+        if cell_text(start) == "" and cell_text(end) == "":
+            continue
+        times = {key: _time_of_day(v) for key, v in (("start", start), ("end", end))}
+        bad = [(key, v) for key, v in (("start", start), ("end", end)) if times[key] is None]
+        if not bad and times["end"] <= times["start"]:
+            bad = [("end", end)]
+        problems += [SettingProblem(key, v, "time", int(row), "blocks", key) for key, v in bad]
+        keep += [row] if not bad else []
+    return frame.loc[keep]
+
+
+def _time_of_day(value: object) -> dt.time | None:
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None

@@ -25,11 +25,14 @@ TEXT = ("code", "name", "definition", "aliases", "unit", "kp", "stages", "refusa
 
 @dataclass(frozen=True)
 class RuleProblem:
-    """A Rules cell that could not be used as typed: ``row`` is the tier's position, ``field`` its column."""
-    row: int
+    """A Rules cell that could not be used as typed: ``row`` is the tier's row label (the Excel row when read
+    from a workbook), ``field`` its column; in the parameters table (``table`` "params") ``field`` is the
+    parameter. ``expected``: a key of the locales' ``[input]``, else plain text."""
+    row: int | None
     field: str
     value: object
     expected: str
+    table: str = "rules"
 
 
 @dataclass
@@ -113,11 +116,13 @@ def preset_rules(key: str, lang: str = "zh-CN") -> Rules:
 
 
 # ---------------------------------------------------------------- validation of a typed table
-def rules_from_table(table: pd.DataFrame, params: dict[str, object]) -> Rules:
-    """Validate a tier table as typed on the Rules sheet (canonical column keys, any row order)."""
+def rules_from_table(table: pd.DataFrame, params: dict[str, object], param_rows: dict[str, int] | None = None
+                     ) -> Rules:
+    """Validate a tier table as typed on the Rules sheet (canonical column keys, any row order) and its
+    parameters (``param_rows``: the Excel row of each parameter)."""
     problems: list[RuleProblem] = []
     rows = []
-    for pos, raw in enumerate(table.to_dict("records")):
+    for pos, raw in zip(table.index, table.to_dict("records")):
         code = cell_text(raw.get("code"))
         if not code:
             continue
@@ -131,11 +136,34 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object]) -> Rules:
         rows.append(row)
     tiers = pd.DataFrame(rows, columns=[*_RULES_ORDER, "_pos"])
     dupes = tiers["code"].duplicated()
-    problems += [RuleProblem(int(p), "code", c, "a unique code") for p, c in zip(tiers["_pos"][dupes], tiers["code"][dupes])]
+    problems += [RuleProblem(int(p), "code", c, "unique_code") for p, c in zip(tiers["_pos"][dupes], tiers["code"][dupes])]
     tiers = tiers[~dupes].set_index("code")
     _check_cadence(tiers, problems)
     problems.sort(key=lambda p: p.row)
-    return Rules(tiers.drop(columns="_pos"), dict(params), problems)
+    return Rules(tiers.drop(columns="_pos"), _counts_checked(params, param_rows or {}, problems), problems)
+
+
+@cache
+def _count_params() -> frozenset[str]:
+    """Parameters that are counts (whole numbers in every preset): limits, months."""
+    return frozenset(k for key in PRESETS for k, v in preset_params(key).items() if isinstance(v, int))
+
+
+def _counts_checked(params: dict[str, object], rows: dict[str, int], problems: list[RuleProblem]
+                    ) -> dict[str, object]:
+    """The parameters, without a count that is not a whole number ≥ 0 (reported; its default applies)."""
+    out = dict(params)
+    for key in _count_params() & out.keys():
+        text = cell_text(out[key])
+        try:
+            ok = text == "" or (float(text) >= 0 and float(text).is_integer())
+        except ValueError:
+            ok = False
+        if not ok:
+            problems.append(RuleProblem(rows.get(key), key, out.pop(key), "whole_number", "params"))
+        elif text:
+            out[key] = int(float(text))
+    return out
 
 
 def _check_cadence(tiers: pd.DataFrame, problems: list[RuleProblem]) -> None:
@@ -144,15 +172,15 @@ def _check_cadence(tiers: pd.DataFrame, problems: list[RuleProblem]) -> None:
     for code, t in tiers.iterrows():
         pos = int(t["_pos"])
         if not t["refusal_factor"] >= 1 and not math.isnan(t["refusal_factor"]):
-            problems.append(RuleProblem(pos, "refusal_factor", t["refusal_factor"], "a number ≥ 1"))
+            problems.append(RuleProblem(pos, "refusal_factor", t["refusal_factor"], "refusal_factor"))
             tiers.at[code, "refusal_factor"] = 1.0
         if t["unit"] == "none":
             continue
         if math.isnan(t["max"]) or t["max"] < 0:
-            problems.append(RuleProblem(pos, "max", t["max"], "a number ≥ 0 (or unit 'none')"))
+            problems.append(RuleProblem(pos, "max", t["max"], "max"))
             tiers.at[code, "unit"] = "none"
         elif math.isnan(t["min"]) or t["min"] > t["max"] or t["min"] < 0:
-            problems.append(RuleProblem(pos, "min", t["min"], "a number from 0 to max"))
+            problems.append(RuleProblem(pos, "min", t["min"], "min"))
             tiers.at[code, "min"] = t["max"] if math.isnan(t["min"]) or t["min"] > t["max"] else 0.0
 
 
@@ -163,7 +191,7 @@ def _number(value: object, pos: int, key: str, problems: list[RuleProblem]) -> f
     try:
         return float(text.replace(",", ""))
     except ValueError:
-        problems.append(RuleProblem(pos, key, value, "a number"))
+        problems.append(RuleProblem(pos, key, value, "number"))
         return math.nan
 
 

@@ -9,12 +9,15 @@ from typing import Any, get_type_hints
 
 import pandas as pd
 
-from .calendar import TeamCalendar
+from .calendar import TeamCalendar, calendar_exists
 from .schema import TEMPLATES, vocabulary
 from .values import parse_dates, parse_numbers, split_list
 
 WEEKDAYS = 7
 LISTS = ("personal_columns",)  # keys whose value is a comma-separated list
+# An as-of date must leave room for the dashboard's look back and the plan's weeks ahead, within Excel's dates
+# and the years the calendar covers (calendar.YEARS): anything else is a typo such as 9999.
+AS_OF_SPAN = (dt.date(2000, 1, 1), dt.date(2199, 12, 31))
 
 
 @cache
@@ -48,29 +51,34 @@ def default(key: str) -> object:
 def _convert(key: str, value: object, current: object) -> object:
     if key == "as_of_date":
         days, bad = parse_dates(pd.Series([value], dtype=object), dt.date.today())
-        if bad[0]:
-            raise ValueError("a date")
+        if bad[0] or not AS_OF_SPAN[0] <= days[0].astype(dt.date) <= AS_OF_SPAN[1]:
+            raise ValueError("as_of_date")
         return days[0].astype(dt.date)
     if isinstance(current, bool):
         parsed = vocabulary("bool").parse(value)
         if parsed is None:
-            raise ValueError("yes / no")
+            raise ValueError("yes_no")
         return parsed == "yes"
     if key in LISTS:
         return tuple(split_list(value))
     if key == "load_pattern":
         parts = split_list(value, "/")
         numbers, bad = parse_numbers(pd.Series(parts))
-        if bad.any() or not 1 <= len(parts) <= WEEKDAYS:
-            raise ValueError("up to 7 numbers, Monday first, e.g. 55,35,25,15,10,5,0")
+        if bad.any() or not 1 <= len(parts) <= WEEKDAYS or (numbers < 0).any() or not numbers.sum() > 0:
+            raise ValueError("load_pattern")
         return tuple(numbers) + (0,) * (WEEKDAYS - len(parts))
     if isinstance(current, int):
         numbers, bad = parse_numbers(pd.Series([value], dtype=object))
         if bad[0] or numbers[0] < 0:
-            raise ValueError("a whole number ≥ 0")
+            raise ValueError("whole_number")
         return int(numbers[0])
     if key == "language" and str(value).strip() not in ("zh-CN", "en"):
-        raise ValueError("zh-CN or en")
+        raise ValueError("language")
+    if key == "country":
+        code = str(value).strip().upper()
+        if not calendar_exists(code):
+            raise ValueError("country")
+        return code
     return str(value).strip()
 
 
@@ -81,9 +89,16 @@ def _default(key: str) -> Any:
 
 @dataclass(frozen=True)
 class SettingProblem:
+    """A Settings-sheet cell that could not be used as typed (its default is used instead). ``table``: which
+    table of the Settings sheet ("settings" key/value, "owners", "holidays", "workdays", "blocks"), ``row``
+    its Excel row (None: unknown), ``field`` its column (``inputs.POSITIONAL_COLUMNS``), ``key`` the setting
+    or column it sets, ``expected`` what would do (a key of the locales' ``[input]``, else plain text)."""
     key: str
     value: object
     expected: str
+    row: int | None = None
+    table: str = "settings"
+    field: str = "value"
 
 
 @dataclass
@@ -111,21 +126,26 @@ class Settings:
     extra_workdays: list[dt.date] = field(default_factory=list)
     owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
     problems: list[SettingProblem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # the Excel row of each key on the Settings sheet
 
     def today(self, override: dt.date | None = None) -> dt.date:
         return override or self.as_of_date or dt.date.today()
 
 
-def settings_from_pairs(pairs: dict[str, object], **tables) -> Settings:
-    """Build Settings from the key/value cells; unreadable values keep their default and are reported."""
-    s = Settings(**tables)
+def settings_from_pairs(pairs: dict[str, object], rows: dict[str, int] | None = None, **tables) -> Settings:
+    """Build Settings from the key/value cells (``rows``: the Excel row of each key); unreadable values keep
+    their default and are reported."""
+    s = Settings(**tables, rows=dict(rows or {}))
     for key, value in pairs.items():
         if key not in defaults() or value is None or str(value).strip() == "":
             continue
         try:
             setattr(s, key, _convert(key, value, getattr(s, key)))
         except ValueError as exc:
-            s.problems.append(SettingProblem(key, value, str(exc)))
+            s.problems.append(SettingProblem(key, value, str(exc), s.rows.get(key)))
+    if s.subdivision and not calendar_exists(s.country, s.subdivision):
+        s.problems.append(SettingProblem("subdivision", s.subdivision, "subdivision", s.rows.get("subdivision")))
+        s.subdivision = default("subdivision")
     return s
 
 

@@ -26,8 +26,14 @@ from ..values import split_list
 Window = tuple[int, int]  # minutes after midnight: [from, to)
 
 
-def _time(text: str | dt.time) -> dt.time:
-    return text if isinstance(text, dt.time) else dt.time.fromisoformat(text.strip())
+def parse_time(value: object) -> dt.time:
+    """A time of day as typed: "HH:MM", a time cell or Excel's fraction of a day; ValueError otherwise."""
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1:
+        minutes = round(value * 24 * 60)
+        return dt.time(*divmod(minutes, 60))
+    return dt.time.fromisoformat(str(value).strip())
 
 
 _SPACES = " \t\r\n\xa0\u3000"  # tiers in a block's cell are also separated by spaces
@@ -43,11 +49,11 @@ class TimeBlock:
     capacity: int | None = None  # None: a share of the day's capacity proportional to the block's length
 
     @classmethod
-    def parse(cls, start: str, end: str, label: str, tiers: str | tuple[str, ...] = "",
+    def parse(cls, start: object, end: object, label: str, tiers: str | tuple[str, ...] = "",
               capacity: int | None = None) -> TimeBlock:
-        """Times as "HH:MM"; tiers as one cell, separated by commas, 、 or spaces."""
+        """Times as ``parse_time`` reads them; tiers as one cell, separated by commas, 、 or spaces."""
         codes = tuple(split_list(tiers, _SPACES)) if isinstance(tiers, str) else tiers
-        return cls(_time(start), _time(end), label, codes, capacity)
+        return cls(parse_time(start), parse_time(end), label, codes, capacity)
 
     @property
     def minutes(self) -> Window:
@@ -60,7 +66,7 @@ def blocks_from_table(table: pd.DataFrame) -> tuple[TimeBlock, ...]:
     blocks = []
     for start, end, label, tiers in table.iloc[:, :4].itertuples(index=False):
         try:
-            blocks.append(TimeBlock.parse(str(start), str(end), str(label or ""), str(tiers or "")))
+            blocks.append(TimeBlock.parse(start, end, str(label or ""), str(tiers or "")))
         except ValueError:
             continue
     return tuple(blocks)
