@@ -3,6 +3,7 @@ the xlwings macros on the live workbook; neither holds any logic of its own."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,8 +18,9 @@ from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
 from .core.errors import FollowupError
 from .core.i18n import text
-from .core.inputs import Inputs, Tables, inputs_from_tables
-from .core.schema import HeaderMatch, vocabulary
+from .core.inputs import Inputs, Tables, inputs_from_tables, pairs
+from .core.schema import LANGS, HeaderMatch, vocabulary
+from .core.settings import Settings
 from .core.values import plain
 
 
@@ -41,15 +43,27 @@ class Outcome:
 
 
 # ---------------------------------------------------------------- reading
+class NotAFollowupWorkbook(ActionError):
+    """The workbook has no customer ledger table: it is not one of the tool's workbooks."""
+
+
 def load(book: Book) -> Inputs:
     """The tool's tables of the workbook as the core's inputs."""
     tables = book.tables()
+    if L.T_CUSTOMERS not in tables:
+        raise NotAFollowupWorkbook(text(_language(book, tables), "errors", "not_followup", table=L.T_CUSTOMERS))
     read = book.read_table
     return inputs_from_tables(Tables(
         ledger=read(L.T_CUSTOMERS), log=read(L.T_CONTACTS), rules=read(L.T_RULES), params=read(L.T_PARAMS),
         settings=read(L.T_SETTINGS), holidays=read(L.T_HOLIDAYS), workdays=read(L.T_WORKDAYS),
         owners=read(L.T_OWNERS), blocks=read(L.T_BLOCKS),
         sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None))
+
+
+def _language(book: Book, tables: Mapping[str, object]) -> str:
+    """The workbook's language from its Settings table, else the default (zh-CN)."""
+    typed = pairs(book.read_table(L.T_SETTINGS)).get("language") if L.T_SETTINGS in tables else None
+    return str(typed).strip() if str(typed).strip() in LANGS else Settings().language
 
 
 # ---------------------------------------------------------------- writing helpers

@@ -33,14 +33,16 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
-from . import charts, opc
+from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
+from .locate import locate_sheet
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, split_cell
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
-from .sheetxml import SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_cols, set_dimension, set_merges
+from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_code_name, set_cols, set_dimension,
+                       set_merges)
 from .tables import TableInfo, retarget_table, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
@@ -79,10 +81,28 @@ class WorkbookPackage:
         return list(self._sheets)
 
     def sheet_by_codename(self, code: str) -> SheetInfo:
-        sheet = opc.by_code_name(self._sheets, code)
-        if sheet is not None:
-            return sheet
-        raise KeyError(f"no sheet with codeName {code!r}; have {[s.code_name for s in self._sheets]}")
+        """A tool sheet (codeName as in ``layout``), found by ``locate.locate_sheet``: a file saved by another
+        program (LibreOffice drops codeNames) is found by its defined name, table or sheet name."""
+        names = [s.name for s in self._sheets]
+        found = locate_sheet(code, names, code_names=[s.code_name for s in self._sheets],
+                             defined_names=self._defined_names,
+                             table_sheets={t: info.sheet for t, info in self._tables.items()})
+        return self._sheets[names.index(found)]
+
+    def _missing_code_names(self) -> dict[str, str]:
+        """Sheet part -> the codeName a tool sheet lost (restored on save: VBA document modules need it)."""
+        have = {s.code_name for s in self._sheets}
+        missing = {}
+        for code in L.SHEETS:
+            if code in have:
+                continue
+            try:
+                sheet = self.sheet_by_codename(code)
+            except KeyError:
+                continue
+            if sheet.code_name is None and sheet.part not in missing:
+                missing[sheet.part] = code
+        return missing
 
     def sheet(self, code_or_name: str) -> SheetInfo:
         """A sheet by codeName, else by (case-insensitive) sheet name."""
@@ -233,6 +253,8 @@ class WorkbookPackage:
         pr = xpath(root, "workbookPr")
         self.date1904 = bool(pr) and pr[0].get("date1904") in ("1", "true")
         self._sheets, self._tables = opc.sheets(self._archive, self._workbook_part, root), {}
+        self._defined_names = {el.get("name"): el.text or "" for el in xpath(root, "definedName")
+                               if el.get("localSheetId") is None}
         for sheet in self._sheets:
             for part in opc.related(self._archive, sheet.part, "table"):
                 table = table_info(self._archive.read(part), part, sheet.name)
@@ -328,8 +350,9 @@ class WorkbookPackage:
         """Rewritten parts, packed as their zip entries will hold them, and removed parts."""
         parts: dict[str, Packed] = {}
         lost_formula = False
-        for part, patch in self._patches.items():
-            parts[part], lost = self._render_sheet(part, patch)
+        code_names = self._missing_code_names()
+        for part in {**self._patches, **code_names}:
+            parts[part], lost = self._render_sheet(part, self._patches.get(part, SheetPatch()), code_names.get(part))
             lost_formula |= lost
         for name, last in self._table_last.items():
             info = self._tables[name]
@@ -348,18 +371,18 @@ class WorkbookPackage:
                 self._workbook_part, [_full_calc_on_load(self._text(self._workbook_part))])
         return parts, removed
 
-    def _render_sheet(self, part: str, patch: SheetPatch) -> tuple[Packed, bool]:
+    def _render_sheet(self, part: str, patch: SheetPatch, code_name: str | None = None) -> tuple[Packed, bool]:
         """The patched sheet part, packed as it streams (the XML is never whole in memory), and whether a
-        formula cell was overwritten."""
+        formula cell was overwritten; ``code_name``: the codeName to restore."""
         sheet = SheetStream(self._archive.inflate(part), part)
+        head = sheet.head if code_name is None else set_code_name(sheet.head, code_name)
         if patch.generated is not None:
             body, dimension, merges, cols = patch.generated
-            head = set_dimension(sheet.head if cols is None else set_cols(sheet.head, cols), dimension)
+            head = set_dimension(head if cols is None else set_cols(head, cols), dimension)
             lost = False
             for rows in sheet.rows():
                 lost = lost or "<f" in rows
             return self._pack(part, [head, body, set_merges(sheet.tail, merges)]), lost
-        head = sheet.head
         if patch.writes:
             head = grow_dimension(head, max(int(rows.max()) if len(rows) else 1 for _, rows, _ in patch.writes),
                                    max(c for c, *_ in patch.writes))
