@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .a1 import parse_ref, range_ref
@@ -47,3 +48,26 @@ def retarget_table(xml: str, last_row: int) -> str:
 
     return re.sub(r"<(?:table|autoFilter|sortState)\b[^>]*>", fix, xml)
 
+
+
+def rows_under(filled: Sequence[bool], last_row: int) -> tuple[int, list[tuple[int, tuple[int, int]]]]:
+    """Given whether each sheet row holds a value in a table's columns (``filled[r - 1]``, up to the last row to
+    look at): the table's last row once the rows directly below it count (as Excel grows a table), and each
+    non-blank row further down with the run of blank rows above its block."""
+    last, end = last_row, len(filled)
+    while last < end and filled[last]:
+        last += 1
+    below: list[tuple[int, tuple[int, int]]] = []
+    for r in range(last + 2, end + 1):
+        if filled[r - 1]:
+            gap = _gap_above(filled, r) if not filled[r - 2] else gap
+            below.append((r, gap))
+    return last, below
+
+
+def _gap_above(filled: Sequence[bool], r: int) -> tuple[int, int]:
+    """The run of blank rows ending just above row r."""
+    first = r - 1
+    while first > 1 and not filled[first - 2]:
+        first -= 1
+    return first, r - 1

@@ -36,6 +36,7 @@ import python_calamine
 from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
+from ..core.inputs import RowBelow
 from .locate import locate_sheet
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, split_cell
@@ -43,7 +44,7 @@ from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
 from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_code_name, set_cols, set_dimension,
                        set_merges)
-from .tables import TableInfo, retarget_table, table_info
+from .tables import TableInfo, retarget_table, rows_under, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
 
@@ -66,6 +67,7 @@ class WorkbookPackage:
         self._table_next: dict[str, int] = {}  # pending first free row of each appended table
         self._charts: dict[str, bytes] = {}  # chart part -> rewritten XML
         self._filled: dict[str, np.ndarray] = {}  # table -> whether each sheet row has a value in its columns
+        self._below: dict[str, list[RowBelow]] = {}  # table -> rows under it after blank rows
         self._calamine: python_calamine.CalamineWorkbook | None = None
 
     @classmethod
@@ -118,10 +120,15 @@ class WorkbookPackage:
         return dict(self._tables)
 
     def read_table(self, table: str) -> pd.DataFrame:
-        """Data rows of a table: header labels as columns, Excel row numbers as index, Python scalars."""
+        """Data rows of a table: header labels as columns, Excel row numbers as index, Python scalars.
+
+        Rows typed directly below the table are part of it, as Excel grows a table when a person types under
+        it (LibreOffice and scripts do not): the next save moves its ref, autoFilter, validations and
+        conditional formats down to them. Non-blank rows further down, after blank rows, are ``rows_below``."""
         info = self._table(table)
         cells = self._table_cells(info)
-        rows = info.data_rows
+        last = self._extent(info, cells)
+        rows = range(info.data_rows.start, info.data_rows.stop + last - info.last_row)
         # column-major: each column's cells lie together, so the engine's passes over a column read one
         # contiguous array instead of every len(columns)-th pointer of the rows
         data = np.full((len(rows), len(info.columns)), None, dtype=object, order="F")
@@ -129,6 +136,13 @@ class WorkbookPackage:
         data[: len(typed)] = typed
         data[: len(typed)][typed == ""] = None
         return pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
+
+    def rows_below(self, table: str) -> list[RowBelow]:
+        """The non-blank rows under a table after blank rows (not part of it, so not read)."""
+        info = self._table(table)
+        if info.name not in self._below:
+            self.read_table(info.name)
+        return self._below[info.name]
 
     def read_sheet_values(self, code_or_name: str) -> list[list[Any]]:
         """The sheet's values as a grid from A1 (None for empty cells)."""
@@ -294,9 +308,31 @@ class WorkbookPackage:
         self._filled[info.name] = (cells != "").any(axis=1)
         return cells
 
+    def _extent(self, info: TableInfo, cells: np.ndarray) -> int:
+        """The table's last row counting the rows typed directly below it (growth pending until save); notes the
+        non-blank rows further down (``rows_below``). Another table below ends the search."""
+        filled = self._filled[info.name]
+        end = min([len(filled)] + [t.header_row - 1 for t in self._tables.values() if t.sheet == info.sheet
+                                   and t.header_row > info.last_row and _overlap(t, info)])
+        last, below = rows_under(filled[:end], info.last_row) if not info.totals_rows else (info.last_row, [])
+        if last > info.last_row and info.name not in self._table_last:
+            self._grow(info, last)
+        first_value = [info.first_col + int(np.flatnonzero(cells[r - 1] != "")[0]) for r, _ in below]
+        self._below[info.name] = [RowBelow(info.name, cell_address(info.sheet, c, r), gap)
+                                  for c, (r, gap) in zip(first_value, below)]
+        return last
+
+    def _grow(self, info: TableInfo, last: int) -> None:
+        """Make rows typed directly below a table part of it on save: its ref, and the validations and conditional
+        formats that end on its last row; tool cells written there take the style of the table's last row."""
+        self._table_last[info.name] = last
+        patch = self._sheet_patch(self.sheet(info.sheet).part)
+        patch.grow.append((info.first_col, info.first_col + len(info.columns) - 1, info.last_row, last))
+        patch.templates.append((info.last_row + 1, last, max(info.last_row, info.data_rows.start)))
+
     def _first_free_row(self, info: TableInfo) -> int:
         """First row after the table's last non-empty data row."""
-        r = info.last_row
+        r = self._table_last.get(info.name, info.last_row)
         while r >= info.data_rows.start and not self._row_filled(info, r):
             r -= 1
         return r + 1
@@ -408,6 +444,11 @@ class WorkbookPackage:
         parts, removed = self._new_parts(recalc_on_load)
         return [(info, *parts[name]) if name in parts else self._archive.kept(name)
                 for name, info in self._archive.infos.items() if name not in removed]
+
+
+def _overlap(a: TableInfo, b: TableInfo) -> bool:
+    """Whether two tables share a column."""
+    return a.first_col < b.first_col + len(b.columns) and b.first_col < a.first_col + len(a.columns)
 
 
 def _full_calc_on_load(xml: str) -> str:

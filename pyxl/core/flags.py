@@ -12,7 +12,7 @@ import pandas as pd
 
 FLAG_COLUMNS = ["rule", "severity", "table", "row", "field", "value", "suggested_tier", "args"]
 SEVERITIES = ("error", "warning", "suggestion")
-TABLES = ("ledger", "contacts", "sequences", "rules", "settings", "owners")
+TABLES = ("ledger", "contacts", "sequences", "rules", "settings", "owners", "cells")  # cells: row = Sheet!A1
 
 
 @dataclass(frozen=True)

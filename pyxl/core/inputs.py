@@ -19,6 +19,15 @@ from .values import is_blank, parse_dates
 NO_HEADERS = HeaderMatch({}, [], [])
 
 
+@dataclass(frozen=True)
+class RowBelow:
+    """A non-blank row under one of the tool's tables with blank rows between: not part of the table, so not
+    read (a row directly below is: the table grows to it as Excel grows a table)."""
+    table: str  # the table's name
+    cell: str  # Sheet!A1 of its first non-blank cell
+    blank_rows: tuple[int, int]  # the blank rows between it and the table, first and last
+
+
 @dataclass
 class Tables:
     """The tool's tables as a workbook holds them: header labels as columns, Excel rows as index."""
@@ -32,6 +41,7 @@ class Tables:
     owners: pd.DataFrame
     blocks: pd.DataFrame
     sequences: pd.DataFrame | None = None  # absent in workbooks built before the Sequences sheet
+    below: list[RowBelow] = field(default_factory=list)  # non-blank rows under the tables after blank rows
 
 
 @dataclass
@@ -46,6 +56,7 @@ class Inputs:
     playbooks: Playbooks = field(default_factory=Playbooks)
     sequence_headers: HeaderMatch = NO_HEADERS
     calendar: TeamCalendar | None = None  # the team's working days (built from settings when not given)
+    below: list[RowBelow] = field(default_factory=list)  # rows under the tables, not read (see RowBelow)
 
     def __post_init__(self) -> None:
         if self.calendar is None:
@@ -68,7 +79,7 @@ def inputs_from_tables(t: Tables) -> Inputs:
         books = playbooks_from_table(canonical(non_blank(t.sequences), sequence_headers))
     return Inputs(canonical(non_blank(t.ledger), ledger_headers), ledger_headers,
                   canonical(non_blank(t.log), log_headers), log_headers, rules, settings, t.blocks, books,
-                  sequence_headers)
+                  sequence_headers, below=t.below)
 
 
 def canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:
