@@ -58,6 +58,7 @@ def rows_under(filled: Sequence[bool], last_row: int) -> tuple[int, list[tuple[i
     while last < end and filled[last]:
         last += 1
     below: list[tuple[int, tuple[int, int]]] = []
+    gap = (last + 1, last + 1)  # row last + 1 is blank: the first block's gap starts there
     for r in range(last + 2, end + 1):
         if filled[r - 1]:
             gap = _gap_above(filled, r) if not filled[r - 2] else gap
