@@ -12,9 +12,13 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
 from typer.testing import CliRunner
 
+import xlwings_standin as xs
+from pyxl.book import layout as L
+from pyxl.book.excel import ExcelBook
 from pyxl.book.tables import rows_under
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.cli import app
+from pyxl.core.inputs import RowBelow
 from support import people
 from support.cells import sheet_by_role
 
@@ -79,3 +83,14 @@ def test_rows_after_blank_rows_are_flagged_with_their_cell_and_the_rows_to_delet
     first = int(ids[0].cell[1:])
     assert f"{first - 2}–{first - 1}" in flags[0]["message"] and "tblCustomers" in flags[0]["message"]
     assert _table_ref(demo_book, "tblCustomers") == before
+
+
+def test_the_excel_door_reports_rows_after_blank_rows_as_the_headless_reader_does(demo_book: Path):
+    live = xs.Book(demo_book, "windows")
+    ledger = live.sheet(L.CUSTOMERS)
+    last = WorkbookPackage.open(demo_book).tables()["tblCustomers"].last_row
+    ledger.range((last + 3, 2), (last + 4, 2)).value = [["新客户甲"], ["新客户乙"]]
+    assert ExcelBook(live).rows_below("tblCustomers") == [
+        RowBelow("tblCustomers", f"{ledger.name}!B{last + 3}", (last + 1, last + 2)),
+        RowBelow("tblCustomers", f"{ledger.name}!B{last + 4}", (last + 1, last + 2))]
+    assert ExcelBook(live).rows_below("tblContacts") == []

@@ -72,3 +72,8 @@ def _gap_above(filled: Sequence[bool], r: int) -> tuple[int, int]:
     while first > 1 and not filled[first - 2]:
         first -= 1
     return first, r - 1
+
+
+def share_columns(a: TableInfo, b: TableInfo) -> bool:
+    """Whether two tables (anything with ``first_col`` and ``columns``) share a sheet column."""
+    return a.first_col < b.first_col + len(b.columns) and b.first_col < a.first_col + len(a.columns)

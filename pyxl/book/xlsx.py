@@ -44,7 +44,7 @@ from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
 from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_code_name, set_cols, set_dimension,
                        set_merges)
-from .tables import TableInfo, retarget_table, rows_under, table_info
+from .tables import TableInfo, retarget_table, rows_under, share_columns, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
 
@@ -313,7 +313,7 @@ class WorkbookPackage:
         non-blank rows further down (``rows_below``). Another table below ends the search."""
         filled = self._filled[info.name]
         end = min([len(filled)] + [t.header_row - 1 for t in self._tables.values() if t.sheet == info.sheet
-                                   and t.header_row > info.last_row and _overlap(t, info)])
+                                   and t.header_row > info.last_row and share_columns(t, info)])
         last, below = rows_under(filled[:end], info.last_row) if not info.totals_rows else (info.last_row, [])
         if last > info.last_row and info.name not in self._table_last:
             self._grow(info, last)
@@ -444,11 +444,6 @@ class WorkbookPackage:
         parts, removed = self._new_parts(recalc_on_load)
         return [(info, *parts[name]) if name in parts else self._archive.kept(name)
                 for name, info in self._archive.infos.items() if name not in removed]
-
-
-def _overlap(a: TableInfo, b: TableInfo) -> bool:
-    """Whether two tables share a column."""
-    return a.first_col < b.first_col + len(b.columns) and b.first_col < a.first_col + len(a.columns)
 
 
 def _full_calc_on_load(xml: str) -> str:
