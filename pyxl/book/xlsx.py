@@ -11,6 +11,10 @@ Side effects of a save with patches (besides the patched sheet/table parts):
   the written cells (``save(recalc_on_load=False)`` skips it).
 - If a written cell held a formula, ``xl/calcChain.xml`` is dropped together with its relationship and
   content-type override; Excel rebuilds it silently.
+- A table read with rows typed directly below it grows to them (ref, autoFilter, and the validations and
+  conditional formats ending on its last row), as Excel grows a table.
+- A tool sheet that lost its codeName (LibreOffice drops them) gets it back: the VBA document modules are
+  tied to it.
 
 Reads (``read_table``, ``read_sheet_values``, ...) show the package as opened or last saved; pending
 patches become visible after ``save()``.
@@ -33,10 +37,10 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
+from ..core.inputs import RowBelow
 from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
-from ..core.inputs import RowBelow
 from .locate import locate_sheet
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, split_cell
