@@ -15,6 +15,8 @@ from pyxl.book.sheetxml import set_code_name
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.book.zipio import Archive
 from pyxl.cli import app
+from support.libreoffice import save_as_libreoffice
+from support.validate import vba_problems
 
 CODE_NAME = re.compile(rb'\scodeName="[^"]*"')
 
@@ -70,3 +72,13 @@ def test_a_code_name_is_set_on_the_sheet_properties_or_in_new_ones_first_in_the_
         '<x:worksheet xmlns:x="main"><x:sheetPr codeName="shPlan"/><x:dimension ref="A1"/><x:sheetData>'
     assert set_code_name('<worksheet><sheetPr filterMode="false"><tabColor rgb="FF0000FF"/>', "shPlan") == \
         '<worksheet><sheetPr filterMode="false" codeName="shPlan"><tabColor rgb="FF0000FF"/>'
+
+
+def test_a_libreoffice_save_then_our_write_keeps_the_vba_project_and_the_code_names(demo_book: Path, tmp_path: Path):
+    expected = _code_names(demo_book)
+    book = save_as_libreoffice(demo_book, tmp_path / "saved.xlsm")
+    assert set(_code_names(book).values()) == {None}  # what LibreOffice does today
+    result = CliRunner().invoke(app, ["refresh", str(book), "--today", "2026-11-23"])
+    assert result.exit_code in (0, 1), result.output
+    assert _code_names(book) == expected
+    assert vba_problems(book) == []  # every module, the sheets' document modules included, parses with olevba
