@@ -11,8 +11,9 @@ import pandas as pd
 from . import sheets
 from .book import layout as L
 from .book.a1 import cell_address
-from .book.base import Book
+from .book.base import Book, language
 from .core import engine, planning, reports
+from .core.checks import ROW_BELOW_TABLE
 from .core import ids as ids_core
 from .core.calendar import parse_week, week_start
 from .core.errors import FollowupError
@@ -41,15 +42,26 @@ class Outcome:
 
 
 # ---------------------------------------------------------------- reading
+class NotAFollowupWorkbook(ActionError):
+    """The workbook has no customer ledger table: it is not one of the tool's workbooks."""
+
+
+READ_TABLES = (L.T_CUSTOMERS, L.T_CONTACTS, L.T_RULES, L.T_PARAMS, L.T_SEQUENCES, L.T_SETTINGS, L.T_HOLIDAYS,
+               L.T_WORKDAYS, L.T_OWNERS, L.T_BLOCKS)
+
+
 def load(book: Book) -> Inputs:
     """The tool's tables of the workbook as the core's inputs."""
     tables = book.tables()
+    if L.T_CUSTOMERS not in tables:
+        raise NotAFollowupWorkbook(text(language(book), "errors", "not_followup", table=L.T_CUSTOMERS))
     read = book.read_table
     inputs = inputs_from_tables(Tables(
         ledger=read(L.T_CUSTOMERS), log=read(L.T_CONTACTS), rules=read(L.T_RULES), params=read(L.T_PARAMS),
         settings=read(L.T_SETTINGS), holidays=read(L.T_HOLIDAYS), workdays=read(L.T_WORKDAYS),
         owners=read(L.T_OWNERS), blocks=read(L.T_BLOCKS),
-        sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None))
+        sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None,
+        below=[row for name in READ_TABLES if name in tables for row in book.rows_below(name)]))
     if inputs.rules.tiers.empty:  # every cadence, check and plan needs the tiers: nothing to compute
         info = tables[L.T_RULES]
         raise ActionError(text(inputs.settings.language, "errors", "no_tiers",
@@ -148,7 +160,9 @@ def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = Non
     plan = _plan(inputs, result, monday)
     sheets.write_plan(book, inputs, result, plan, monday)
     summary = {"week": monday.isoformat(), "planned": len(plan.entries), "not_fitting": len(plan.unplaced)}
-    return Outcome(result.today, summary, lang=inputs.settings.language), plan
+    located = _located(book, inputs, result)
+    unread = located[located["rule"] == ROW_BELOW_TABLE.id]  # rows the plan leaves out: say so
+    return Outcome(result.today, summary, unread, lang=inputs.settings.language), plan
 
 
 def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
@@ -243,7 +257,7 @@ def _run_engine(inputs: Inputs, today: dt.date | None, renamed_ids: frozenset[st
                 ) -> engine.RefreshResult:
     return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, inputs.settings.today(today),
                           inputs.calendar, inputs.playbooks, renamed_ids,
-                          {"ledger": inputs.ledger_headers, "contacts": inputs.log_headers})
+                          {"ledger": inputs.ledger_headers, "contacts": inputs.log_headers}, inputs.below)
 
 
 def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> int:
@@ -291,7 +305,9 @@ def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.Dat
     cells = []
     for f in result.flags.itertuples(index=False):
         table, match = headers.get(f.table, (None, None))
-        if f.table in ("ledger", "contacts") and f.row is None:  # a missing column: where it would be added
+        if f.table == "cells":  # the flag's row is its Sheet!A1 already
+            cells.append(f.row)
+        elif f.table in ("ledger", "contacts") and f.row is None:  # a missing column: where it would be added
             info = book.tables()[table]
             cells.append(cell_address(info.sheet, info.first_col + len(info.columns), info.header_row))
         elif table is not None:

@@ -12,6 +12,7 @@ from ..core.inputs import pairs
 from ..core.schema import LANGS
 from ..core.settings import settings_from_pairs
 from . import layout as L
+from ..core.inputs import RowBelow
 
 Cell = Any  # a value, or (value, style role)
 
@@ -24,6 +25,9 @@ def split_cell(cell: Cell) -> tuple[Any, str | None]:
 class Book(Protocol):
     def read_table(self, table: str) -> pd.DataFrame:
         """Data rows of a table: header labels as columns, Excel row numbers as index."""
+
+    def rows_below(self, table: str) -> list[RowBelow]:
+        """Non-blank rows under a table after blank rows: not part of it, so not read (rows directly below are)."""
 
     def set_column_values(self, table: str, column: str, values: Mapping[int, Any]) -> None:
         """Write values into one table column at the given Excel rows (cell styles kept)."""

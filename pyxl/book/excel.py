@@ -27,7 +27,9 @@ from ..build.styles import ROLES
 from . import charts
 from .base import Cell, split_cell
 from .locate import TOOL_TABLES, defined_name, locate_sheet
-from .a1 import col_index, col_letter
+from .a1 import cell_address, col_index, col_letter
+from .tables import rows_under, share_columns
+from ..core.inputs import RowBelow
 
 ON_MAC = sys.platform == "darwin"
 MAX_ADDRESS = 255  # Excel's Range("...") takes an address of at most 255 characters
@@ -103,6 +105,24 @@ class ExcelBook:
         self._values[table] = rows
         index = range(info.header_row + 1, info.header_row + 1 + len(rows))
         return pd.DataFrame(rows, columns=list(info.columns), index=pd.Index(list(index)), dtype=object)
+
+    def rows_below(self, table: str) -> list[RowBelow]:
+        """Non-blank rows under a table after blank rows, up to the sheet's used range or the next table below
+        (one read). Excel itself grows a table over rows typed directly below it."""
+        tbl, info = self._all_tables()[table]
+        body = tbl.range
+        last = body.row + body.shape[0] - 1
+        used = tbl.range.sheet.used_range
+        end = min([used.row + used.shape[0] - 1] + [t.header_row - 1 for _, t in self._all_tables().values()
+                   if t.sheet == info.sheet and t.header_row > last and share_columns(t, info)])
+        if end <= last + 1:
+            return []
+        grid = tbl.range.sheet.range((last + 1, info.first_col),
+                                     (end, info.first_col + len(info.columns) - 1)).options(ndim=2).value
+        filled = [True] * last + [any(_filled(v) for v in row) for row in grid]
+        _, below = rows_under(filled, last)
+        return [RowBelow(info.name, cell_address(info.sheet, info.first_col + next(
+            j for j, v in enumerate(grid[r - last - 1]) if _filled(v)), r), gap) for r, gap in below]
 
     @staticmethod
     def _read_body(tbl: Any) -> list[list[Any]]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .a1 import col_index, parse_ref, range_ref
 from .errors import WorkbookError
+from .xmltext import set_attr
 
 _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData\b[^>]*>")
 _SHEET_DATA_BYTES = re.compile(_SHEET_DATA.pattern.encode())
@@ -54,6 +55,16 @@ class SheetStream:
     @property
     def tail(self) -> str:
         return (self._buf + b"".join(self._chunks)).decode("utf-8")
+
+
+def set_code_name(head: str, code: str) -> str:
+    """The sheet head with ``<sheetPr codeName=...>`` (sheetPr is the worksheet's first child)."""
+    m = re.search(r"<(?:\w+:)?sheetPr\b[^>]*>", head)
+    if m:
+        return head[: m.start()] + set_attr(m.group(), "codeName", code) + head[m.end():]
+    root = re.search(r"<(\w+:)?worksheet\b[^>]*>", head)
+    prefix = root.group(1) or ""
+    return head[: root.end()] + f'<{prefix}sheetPr codeName="{code}"/>' + head[root.end():]
 
 
 def set_dimension(head: str, ref: str) -> str:

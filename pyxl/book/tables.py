@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -74,3 +75,32 @@ def _escape_x(text: str) -> str:
     """Characters XML cannot hold as Excel escapes them (_xHHHH_), and a literal _xHHHH_ itself."""
     text = re.sub(r"_x([0-9A-Fa-f]{4})_", r"_x005F_x\1_", text)
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def rows_under(filled: Sequence[bool], last_row: int) -> tuple[int, list[tuple[int, tuple[int, int]]]]:
+    """Given whether each sheet row holds a value in a table's columns (``filled[r - 1]``, up to the last row to
+    look at): the table's last row once the rows directly below it count (as Excel grows a table), and each
+    non-blank row further down with the run of blank rows above its block."""
+    last, end = last_row, len(filled)
+    while last < end and filled[last]:
+        last += 1
+    below: list[tuple[int, tuple[int, int]]] = []
+    gap = (last + 1, last + 1)  # row last + 1 is blank: the first block's gap starts there
+    for r in range(last + 2, end + 1):
+        if filled[r - 1]:
+            gap = _gap_above(filled, r) if not filled[r - 2] else gap
+            below.append((r, gap))
+    return last, below
+
+
+def _gap_above(filled: Sequence[bool], r: int) -> tuple[int, int]:
+    """The run of blank rows ending just above row r."""
+    first = r - 1
+    while first > 1 and not filled[first - 2]:
+        first -= 1
+    return first, r - 1
+
+
+def share_columns(a: TableInfo, b: TableInfo) -> bool:
+    """Whether two tables (anything with ``first_col`` and ``columns``) share a sheet column."""
+    return a.first_col < b.first_col + len(b.columns) and b.first_col < a.first_col + len(a.columns)

@@ -11,6 +11,10 @@ Side effects of a save with patches (besides the patched sheet/table parts):
   the written cells (``save(recalc_on_load=False)`` skips it).
 - If a written cell held a formula, ``xl/calcChain.xml`` is dropped together with its relationship and
   content-type override; Excel rebuilds it silently.
+- A table read with rows typed directly below it grows to them (ref, autoFilter, and the validations and
+  conditional formats ending on its last row), as Excel grows a table.
+- A tool sheet that lost its codeName (LibreOffice drops them) gets it back: the VBA document modules are
+  tied to it.
 
 Reads (``read_table``, ``read_sheet_values``, ...) show the package as opened or last saved; pending
 patches become visible after ``save()``.
@@ -35,15 +39,18 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
-from . import charts, opc
+from ..core.inputs import RowBelow
+from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
+from .locate import locate_sheet
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, language, split_cell
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
-from .sheetxml import SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_cols, set_dimension, set_merges
-from .tables import TableInfo, add_table_columns, retarget_table, table_info
+from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_code_name, set_cols, set_dimension,
+                       set_merges)
+from .tables import TableInfo, add_table_columns, retarget_table, rows_under, share_columns, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
 from ..core.i18n import text
@@ -69,6 +76,7 @@ class WorkbookPackage:
         self._charts: dict[str, bytes] = {}  # chart part -> rewritten XML
         self._names: dict[str, str] = {}  # workbook-level defined name -> new formula (without "=")
         self._filled: dict[str, np.ndarray] = {}  # table -> whether each sheet row has a value in its columns
+        self._below: dict[str, list[RowBelow]] = {}  # table -> rows under it after blank rows
         self._calamine: python_calamine.CalamineWorkbook | None = None
 
     @classmethod
@@ -85,10 +93,28 @@ class WorkbookPackage:
         return list(self._sheets)
 
     def sheet_by_codename(self, code: str) -> SheetInfo:
-        sheet = opc.by_code_name(self._sheets, code)
-        if sheet is not None:
-            return sheet
-        raise self._missing("no_sheet", sheet=code)
+        """A tool sheet (codeName as in ``layout``), found by ``locate.locate_sheet``: a file saved by another
+        program (LibreOffice drops codeNames) is found by its defined name, table or sheet name."""
+        names = [s.name for s in self._sheets]
+        found = locate_sheet(code, names, code_names=[s.code_name for s in self._sheets],
+                             defined_names=self._defined_names,
+                             table_sheets={t: info.sheet for t, info in self._tables.items()})
+        return self._sheets[names.index(found)]
+
+    def _missing_code_names(self) -> dict[str, str]:
+        """Sheet part -> the codeName a tool sheet lost (restored on save: VBA document modules need it)."""
+        have = {s.code_name for s in self._sheets}
+        missing = {}
+        for code in L.SHEETS:
+            if code in have:
+                continue
+            try:
+                sheet = self.sheet_by_codename(code)
+            except WorkbookError:
+                continue
+            if sheet.code_name is None and sheet.part not in missing:
+                missing[sheet.part] = code
+        return missing
 
     def sheet(self, code_or_name: str) -> SheetInfo:
         """A sheet by codeName, else by (case-insensitive) sheet name."""
@@ -104,10 +130,15 @@ class WorkbookPackage:
         return dict(self._tables)
 
     def read_table(self, table: str) -> pd.DataFrame:
-        """Data rows of a table: header labels as columns, Excel row numbers as index, Python scalars."""
+        """Data rows of a table: header labels as columns, Excel row numbers as index, Python scalars.
+
+        Rows typed directly below the table are part of it, as Excel grows a table when a person types under
+        it (LibreOffice and scripts do not): the next save moves its ref, autoFilter, validations and
+        conditional formats down to them. Non-blank rows further down, after blank rows, are ``rows_below``."""
         info = self._table(table)
         cells = self._table_cells(info)
-        rows = info.data_rows
+        last = self._extent(info, cells)
+        rows = range(info.data_rows.start, info.data_rows.stop + last - info.last_row)
         # column-major: each column's cells lie together, so the engine's passes over a column read one
         # contiguous array instead of every len(columns)-th pointer of the rows
         data = np.full((len(rows), len(info.columns)), None, dtype=object, order="F")
@@ -115,6 +146,13 @@ class WorkbookPackage:
         data[: len(typed)] = typed
         data[: len(typed)][typed == ""] = None
         return pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
+
+    def rows_below(self, table: str) -> list[RowBelow]:
+        """The non-blank rows under a table after blank rows (not part of it, so not read)."""
+        info = self._table(table)
+        if info.name not in self._below:
+            self.read_table(info.name)
+        return self._below[info.name]
 
     def read_sheet_values(self, code_or_name: str) -> list[list[Any]]:
         """The sheet's values as a grid from A1 (None for empty cells)."""
@@ -270,6 +308,8 @@ class WorkbookPackage:
         pr = xpath(root, "workbookPr")
         self.date1904 = bool(pr) and pr[0].get("date1904") in ("1", "true")
         self._sheets, self._tables = opc.sheets(self._archive, self._workbook_part, root), {}
+        self._defined_names = {el.get("name"): el.text or "" for el in xpath(root, "definedName")
+                               if el.get("localSheetId") is None}
         for sheet in self._sheets:
             for part in opc.related(self._archive, sheet.part, "table"):
                 table = table_info(self._archive.read(part), part, sheet.name)
@@ -312,9 +352,31 @@ class WorkbookPackage:
         self._filled[info.name] = (cells != "").any(axis=1)
         return cells
 
+    def _extent(self, info: TableInfo, cells: np.ndarray) -> int:
+        """The table's last row counting the rows typed directly below it (growth pending until save); notes the
+        non-blank rows further down (``rows_below``). Another table below ends the search."""
+        filled = self._filled[info.name]
+        end = min([len(filled)] + [t.header_row - 1 for t in self._tables.values() if t.sheet == info.sheet
+                                   and t.header_row > info.last_row and share_columns(t, info)])
+        last, below = rows_under(filled[:end], info.last_row) if not info.totals_rows else (info.last_row, [])
+        if last > info.last_row and info.name not in self._table_last:
+            self._grow(info, last)
+        first_value = [info.first_col + int(np.flatnonzero(cells[r - 1] != "")[0]) for r, _ in below]
+        self._below[info.name] = [RowBelow(info.name, cell_address(info.sheet, c, r), gap)
+                                  for c, (r, gap) in zip(first_value, below)]
+        return last
+
+    def _grow(self, info: TableInfo, last: int) -> None:
+        """Make rows typed directly below a table part of it on save: its ref, and the validations and conditional
+        formats that end on its last row; tool cells written there take the style of the table's last row."""
+        self._table_last[info.name] = last
+        patch = self._sheet_patch(self.sheet(info.sheet).part)
+        patch.grow.append((info.first_col, info.first_col + len(info.columns) - 1, info.last_row, last))
+        patch.templates.append((info.last_row + 1, last, max(info.last_row, info.data_rows.start)))
+
     def _first_free_row(self, info: TableInfo) -> int:
         """First row after the table's last non-empty data row."""
-        r = info.last_row
+        r = self._table_last.get(info.name, info.last_row)
         while r >= info.data_rows.start and not self._row_filled(info, r):
             r -= 1
         return r + 1
@@ -377,8 +439,9 @@ class WorkbookPackage:
         """Rewritten parts, packed as their zip entries will hold them, and removed parts."""
         parts: dict[str, Packed] = {}
         lost_formula = False
-        for part, patch in self._patches.items():
-            parts[part], lost = self._render_sheet(part, patch)
+        code_names = self._missing_code_names()
+        for part in {**self._patches, **code_names}:
+            parts[part], lost = self._render_sheet(part, self._patches.get(part, SheetPatch()), code_names.get(part))
             lost_formula |= lost
         for name in {**self._table_added, **self._table_last}:
             info, xml = self._tables[name], self._text(self._tables[name].part)
@@ -402,18 +465,18 @@ class WorkbookPackage:
                 self._workbook_part, [_full_calc_on_load(xml) if self._patches and recalc_on_load else xml])
         return parts, removed
 
-    def _render_sheet(self, part: str, patch: SheetPatch) -> tuple[Packed, bool]:
+    def _render_sheet(self, part: str, patch: SheetPatch, code_name: str | None = None) -> tuple[Packed, bool]:
         """The patched sheet part, packed as it streams (the XML is never whole in memory), and whether a
-        formula cell was overwritten."""
+        formula cell was overwritten; ``code_name``: the codeName to restore."""
         sheet = SheetStream(self._archive.inflate(part), part)
+        head = sheet.head if code_name is None else set_code_name(sheet.head, code_name)
         if patch.generated is not None:
             body, dimension, merges, cols = patch.generated
-            head = set_dimension(sheet.head if cols is None else set_cols(sheet.head, cols), dimension)
+            head = set_dimension(head if cols is None else set_cols(head, cols), dimension)
             lost = False
             for rows in sheet.rows():
                 lost = lost or "<f" in rows
             return self._pack(part, [head, body, set_merges(sheet.tail, merges)]), lost
-        head = sheet.head
         if patch.writes:
             head = grow_dimension(head, max(int(rows.max()) if len(rows) else 1 for _, rows, _ in patch.writes),
                                    max(c for c, *_ in patch.writes))

@@ -22,6 +22,7 @@ from .calendar import TeamCalendar
 from .contacts import DerivedLog
 from .flags import RULES as RULES_BY_ID, concat, flag, rule
 from .i18n import texts
+from .inputs import RowBelow
 from .ledger import ParsedLedger
 from .messages import Source
 from .playbooks import Playbooks, start_days
@@ -52,6 +53,7 @@ class CheckContext:
     hard_call: np.ndarray  # the newest touch asks for a colleague
     renamed_ids: frozenset[str] = frozenset()  # IDs a roll-up suffixed with their book's number (by design)
     headers: Mapping[str, HeaderMatch] = field(default_factory=dict)  # "ledger"/"contacts": how headers matched
+    below: list[RowBelow] = field(default_factory=list)  # rows under the tables after blank rows, not read
 
     @cached_property
     def co_owner_stage(self) -> np.ndarray:
@@ -492,3 +494,16 @@ def _problem_flags(problems: list, args: Callable[[object], dict] = lambda p: {}
         out.append(flag(RULES_BY_ID[rule_id], [p.row for p in run], [p.field for p in run], [p.value for p in run],
                         args=[args(p) for p in run]))
     return out
+
+
+# ---------------------------------------------------------------- rows under the tables
+ROW_BELOW_TABLE = rule("table.row_below", "error", "cells")
+
+
+@check
+def check_rows_below_tables(ctx: CheckContext) -> list[pd.DataFrame]:
+    """A row typed under a table after blank rows is not part of it: named, with the blank rows to delete."""
+    rows = ctx.below
+    return [flag(ROW_BELOW_TABLE, [r.cell for r in rows], "", args=[
+        {"table": r.table, "rows": f"{r.blank_rows[0]}" if r.blank_rows[0] == r.blank_rows[1]
+         else f"{r.blank_rows[0]}–{r.blank_rows[1]}"} for r in rows])]

@@ -6,7 +6,7 @@ counters, agreed date, tier changes), compute the schedule, run the checks, rend
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +16,7 @@ from . import cadence, checks, messages, playbooks
 from .calendar import TeamCalendar
 from .contacts import DerivedLog, derive
 from .i18n import render_flags, status_label
+from .inputs import RowBelow
 from .ledger import ParsedLedger, parse_ledger
 from .playbooks import Playbooks
 from .rules import Rules
@@ -39,10 +40,11 @@ class RefreshResult:
 
 def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Settings, today: dt.date,
             cal: TeamCalendar | None = None, books: Playbooks | None = None,
-            renamed_ids: frozenset[str] = frozenset(), headers: Mapping[str, HeaderMatch] | None = None
-            ) -> RefreshResult:
+            renamed_ids: frozenset[str] = frozenset(), headers: Mapping[str, HeaderMatch] | None = None,
+            below: Sequence[RowBelow] = ()) -> RefreshResult:
     """``renamed_ids``: IDs a roll-up suffixed with their book's number, which break the ID pattern by design;
-    ``headers``: how the ledger's and log's headers matched ("ledger"/"contacts"), to flag missing columns."""
+    ``headers``: how the ledger's and log's headers matched ("ledger"/"contacts"), to flag missing columns;
+    ``below``: rows under the tables after blank rows, not read (flagged)."""
     cal = cal or calendar_for(settings)
     books = books or Playbooks()
     parsed = parse_ledger(ledger, rules, today)
@@ -68,7 +70,7 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     ctx = checks.CheckContext(parsed, rules, settings, today, cal, derived, books, plan, steps,
                               _due_this_week(blanks, steps, today), last, np.nan_to_num(counters["unreached"]),
                               np.nan_to_num(counters["no_progress"]), last_outcome, hard_call, renamed_ids,
-                              headers or {})
+                              headers or {}, list(below))
     all_flags = checks.run(ctx)
     all_flags["message"] = render_flags(all_flags, settings.language)
     computed = _computed(parsed, plan, steps, all_flags, settings, today)

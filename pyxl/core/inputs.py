@@ -25,6 +25,15 @@ POSITIONAL_COLUMNS = {"settings": ("key", "value", "description"), "params": ("k
                       "workdays": ("day", "note"), "blocks": ("start", "end", "label", "tiers")}
 
 
+@dataclass(frozen=True)
+class RowBelow:
+    """A non-blank row under one of the tool's tables with blank rows between: not part of the table, so not
+    read (a row directly below is: the table grows to it as Excel grows a table)."""
+    table: str  # the table's name
+    cell: str  # Sheet!A1 of its first non-blank cell
+    blank_rows: tuple[int, int]  # the blank rows between it and the table, first and last
+
+
 @dataclass
 class Tables:
     """The tool's tables as a workbook holds them: header labels as columns, Excel rows as index."""
@@ -38,6 +47,7 @@ class Tables:
     owners: pd.DataFrame
     blocks: pd.DataFrame
     sequences: pd.DataFrame | None = None  # absent in workbooks built before the Sequences sheet
+    below: list[RowBelow] = field(default_factory=list)  # non-blank rows under the tables after blank rows
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Inputs:
     sequence_headers: HeaderMatch = NO_HEADERS
     rules_headers: HeaderMatch = NO_HEADERS
     calendar: TeamCalendar | None = None  # the team's working days (built from settings when not given)
+    below: list[RowBelow] = field(default_factory=list)  # rows under the tables, not read (see RowBelow)
 
     def __post_init__(self) -> None:
         if self.calendar is None:
@@ -81,7 +92,7 @@ def inputs_from_tables(t: Tables) -> Inputs:
         books = playbooks_from_table(canonical(non_blank(t.sequences), sequence_headers))
     return Inputs(canonical(non_blank(t.ledger), ledger_headers), ledger_headers,
                   canonical(non_blank(t.log), log_headers), log_headers, rules, settings, blocks, books,
-                  sequence_headers, rules_headers)
+                  sequence_headers, rules_headers, below=t.below)
 
 
 def canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 from .calendar import TeamCalendar, week_start
 from .rules import Rules
 from .settings import Settings
-from .values import split_list
+from .values import is_blank, split_list
 
 DAYS_SHOWN = 14
 CONVERSION_WEEKS = 4
@@ -63,6 +63,9 @@ def owners(view: pd.DataFrame, week: pd.DataFrame, rules: Rules, settings: Setti
         "due_week": (due >= np.datetime64(today)) & (due <= sunday), "payment_late": late_payment,
     })
     by_owner = frame.groupby("owner").sum()
+    listed = settings.owners.get("owner", pd.Series(dtype=object))
+    listed = listed[~is_blank(listed)].astype(str).str.strip()
+    by_owner = by_owner.reindex(by_owner.index.union(pd.Index(listed.unique(), name="owner")), fill_value=0)  # all
     owner_of = dict(zip(view["customer_id"], owner))
     touch_owner = week["customer_id"].map(owner_of)
     by_owner["touches_week"] = touch_owner.value_counts().reindex(by_owner.index, fill_value=0)

@@ -81,10 +81,17 @@ def check_package(path: Path) -> list[str]:
 
 def check_pdf(path: Path, out_dir: Path, timeout: float = 120) -> list[str]:
     """LibreOffice converts the workbook to PDF (exit 0 and a non-empty .pdf)."""
+    return check_pdfs([path], out_dir, timeout)[path]
+
+
+def check_pdfs(paths: list[Path], out_dir: Path, timeout: float = 300) -> dict[Path, list[str]]:
+    """``check_pdf`` of several workbooks (distinct names) in one LibreOffice run, which starts once."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = subprocess.run(soffice_command(out_dir) + ["--convert-to", "pdf", "--outdir", str(out_dir), str(path)],
-                         capture_output=True, text=True, timeout=timeout)
-    pdf = out_dir / (path.stem + ".pdf")
-    if run.returncode or not pdf.exists() or pdf.stat().st_size == 0:
-        return [f"soffice --convert-to pdf failed ({run.returncode}): {run.stderr.strip()[-300:]}"]
-    return []
+    run = subprocess.run(soffice_command(out_dir) + ["--convert-to", "pdf", "--outdir", str(out_dir),
+                                                     *map(str, paths)], capture_output=True, text=True, timeout=timeout)
+    out = {}
+    for path in paths:
+        pdf = out_dir / (path.stem + ".pdf")
+        ok = not run.returncode and pdf.exists() and pdf.stat().st_size > 0
+        out[path] = [] if ok else [f"soffice --convert-to pdf failed ({run.returncode}): {run.stderr.strip()[-300:]}"]
+    return out
