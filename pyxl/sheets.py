@@ -82,7 +82,7 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, la
     """Agenda/Plan rows; ``view`` (the refreshed customers) adds status, playbook step, message, co-owner."""
     view = view[view["customer_id"].isin(entries["customer_id"])]  # only the customers listed
     look = {k: dict(zip(view["customer_id"], view[k]))
-            for k in ("status", "step", "step_due", "message", "co_owner", "escalated") if k in view}
+            for k in ("status", "step", "step_due", "step_channel", "message", "co_owner", "escalated") if k in view}
     get = lambda key, cid, default="": look.get(key, {}).get(cid, default)  # noqa: E731
     channel = vocabulary("channel")
     rows = []
@@ -91,15 +91,30 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, la
         step_due = get("step_due", cid, None)
         step_now = step_due is not None and not pd.isna(step_due) and pd.Timestamp(step_due).date() <= e.date
         helper = getattr(e, "for_owner", "")
-        reason = t["reasons"]["co_owner"].format(owner=helper) if helper else t["reasons"].get(e.reason, e.reason)
+        reason = t["reasons"]["co_owner"].format(owner=helper) if helper else _reason(e.reason, e.greeting, t)
+        how = (get("step_channel", cid, None) if step_now else None) or e.channel  # the step's channel when shown
         rows.append([int(e.order), e.block, e.owner, cid, e.name, e.tier,
                      (vocabulary("status").label(st, lang), STATUS_ROLE.get(st, "text")),
-                     reason, channel.label(e.channel, lang) or e.channel, phones.get(cid, ""),
+                     reason, channel.label(how, lang) or how, phones.get(cid, ""),
                      get("step", cid) if step_now else None, e.next_content, (plain(e.due), "date"),
                      int(e.days_late) if e.days_late else None,
                      get("co_owner", cid) if get("escalated", cid, False) and not helper else None,
                      (get("message", cid), "wrap") if step_now else None])
     return rows
+
+
+def _reason(reason: str, greeting: str, t: dict) -> str:
+    """Why a customer is listed, with a birthday or holiday greeting the same day next to it
+    ("overdue · birthday"); ``greeting`` as the planner writes it ("birthday; holiday greeting: 国庆节")."""
+    parts = [t["reasons"].get(reason, reason)]
+    for g in filter(None, (greeting or "").split("; ")):
+        kind, _, name = g.partition(": ")
+        label = t["reasons"].get(kind, kind) + (f" {name}" if name else "")
+        if label not in parts and kind != reason:
+            parts.append(label)
+        elif kind == reason and name:
+            parts[0] = label
+    return " · ".join(parts)
 
 
 UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]
@@ -116,12 +131,17 @@ def _unplaced_rows(unplaced: pd.DataFrame, t: dict) -> list[list]:
     return rows
 
 
-def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult) -> None:
+def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult,
+                 day: dt.date) -> None:
+    """The touches of ``day``: today, or the next working day when today is not one (the header says so)."""
     lang = inputs.settings.language
     t = texts(lang)
-    today = with_co_owners(agenda(plan, result.today), result.view)
+    today = with_co_owners(agenda(plan, day), result.view)
     phones = _phones(inputs)
-    head = t["generated"]["agenda_summary"].format(n=len(today), day=result.today.isoformat())
+    weekday = t["generated"]["weekdays"][day.weekday()]
+    head = t["generated"]["agenda_summary"].format(n=len(today), day=f"{day.isoformat()} {weekday}")
+    if day != result.today:
+        head += t["generated"]["agenda_next_day"]
     rows = _title(t, "agenda", f"{_stamp(t, result.today)} · {head}")
     rows.append(_header(t, "agenda", AGENDA_COLUMNS))
     rows += _entry_rows(today, result.view, phones, lang, t)

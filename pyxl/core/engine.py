@@ -100,7 +100,7 @@ def _with_playbook(view: pd.DataFrame, plan: pd.DataFrame, steps: pd.DataFrame, 
     step_channel = steps["step_channel"].to_numpy(dtype=object)
     use_channel = plan["by_step"].to_numpy() & pd.notna(step_channel)
     return view.assign(step=steps["step"].to_numpy(dtype=object), step_due=steps["step_due"].to_numpy(),
-                       message=texts.to_numpy(dtype=object),
+                       step_channel=step_channel, message=texts.to_numpy(dtype=object),
                        channel=np.where(use_channel, step_channel, view["channel"].to_numpy(dtype=object)),
                        escalated=escalated & (view["co_owner"] != "").to_numpy())
 
