@@ -182,11 +182,16 @@ def test_greetings_and_birthdays_carry_a_message_next_to_any_other_reason(built_
     monday = D(2026, 11, 23)
     rows = [_customer("JRN01001", "3N", 最近联系=D(2026, 11, 9), 生日=D(1975, 11, 23)),  # overdue + birthday
             _customer("JRN01002", "7", 最近联系=D(2026, 11, 16), 生日=D(1980, 11, 22))]  # Sunday: on the Friday
-    path = _book(built_workbook, tmp_path, rows)
+    path = _book(built_workbook, tmp_path, rows, {"our_company": "美家装饰"})
     _refresh(path, monday)
     by_id = {r["客户编码"]: r for r in _agenda(path)}
     assert by_id["JRN01001"]["原因"] == "逾期 · 生日关怀"
+    assert by_id["JRN01001"]["消息（可复制）"] == "客户001您好，祝您生日快乐，身体健康，万事如意！美家装饰 张三"
     assert "JRN01002" not in by_id  # its birthday falls on Sun Nov 22: greeted on Fri Nov 20
+    _refresh(path, D(2026, 9, 30))  # the working day before National Day: tier 7 is a greeting tier
+    greeted = {r["客户编码"]: r for r in _agenda(path)}["JRN01002"]
+    assert greeted["原因"].startswith("节日祝福 ") and greeted["时段"] == "问候短信" and greeted["方式"] == "短信"
+    assert greeted["消息（可复制）"] == "客户002您好，美家装饰全体同仁祝您和家人节日快乐！张三"
     _, plan = _plan(path, monday)
     plan_rows = _table(_rows(path, "plan"))
     assert any(r["客户编码"] == "JRN01001" and "生日关怀" in r["原因"] for r in plan_rows)
