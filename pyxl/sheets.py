@@ -191,11 +191,11 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
     head = t["generated"]["plan_summary"].format(week=f"{iso.year}-W{iso.week:02d}", n=len(plan.entries),
                                                  late=len(plan.unplaced))
     rows = _title(t, "plan", f"{_stamp(t, result.today)} · {head}")
-    rows.append(_header(t, "plan_totals", ["owner", "date", "planned", "capacity", "effective_target"]))
+    rows.append(_header(t, "plan_totals", ["owner", "date", "planned", "capacity", "effective_target", "greetings"]))
     for d in plan.day_totals.itertuples(index=False):
         over = d.planned > d.capacity
         rows.append([d.owner, (plain(d.date), "date"), (int(d.planned), "overdue" if over else "int"),
-                     int(d.capacity), int(d.effective_target)])
+                     int(d.capacity), int(d.effective_target), int(d.greetings)])
     rows.append([])
     greetings = _greeting_messages(plan.entries, inputs)
     for day, entries in with_co_owners(plan.entries, result.view).groupby("date", sort=True):
