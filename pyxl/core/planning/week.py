@@ -165,10 +165,8 @@ def _greetings_within(planned: pd.DataFrame, c: pd.DataFrame, capacity: int | No
     alone = planned["kind"].isin(GREETINGS).to_numpy()
     if capacity is None or not alone.any():
         return planned, planned.iloc[:0][["row", "day"]]
-    g = planned[alone].assign(owner=c.loc[planned.loc[alone, "row"], "owner"].to_numpy(),
-                              priority=c.loc[planned.loc[alone, "row"], "priority"].to_numpy(),
-                              revenue=c.loc[planned.loc[alone, "row"], "revenue"].to_numpy(),
-                              customer_id=c.loc[planned.loc[alone, "row"], "customer_id"].to_numpy())
+    keys = ["owner", "priority", "revenue", "customer_id"]
+    g = planned[alone].join(c[keys], on="row")
     g = g.sort_values(["owner", "day", "priority", "revenue", "customer_id"],
                       ascending=[True, True, True, False, True], na_position="last", kind="stable")
     over = g.index[g.groupby(["owner", "day"]).cumcount().to_numpy() >= capacity]
