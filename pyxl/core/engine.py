@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import cadence, checks, messages, playbooks
-from .calendar import TeamCalendar
+from .calendar import TeamCalendar, plan_week_start
 from .contacts import DerivedLog, derive
 from .i18n import render_flags, status_label
 from .ledger import ParsedLedger, parse_ledger
@@ -68,7 +68,7 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     texts, blanks = messages.render_rows(steps["template"], parsed.raw, vars(settings))
     hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)
     ctx = checks.CheckContext(parsed, rules, settings, today, cal, derived, books, plan, steps,
-                              _due_this_week(blanks, steps, today), last, np.nan_to_num(counters["unreached"]),
+                              _due_this_week(blanks, steps, plan_week_start(cal, today)), last, np.nan_to_num(counters["unreached"]),
                               np.nan_to_num(counters["no_progress"]), last_outcome, hard_call, renamed_ids,
                               headers or {})
     all_flags = checks.run(ctx)
@@ -86,9 +86,10 @@ def _followed_up(last: np.ndarray, steps: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnat(last) | (done > last), done, last)
 
 
-def _due_this_week(blanks: list[tuple[object, messages.Source]], steps: pd.DataFrame, today: dt.date) -> list:
-    """Blank values of the messages due by the end of this week (the Agenda's and Plan's horizon)."""
-    sunday = np.datetime64(today + dt.timedelta(days=6 - today.weekday()), "D")
+def _due_this_week(blanks: list[tuple[object, messages.Source]], steps: pd.DataFrame, monday: dt.date) -> list:
+    """Blank values of the messages due by the end of the week planned from ``monday`` (the Agenda's and
+    Plan's horizon: the coming week once this one's last working day is over)."""
+    sunday = np.datetime64(monday + dt.timedelta(days=6), "D")
     due = steps["step_due"]
     return [(row, source) for row, source in blanks if due[row] <= sunday]
 
