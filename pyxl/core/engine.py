@@ -68,7 +68,8 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     texts, blanks = messages.render_rows(steps["template"], parsed.raw, vars(settings))
     hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)
     ctx = checks.CheckContext(parsed, rules, settings, today, cal, derived, books, plan, steps,
-                              _due_this_week(blanks, steps, plan_week_start(cal, today)), last, np.nan_to_num(counters["unreached"]),
+                              _due_this_week(blanks, steps, plan_week_start(cal, today)), last,
+                              np.nan_to_num(counters["unreached"]),
                               np.nan_to_num(counters["no_progress"]), last_outcome, hard_call, renamed_ids,
                               headers or {})
     all_flags = checks.run(ctx)

@@ -294,10 +294,11 @@ def greeting_templates(books: Playbooks) -> dict[str, str]:
     """The message of each plan greeting ("birthday", "holiday greeting"): the template of the first
     Sequences step named as the built-in step (生日祝福 / Birthday greeting, 节日祝福 / Holiday greeting, in
     either language), so a team edits it on the Sequences sheet; '' when no step has that name."""
-    names = {kind: {normalise(s[lang]) for p in builtin() for s in p["step"] if s["key"] == key for lang in ("zh", "en")}
-             for kind, key in GREETING_STEPS.items()}
+    names = {kind: {normalise(s[lang]) for p in builtin() for s in p["step"] if s["key"] == key
+                    for lang in ("zh", "en")} for kind, key in GREETING_STEPS.items()}
     steps = [s for playbook in books.steps.values() for s in playbook]
-    return {kind: next((s.template for s in steps if normalise(s.name) in wanted), "") for kind, wanted in names.items()}
+    return {kind: next((s.template for s in steps if normalise(s.name) in wanted), "")
+            for kind, wanted in names.items()}
 
 
 @cache
