@@ -15,7 +15,7 @@ from .book.base import Book, language
 from .core import engine, planning, reports
 from .core.checks import ROW_BELOW_TABLE
 from .core import ids as ids_core
-from .core.calendar import parse_week, week_start
+from .core.calendar import parse_week, plan_week_start, week_start, working_day_from
 from .core.errors import FollowupError
 from .core.i18n import text
 from .core.inputs import POSITIONAL_COLUMNS, Inputs, Tables, inputs_from_tables
@@ -110,8 +110,9 @@ def refreshed(book: Book, today: dt.date | None = None, inputs: Inputs | None = 
     inputs = inputs or load(book)
     result = _run_engine(inputs, today, renamed_ids)
     written = _write_ledger(book, inputs, result)
-    plan = _plan(inputs, result, week_start(result.today))
-    sheets.write_agenda(book, inputs, result, plan)
+    day = working_day_from(inputs.calendar, result.today)
+    plan = _plan(inputs, result, week_start(day))
+    sheets.write_agenda(book, inputs, result, plan, day)
     located = _located(book, inputs, result)
     sheets.write_checks(book, inputs, result, located)
     sheets.write_dashboard(book, inputs, result)
@@ -156,7 +157,7 @@ def check(book: Book, today: dt.date | None = None) -> Outcome:
 def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = None) -> tuple[Outcome, planning.PlanResult]:
     inputs = load(book)
     result = _run_engine(inputs, today)
-    monday = parse_week(week) if week else week_start(result.today)
+    monday = parse_week(week) if week else plan_week_start(inputs.calendar, result.today)
     plan = _plan(inputs, result, monday)
     sheets.write_plan(book, inputs, result, plan, monday)
     summary = {"week": monday.isoformat(), "planned": len(plan.entries), "not_fitting": len(plan.unplaced)}

@@ -254,8 +254,11 @@ def check(book: Book, today: Today = None, as_json: AsJson = False, no_backup: N
     raise typer.Exit(CHECK_ERRORS if outcome.errors else DONE)
 
 
+WEEK_HELP = "ISO week, e.g. 2026-W48 (default: this week, or the coming one after its last working day)."
+
+
 @app.command()
-def plan(book: Book, week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W48.")] = None,
+def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)] = None,
          today: Today = None, ics: Annotated[Optional[Path], typer.Option(help="Also write an iCalendar file.")] = None,
          ics_per: Annotated[str, typer.Option(help="customer or block")] = "customer",
          no_backup: NoBackup = False) -> None:

@@ -13,9 +13,10 @@ import pandas as pd
 
 from .book import layout as L
 from .book.base import Book, Cell
-from .core import engine, reports
+from .core import engine, messages, reports
 from .core.i18n import texts
 from .core.planning import agenda, with_co_owners
+from .core.playbooks import greeting_templates
 from .core.schema import field, vocabulary
 from .core.values import plain
 
@@ -78,11 +79,13 @@ AGENDA_COLUMNS = ["order", "block", "owner", "customer_id", "name", "tier", "sta
                   "phone", "step", "next_content", "due", "days_late", "co_owner", "message"]
 
 
-def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, lang: str, t: dict) -> list[list]:
-    """Agenda/Plan rows; ``view`` (the refreshed customers) adds status, playbook step, message, co-owner."""
+def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, lang: str, t: dict,
+                greetings: dict[tuple[str, str], str] | None = None) -> list[list]:
+    """Agenda/Plan rows; ``view`` (the refreshed customers) adds status, playbook step, message, co-owner;
+    ``greetings``: (customer, greeting) -> its message, shown when no playbook step's message is."""
     view = view[view["customer_id"].isin(entries["customer_id"])]  # only the customers listed
     look = {k: dict(zip(view["customer_id"], view[k]))
-            for k in ("status", "step", "step_due", "message", "co_owner", "escalated") if k in view}
+            for k in ("status", "step", "step_due", "step_channel", "message", "co_owner", "escalated") if k in view}
     get = lambda key, cid, default="": look.get(key, {}).get(cid, default)  # noqa: E731
     channel = vocabulary("channel")
     rows = []
@@ -91,15 +94,54 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, la
         step_due = get("step_due", cid, None)
         step_now = step_due is not None and not pd.isna(step_due) and pd.Timestamp(step_due).date() <= e.date
         helper = getattr(e, "for_owner", "")
-        reason = t["reasons"]["co_owner"].format(owner=helper) if helper else t["reasons"].get(e.reason, e.reason)
+        reason = t["reasons"]["co_owner"].format(owner=helper) if helper else _reason(e.reason, e.greeting, t)
+        how = (get("step_channel", cid, None) if step_now else None) or e.channel  # the step's channel when shown
         rows.append([int(e.order), e.block, e.owner, cid, e.name, e.tier,
                      (vocabulary("status").label(st, lang), STATUS_ROLE.get(st, "text")),
-                     reason, channel.label(e.channel, lang) or e.channel, phones.get(cid, ""),
+                     reason, channel.label(how, lang) or how, phones.get(cid, ""),
                      get("step", cid) if step_now else None, e.next_content, (plain(e.due), "date"),
                      int(e.days_late) if e.days_late else None,
                      get("co_owner", cid) if get("escalated", cid, False) and not helper else None,
-                     (get("message", cid), "wrap") if step_now else None])
+                     (get("message", cid), "wrap") if step_now else _greeting_cell(greetings, cid, e.greeting)])
     return rows
+
+
+def _greeting_cell(greetings: dict[tuple[str, str], str] | None, cid: str, greeting: str) -> tuple | None:
+    text = (greetings or {}).get((cid, greeting))
+    return (text, "wrap") if text else None
+
+
+def _greeting_messages(entries: pd.DataFrame, inputs: Inputs) -> dict[tuple[str, str], str]:
+    """(customer, greeting) -> the greeting's message rendered for that customer (templates from the
+    Sequences sheet, ``playbooks.greeting_templates``; the first greeting of the entry decides)."""
+    greet = entries[entries["greeting"].astype(str).ne("")].drop_duplicates(["customer_id", "greeting"])
+    templates = greeting_templates(inputs.playbooks)
+    if greet.empty or "customer_id" not in inputs.ledger or not any(templates.values()):
+        return {}
+    ids = inputs.ledger["customer_id"].astype("string").str.strip()
+    row_of = dict(zip(ids[ids.notna()], ids.index[ids.notna()]))
+    out = {}
+    for cid, greeting in zip(greet["customer_id"], greet["greeting"]):
+        template = templates.get(greeting.split("; ")[0].partition(": ")[0], "")
+        if template and cid in row_of:
+            text, _ = messages.render_rows(pd.Series([template], index=[row_of[cid]], dtype=object),
+                                           inputs.ledger, vars(inputs.settings))
+            out[(cid, greeting)] = text.iloc[0]
+    return out
+
+
+def _reason(reason: str, greeting: str, t: dict) -> str:
+    """Why a customer is listed, with a birthday or holiday greeting the same day next to it
+    ("overdue · birthday"); ``greeting`` as the planner writes it ("birthday; holiday greeting: 国庆节")."""
+    parts = [t["reasons"].get(reason, reason)]
+    for g in filter(None, (greeting or "").split("; ")):
+        kind, _, name = g.partition(": ")
+        label = t["reasons"].get(kind, kind) + (f" {name}" if name else "")
+        if label not in parts and kind != reason:
+            parts.append(label)
+        elif kind == reason and name:
+            parts[0] = label
+    return " · ".join(parts)
 
 
 UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]
@@ -116,15 +158,20 @@ def _unplaced_rows(unplaced: pd.DataFrame, t: dict) -> list[list]:
     return rows
 
 
-def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult) -> None:
+def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult,
+                 day: dt.date) -> None:
+    """The touches of ``day``: today, or the next working day when today is not one (the header says so)."""
     lang = inputs.settings.language
     t = texts(lang)
-    today = with_co_owners(agenda(plan, result.today), result.view)
+    today = with_co_owners(agenda(plan, day), result.view)
     phones = _phones(inputs)
-    head = t["generated"]["agenda_summary"].format(n=len(today), day=result.today.isoformat())
+    weekday = t["generated"]["weekdays"][day.weekday()]
+    head = t["generated"]["agenda_summary"].format(n=len(today), day=f"{day.isoformat()} {weekday}")
+    if day != result.today:
+        head += t["generated"]["agenda_next_day"]
     rows = _title(t, "agenda", f"{_stamp(t, result.today)} · {head}")
     rows.append(_header(t, "agenda", AGENDA_COLUMNS))
-    rows += _entry_rows(today, result.view, phones, lang, t)
+    rows += _entry_rows(today, result.view, phones, lang, t, _greeting_messages(today, inputs))
     rows.append([])
     late_today = plan.unplaced
     rows += _unplaced_rows(late_today, t)
@@ -144,17 +191,18 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
     head = t["generated"]["plan_summary"].format(week=f"{iso.year}-W{iso.week:02d}", n=len(plan.entries),
                                                  late=len(plan.unplaced))
     rows = _title(t, "plan", f"{_stamp(t, result.today)} · {head}")
-    rows.append(_header(t, "plan_totals", ["owner", "date", "planned", "capacity", "effective_target"]))
+    rows.append(_header(t, "plan_totals", ["owner", "date", "planned", "capacity", "effective_target", "greetings"]))
     for d in plan.day_totals.itertuples(index=False):
         over = d.planned > d.capacity
         rows.append([d.owner, (plain(d.date), "date"), (int(d.planned), "overdue" if over else "int"),
-                     int(d.capacity), int(d.effective_target)])
+                     int(d.capacity), int(d.effective_target), int(d.greetings)])
     rows.append([])
+    greetings = _greeting_messages(plan.entries, inputs)
     for day, entries in with_co_owners(plan.entries, result.view).groupby("date", sort=True):
         weekday = t["generated"]["weekdays"][pd.Timestamp(day).weekday()]
         rows.append([(f"{pd.Timestamp(day).date().isoformat()} {weekday}", "section")])
         rows.append(_header(t, "agenda", AGENDA_COLUMNS))
-        rows += _entry_rows(entries, result.view, phones, lang, t)
+        rows += _entry_rows(entries, result.view, phones, lang, t, greetings)
         rows.append([])
     rows += _unplaced_rows(plan.unplaced, t)
     book.replace_sheet_content(L.PLAN, rows, col_widths=_AGENDA_WIDTHS)

@@ -118,7 +118,7 @@ def test_team_extra_days_move_due_dates():
     (D(2026, 2, 25), "in_window", 0),
     (D(2026, 2, 26), "due_today", 0),
     (D(2026, 2, 27), "overdue", 1),
-    (D(2026, 3, 2), "overdue", 4),      # calendar days
+    (D(2026, 3, 2), "overdue", 3),      # working days: Fri 27, make-up Sat 28, Mon 2
 ])
 def test_status_over_time(today, status, late):
     got = run(MAT.tiers, "3N", last=D(2026, 2, 12), today=today)
@@ -158,7 +158,8 @@ def test_agreed_date_for_a_never_contacted_customer():
 # ---------------------------------------------------------------- never contacted
 def test_never_contacted_due_on_assignment_date():
     got = run(MAT.tiers, "0", assigned=D(2026, 3, 3), today=D(2026, 3, 10))
-    assert got == {"earliest": D(2026, 3, 3), "due": D(2026, 3, 3), "status": "overdue", "days_overdue": 7}
+    assert got == {"earliest": D(2026, 3, 3), "due": D(2026, 3, 3), "status": "overdue",
+                   "days_overdue": 5}  # working days: Mar 4-6, 9, 10
 
 
 def test_never_contacted_without_assignment_is_due_today():

@@ -158,11 +158,18 @@ def test_holidays_never_used_and_makeup_saturdays_used(monday):
             ["LATE", "no working day this week", 2]]
 
 
-def test_makeup_saturday_takes_friday_weight_when_its_own_is_zero():
-    s = PlanSettings(capacity=40, load_pattern=(55, 35, 25, 15, 10, 0, 0))
+def test_load_by_working_day_position_or_by_weekday_name():
+    """The week after National Day 2026 works Thu Oct 8, Fri Oct 9 and make-up Sat Oct 10: by position it
+    opens at 55 (seed 002: the backlog is largest after the holiday); by name Thu/Fri get 15/10 and the
+    make-up Saturday, whose own value is 0, takes Friday's."""
     rows = [customer("C1", due=dt.date(2026, 10, 10), earliest=dt.date(2026, 10, 8))]
-    totals = plan_week(frame(rows), TIERS, CAL, dt.date(2026, 10, 5), dt.date(2026, 10, 5), s).day_totals
-    assert totals.set_index("date").loc[dt.date(2026, 10, 10), "capacity"] == 10
+
+    def caps(load_by: str) -> list[int]:
+        s = PlanSettings(capacity=60, load_pattern=(55, 35, 25, 15, 10, 0, 0), load_by=load_by)
+        return plan_week(frame(rows), TIERS, CAL, dt.date(2026, 10, 5), dt.date(2026, 10, 5), s
+                         ).day_totals["capacity"].tolist()
+    assert caps("workday") == [55, 35, 25]
+    assert caps("weekday") == [15, 10, 10]
 
 
 def test_load_modes():
@@ -252,7 +259,8 @@ def test_preferred_time_and_blocks():
     e = plan_week(frame(rows), TIERS, CAL, NORMAL, NORMAL, s).entries
     day = e[e["date"] == NORMAL].set_index("customer_id")
     assert day.at["M", "block"] == "Tiers 3–4" and day.at["A", "block"] == "Tier 4"
-    assert day.at["H", "block"] == "New customers" and day.at["E", "block"] == "Tier 4"
+    # 09:00-10:00 overlaps only the new-customer block: a 4N goes to its own block nearest in time
+    assert day.at["H", "block"] == "Tiers 3–4" and day.at["E", "block"] == "Tier 4"
     assert day.at["Z", "block"] == "Chase 1–2"
     assert list(agenda(plan_week(frame(rows), TIERS, CAL, NORMAL, NORMAL, s), NORMAL)["order"]) == [1, 2, 3, 4, 5]
     assert (day["start"] < day["end"]).all()

@@ -234,11 +234,12 @@ def test_render_both_languages_aliases_and_blanks():
 
 # ---------------------------------------------------------------- the Sequences sheet
 def test_builtin_sequences_parse_clean_in_both_languages(built_workbook, built_en):
-    for path, names in ((built_workbook, ["家装跟进", "展会重要客户"]), (built_en, ["Renovation", "Post-exhibition"])):
+    for path, names in ((built_workbook, ["家装跟进", "展会重要客户", "问候"]),
+                        (built_en, ["Renovation", "Post-exhibition", "Greetings"])):
         inputs = actions.load(WorkbookPackage.open(path))
         books = inputs.playbooks
         assert books.problems == [] and books.names == names
-        assert [len(books.find(n)) for n in names] == [8, 3]
+        assert [len(books.find(n)) for n in names] == [8, 3, 2]
         quote, resend, call = books.find(names[1])
         assert resend.start == call.start == STEP_PREFIX + normalise(quote.name)
         assert (resend.until, call.offset, call.channel) == ("reply", 2, "phone")

@@ -6,8 +6,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .calendar import NAT, TeamCalendar
-
+from .calendar import DAY, NAT, TeamCalendar
 
 
 def add_interval(cal: TeamCalendar, start: np.ndarray, n: np.ndarray, unit: np.ndarray) -> np.ndarray:
@@ -37,11 +36,15 @@ def add_months(start: np.ndarray, months: np.ndarray) -> np.ndarray:
 
 
 def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, agreed: np.ndarray,
-             assigned: np.ndarray, slow_down: np.ndarray, cal: TeamCalendar, today: dt.date) -> pd.DataFrame:
-    """Earliest, Due, Status and days overdue for each ledger row.
+             assigned: np.ndarray, slow_down: np.ndarray, cal: TeamCalendar, today: dt.date,
+             unreadable: np.ndarray | None = None) -> pd.DataFrame:
+    """Earliest, Due, Status and days overdue (working days) for each ledger row.
 
     ``codes`` are resolved tier codes (NA when unknown); ``slow_down`` multiplies the interval (after a
-    refusal, domain §3). Never-contacted rows are due on their assignment date, or today when it is blank.
+    refusal, domain §3). Never-contacted rows are due on their assignment date, or today when it is blank;
+    a row whose Last contact is ``unreadable`` (typed, not a date; flagged by the checks) gets no due date
+    from the cadence, so a typo never makes it overdue. An agreed date on a non-working day counts from
+    the next working day (the customer asked not to be called before it).
     """
     rule = tiers.reindex(codes.fillna("").to_numpy())
     unit = rule["unit"].fillna("").to_numpy(dtype=object)
@@ -53,21 +56,24 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
     known = codes.notna().to_numpy()
     follow = known & (unit != "none")
     never = np.isnat(last_contact) & follow
+    if unreadable is not None:
+        never &= ~unreadable
     first_due = np.where(np.isnat(assigned), np.datetime64(today, "D"), assigned)
     earliest = np.where(never, first_due, earliest)
     due = np.where(never, first_due, due)
 
+    agreed = cal.roll_forward(agreed)
     use_agreed = ~np.isnat(agreed) & (np.isnat(last_contact) | (agreed > last_contact))
     due = np.where(use_agreed, agreed, due)
     earliest = np.where(use_agreed & (np.isnat(earliest) | (agreed < earliest)), agreed, earliest)
     return pd.DataFrame({
         "earliest": earliest, "due": due,
         "status": status(earliest, due, np.datetime64(today, "D"), known | use_agreed, follow | use_agreed),
-        "days_overdue": _days_overdue(due, today),
+        "days_overdue": days_overdue(cal, due, today),
     }, index=codes.index)
 
 
-def with_steps(plan: pd.DataFrame, step_due: np.ndarray, today: dt.date) -> pd.DataFrame:
+def with_steps(plan: pd.DataFrame, step_due: np.ndarray, today: dt.date, cal: TeamCalendar) -> pd.DataFrame:
     """A playbook step due before the cadence's due date drives the next touch (the earlier one wins);
     ``by_step`` marks those rows. A tier with no follow-up keeps none; a row without a known tier follows
     its playbook."""
@@ -80,7 +86,7 @@ def with_steps(plan: pd.DataFrame, step_due: np.ndarray, today: dt.date) -> pd.D
     return pd.DataFrame({
         "earliest": earliest, "due": due,
         "status": status(earliest, due, np.datetime64(today, "D"), known, known & (st != "no_follow_up")),
-        "days_overdue": _days_overdue(due, today), "by_step": by_step,
+        "days_overdue": days_overdue(cal, due, today), "by_step": by_step,
     }, index=plan.index)
 
 
@@ -92,6 +98,10 @@ def status(earliest: np.ndarray, due: np.ndarray, today: np.datetime64, known: n
     return np.select(conditions, choices, default="not_yet").astype(object)
 
 
-def _days_overdue(due: np.ndarray, today: dt.date) -> np.ndarray:
-    late = (np.datetime64(today, "D") - due).astype("timedelta64[D]")
-    return np.where(np.isnat(late), 0, np.maximum(late.astype("int64"), 0))
+def days_overdue(cal: TeamCalendar, due: np.ndarray, today: dt.date) -> np.ndarray:
+    """Working days after ``due`` up to and including today (0 when not overdue): the one count the ledger
+    and the Agenda show."""
+    late = due < np.datetime64(today, "D")
+    out = np.zeros(due.shape, dtype="int64")
+    out[late] = cal.networkdays(due[late] + DAY, np.full(late.sum(), np.datetime64(today, "D"))).astype("int64")
+    return np.maximum(out, 0)

@@ -178,6 +178,19 @@ def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+def working_day_from(cal: TeamCalendar, today: dt.date) -> dt.date:
+    """The day the Agenda is for: today when it is a working day, else the next working day (seed 002:
+    after the last working day the salesperson prepares the coming one)."""
+    return cal.roll_forward([today])[0].astype(dt.date)
+
+
+def plan_week_start(cal: TeamCalendar, today: dt.date) -> dt.date:
+    """The Monday of the week to plan: this week while a working day of it remains (today included), else
+    the coming week (Sunday evening, a Saturday that is not a make-up day, a holiday to the end of the week).
+    """
+    return week_start(working_day_from(cal, today))
+
+
 def parse_week(text: str) -> dt.date:
     """``2026-W48`` (or ``2026W48``) -> its Monday."""
     try:

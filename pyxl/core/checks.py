@@ -144,6 +144,22 @@ def check_dates(ctx: CheckContext) -> list[pd.DataFrame]:
     return [ctx.at(LAST_CONTACT_FUTURE, ctx.ledger.dates["last_contact"] > today, "last_contact")]
 
 
+AGREED_NON_WORKING = rule("agreed.non_working", "warning")
+
+
+@check
+def check_agreed_day(ctx: CheckContext) -> list[pd.DataFrame]:
+    """An agreed date (typed or logged) on a non-working day, still to come: Due and the plan take the next
+    working day, since calling before the day the customer named would be too soon."""
+    typed = ctx.ledger.dates["agreed_date"]
+    logged = ctx.log.per_ledger_row["agreed"].to_numpy("datetime64[D]")
+    agreed = np.where(np.isnat(typed) | (logged > typed), logged, typed)
+    moved = ctx.calendar.roll_forward(agreed)
+    hit = ~np.isnat(agreed) & (moved != agreed) & (moved >= np.datetime64(ctx.today, "D"))
+    args = [{"day": str(moved[i]), "agreed": str(agreed[i])} for i in np.flatnonzero(hit)]
+    return [ctx.at(AGREED_NON_WORKING, hit, "agreed_date", args=args)]
+
+
 ID_DUPLICATE = rule("id.duplicate", "error")
 ID_MALFORMED = rule("id.malformed", "warning")
 ID_MISSING = rule("id.missing", "suggestion")

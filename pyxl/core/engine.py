@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import cadence, checks, messages, playbooks
-from .calendar import TeamCalendar
+from .calendar import TeamCalendar, plan_week_start
 from .contacts import DerivedLog, derive
 from .i18n import render_flags, status_label
 from .inputs import RowBelow
@@ -61,14 +61,17 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     last_outcome = pd.Series(per["last_outcome"].to_numpy(), index=parsed.index, dtype="string")
     slow_down = np.where(last_outcome.eq("refused").fillna(False),
                          rules.tiers["refusal_factor"].reindex(parsed.tier.fillna("").to_numpy()).fillna(1), 1.0)
-    plan = cadence.schedule(rules.tiers, parsed.tier, last, agreed, parsed.dates["assigned"], slow_down, cal, today)
     steps = playbooks.next_steps(books, parsed.text("playbook"), checks.playbook_start(parsed), ids, derived.touches,
                                  cal)
-    plan = cadence.with_steps(plan, steps["step_due"].to_numpy("datetime64[D]"), today)
+    followed_up = _followed_up(last, steps)
+    plan = cadence.schedule(rules.tiers, parsed.tier, followed_up, agreed, parsed.dates["assigned"], slow_down, cal,
+                            today, unreadable=parsed.bad["last_contact"] & np.isnat(followed_up))
+    plan = cadence.with_steps(plan, steps["step_due"].to_numpy("datetime64[D]"), today, cal)
     texts, blanks = messages.render_rows(steps["template"], parsed.raw, vars(settings))
     hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)
     ctx = checks.CheckContext(parsed, rules, settings, today, cal, derived, books, plan, steps,
-                              _due_this_week(blanks, steps, today), last, np.nan_to_num(counters["unreached"]),
+                              _due_this_week(blanks, steps, plan_week_start(cal, today)), last,
+                              np.nan_to_num(counters["unreached"]),
                               np.nan_to_num(counters["no_progress"]), last_outcome, hard_call, renamed_ids,
                               headers or {}, list(below))
     all_flags = checks.run(ctx)
@@ -79,9 +82,17 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     return RefreshResult(today, view, computed, synced, all_flags, derived)
 
 
-def _due_this_week(blanks: list[tuple[object, messages.Source]], steps: pd.DataFrame, today: dt.date) -> list:
-    """Blank values of the messages due by the end of this week (the Agenda's and Plan's horizon)."""
-    sunday = np.datetime64(today + dt.timedelta(days=6 - today.weekday()), "D")
+def _followed_up(last: np.ndarray, steps: pd.DataFrame) -> np.ndarray:
+    """The day the cadence counts from: the last contact (a conversation) or, when later, the last touch that
+    did a playbook step (an SMS or email sent on time is a follow-up made, answered or not)."""
+    done = steps["step_done"].to_numpy("datetime64[D]")
+    return np.where(np.isnat(last) | (done > last), done, last)
+
+
+def _due_this_week(blanks: list[tuple[object, messages.Source]], steps: pd.DataFrame, monday: dt.date) -> list:
+    """Blank values of the messages due by the end of the week planned from ``monday`` (the Agenda's and
+    Plan's horizon: the coming week once this one's last working day is over)."""
+    sunday = np.datetime64(monday + dt.timedelta(days=6), "D")
     due = steps["step_due"]
     return [(row, source) for row, source in blanks if due[row] <= sunday]
 
@@ -93,7 +104,7 @@ def _with_playbook(view: pd.DataFrame, plan: pd.DataFrame, steps: pd.DataFrame, 
     step_channel = steps["step_channel"].to_numpy(dtype=object)
     use_channel = plan["by_step"].to_numpy() & pd.notna(step_channel)
     return view.assign(step=steps["step"].to_numpy(dtype=object), step_due=steps["step_due"].to_numpy(),
-                       message=texts.to_numpy(dtype=object),
+                       step_channel=step_channel, message=texts.to_numpy(dtype=object),
                        channel=np.where(use_channel, step_channel, view["channel"].to_numpy(dtype=object)),
                        escalated=escalated & (view["co_owner"] != "").to_numpy())
 

@@ -157,25 +157,26 @@ def _unit(value: object) -> str | None:
 
 
 # ---------------------------------------------------------------- per customer
-NEXT_COLUMNS = ["playbook", "step", "step_due", "step_channel", "template"]
+NEXT_COLUMNS = ["playbook", "step", "step_due", "step_channel", "template"]  # + step_done
 
 
 def next_steps(books: Playbooks, playbook: pd.Series, start: np.ndarray, customer_ids: pd.Series,
                touches: pd.DataFrame, cal: TeamCalendar) -> pd.DataFrame:
-    """The next pending step of every ledger row (index as ``playbook``); blank where none.
+    """The next pending step of every ledger row (index as ``playbook``); blank where none. ``step_done``:
+    the day of the last touch that did a step (a follow-up made, reached or not; NaT when none).
 
     ``playbook``: typed playbook names ('' when none); ``start``: each row's start day (datetime64[D]);
     ``touches``: the applied contact log (customer_id, when, day, channel, reached, outcome, event, step)."""
     n = len(playbook)
     out = {"playbook": np.full(n, "", dtype=object), "step": np.full(n, "", dtype=object),
            "step_due": np.full(n, NAT), "step_channel": np.full(n, None, dtype=object),
-           "template": np.full(n, "", dtype=object)}
+           "template": np.full(n, "", dtype=object), "step_done": np.full(n, NAT)}
     rows = [(i, steps) for i, name in enumerate(playbook.to_numpy()) if name and (steps := books.find(name))]
     ids = customer_ids.to_numpy()
     by_customer = _touches_by_customer(touches, {ids[i] for i, _ in rows})
     add = _adder(cal)
     for i, steps in rows:
-        found = _run(steps, start[i], by_customer.get(ids[i], []), add)
+        found, out["step_done"][i] = _run(steps, start[i], by_customer.get(ids[i], []), add)
         if found is not None:
             step, due = found
             for key, value in zip(NEXT_COLUMNS, (step.playbook, step.name, due, step.channel, step.template)):
@@ -224,9 +225,12 @@ def _holiday_greeting(cal: TeamCalendar, day: np.datetime64, n: int) -> np.datet
 
 
 def _run(steps: tuple[Step, ...], start: np.datetime64, touches: list[Touch],
-         add: Callable[[np.datetime64, int, str], np.datetime64]) -> tuple[Step, np.datetime64] | None:
-    """Replay one customer's touches through the playbook; the pending step due first, or None."""
+         add: Callable[[np.datetime64, int, str], np.datetime64]
+         ) -> tuple[tuple[Step, np.datetime64] | None, np.datetime64]:
+    """Replay one customer's touches through the playbook: the pending step due first (or None), and the
+    day of the last touch that did a step (NaT when none)."""
     due: list[np.datetime64 | None] = [None] * len(steps)
+    done_day = NAT
 
     def fire(event: str, day: np.datetime64) -> None:
         for i, s in enumerate(steps):
@@ -242,15 +246,16 @@ def _run(steps: tuple[Step, ...], start: np.datetime64, touches: list[Touch],
     for t in touches:
         done = _done_step(steps, due, t)
         if done is not None:
+            done_day = t.day
             due[done] = add(t.day, steps[done].repeat, steps[done].unit) if steps[done].repeat else None
             fire(steps[done].key, t.day)
         for event in touch_events(t):
             fire(event, t.day)
     pending = [(d, i) for i, d in enumerate(due) if d is not None]
     if not pending:
-        return None
+        return None, done_day
     day, i = min(pending)
-    return steps[i], day
+    return (steps[i], day), done_day
 
 
 def _done_step(steps: tuple[Step, ...], due: list, touch: Touch) -> int | None:
@@ -280,6 +285,20 @@ def touch_events(touch: Touch) -> list[str]:
 def start_days(typed: np.ndarray, assigned: np.ndarray) -> np.ndarray:
     """A playbook starts on its typed start date, else on the customer's assigned date."""
     return np.where(np.isnat(typed), assigned, typed)
+
+
+GREETING_STEPS = {"birthday": "birthday", "holiday greeting": "holiday_greeting"}  # plan greeting -> step key
+
+
+def greeting_templates(books: Playbooks) -> dict[str, str]:
+    """The message of each plan greeting ("birthday", "holiday greeting"): the template of the first
+    Sequences step named as the built-in step (生日祝福 / Birthday greeting, 节日祝福 / Holiday greeting, in
+    either language), so a team edits it on the Sequences sheet; '' when no step has that name."""
+    names = {kind: {normalise(s[lang]) for p in builtin() for s in p["step"] if s["key"] == key
+                    for lang in ("zh", "en")} for kind, key in GREETING_STEPS.items()}
+    steps = [s for playbook in books.steps.values() for s in playbook]
+    return {kind: next((s.template for s in steps if normalise(s.name) in wanted), "")
+            for kind, wanted in names.items()}
 
 
 @cache

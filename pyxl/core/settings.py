@@ -72,6 +72,8 @@ def _convert(key: str, value: object, current: object) -> object:
         if bad[0] or numbers[0] < 0:
             raise ValueError("whole_number")
         return int(numbers[0])
+    if key == "load_by":
+        return _load_by(value)
     if key == "language" and str(value).strip() not in ("zh-CN", "en"):
         raise ValueError("language")
     if key == "country":
@@ -80,6 +82,18 @@ def _convert(key: str, value: object, current: object) -> object:
             raise ValueError("country")
         return code
     return str(value).strip()
+
+
+LOAD_BY = {"workday": ("workday", "workdays", "工作日", "第几个工作日"), "weekday": ("weekday", "星期", "周几")}
+
+
+def _load_by(value: object) -> str:
+    """How the load pattern is read: by working-day position ("workday") or by weekday name ("weekday")."""
+    text = str(value).strip().lower()
+    found = next((key for key, words in LOAD_BY.items() if text in words), None)
+    if found is None:
+        raise ValueError("工作日 / 星期 (workday / weekday)")
+    return found
 
 
 def _default(key: str) -> Any:
@@ -111,6 +125,7 @@ class Settings:
     id_market: str = _default("id_market")
     daily_capacity: int = _default("daily_capacity")
     load_pattern: tuple[float, ...] = _default("load_pattern")
+    load_by: str = _default("load_by")
     effective_target: int = _default("effective_target")
     new_key_target: int = _default("new_key_target")
     pool_enabled: bool = _default("pool_enabled")
@@ -119,6 +134,7 @@ class Settings:
     our_company: str = _default("our_company")
     our_address: str = _default("our_address")
     our_profile: str = _default("our_profile")
+    greeting_capacity: int = _default("greeting_capacity")
     backup: bool = _default("backup")
     personal_columns: tuple[str, ...] = _default("personal_columns")  # masked in a masked copy, by header
     mask_copy: bool = _default("mask_copy")  # every manager copy masked, the ribbon's too

@@ -80,7 +80,18 @@ def preset_time_blocks(preset: str, lang: str = "en") -> tuple[TimeBlock, ...]:
 
 def day_block(lang: str = "en") -> TimeBlock:
     """The whole working day as one block serving every tier: the plan's blocks when a workbook has none."""
-    block = planner_defaults()["day_block"]
+    return _planner_block("day_block", lang)
+
+
+def greeting_block(lang: str = "en", capacity: int | None = None) -> TimeBlock:
+    """The small block of the day for birthday and holiday greetings (short messages), with its own
+    capacity: greetings never take a call's slot (``templates/settings.toml`` ``[planner]``)."""
+    block = _planner_block("greeting_block", lang)
+    return TimeBlock(block.start, block.end, block.label, ("greeting",), capacity)
+
+
+def _planner_block(key: str, lang: str) -> TimeBlock:
+    block = planner_defaults()[key]
     return TimeBlock.parse(block["start"], block["end"], block["zh" if lang == "zh-CN" else "en"])
 
 
@@ -146,7 +157,9 @@ def apportion(total: int, blocks: tuple[TimeBlock, ...]) -> np.ndarray:
 
 def _block_choices(blocks: tuple[TimeBlock, ...], new_tiers: frozenset[str]
                    ) -> Callable[[str, bool, str], list[int]]:
-    """(tier, chase, preferred text) -> block indexes in order of preference (memoised per call)."""
+    """(tier, chase, preferred text) -> the blocks serving the tier, in order of preference (memoised per
+    call). A tier no block lists is served by every block; a preferred time picks among the
+    tier's own blocks (the nearest in time when none overlaps it), never another tier's block."""
     cache_: dict[tuple[str, bool, str], list[int]] = {}
 
     def choices(tier: str, chase: bool, pref: str) -> list[int]:
@@ -157,26 +170,29 @@ def _block_choices(blocks: tuple[TimeBlock, ...], new_tiers: frozenset[str]
             window = preferred_window(pref)
             liked = own
             if window:
-                fit = [b for b, blk in enumerate(blocks) if blk.minutes[0] < window[1] and window[0] < blk.minutes[1]]
-                if not fit:  # nearest block in time
-                    gap = [max(blk.minutes[0] - window[1], window[0] - blk.minutes[1]) for blk in blocks]
-                    fit = [int(np.argmin(gap))]
-                liked = [b for b in own if b in fit] or fit
+                fit = [b for b in own if blocks[b].minutes[0] < window[1] and window[0] < blocks[b].minutes[1]]
+                if not fit:  # the tier's block nearest in time
+                    gap = [max(blocks[b].minutes[0] - window[1], window[0] - blocks[b].minutes[1]) for b in own]
+                    fit = [own[int(np.argmin(gap))]]
+                liked = fit + [b for b in own if b not in fit]
             cache_[key] = liked
         return cache_[key]
     return choices
 
 
 def place_in_blocks(touches: pd.DataFrame, capacity: pd.DataFrame, blocks: tuple[TimeBlock, ...],
-                    new_tiers: frozenset[str]) -> pd.DataFrame:
-    """Each day's touches into blocks (preferred blocks with room, else the nearest with room), then call
-    slots. ``touches`` needs owner, date, tier, reason, preferred_time, uses_capacity and the call-order keys
-    reason_rank, due_day, priority, revenue, customer_id; ``capacity``: owner, date, capacity. Adds
-    block_index, order, start, end, block, block_start."""
+                    new_tiers: frozenset[str], greetings: TimeBlock) -> pd.DataFrame:
+    """Each day's touches into blocks, then call slots. A call goes into a block serving its tier: a
+    preferred one with room, else another of the tier's blocks with room, else (the tier's blocks are full
+    while the day is not) its preferred block, whose slots then get shorter. Greetings (``uses_capacity``
+    false) go into the ``greetings`` block. ``touches`` needs owner, date, tier, reason, preferred_time,
+    uses_capacity and the call-order keys reason_rank, due_day, priority, revenue, customer_id;
+    ``capacity``: owner, date, capacity. Adds block_index, order, start, end, block, block_start."""
     choices = _block_choices(blocks, new_tiers)
-    mins = np.array([b.minutes for b in blocks])
-    centres = mins.mean(axis=1)
-    caps = {(o, d): apportion(cap, blocks) for o, d, cap in capacity[["owner", "date", "capacity"]].itertuples(index=False)}
+    every = (*blocks, greetings)
+    mins = np.array([b.minutes for b in every])
+    caps = {(o, d): np.append(apportion(cap, blocks), greetings.capacity or 0)
+            for o, d, cap in capacity[["owner", "date", "capacity"]].itertuples(index=False)}
     p = touches.sort_values(["owner", "date", "reason_rank", "due_day", "priority", "revenue", "customer_id"],
                             ascending=[True, True, True, True, True, False, True], na_position="last", kind="stable")
     chosen = np.zeros(len(p), dtype=int)
@@ -186,23 +202,23 @@ def place_in_blocks(touches: pd.DataFrame, capacity: pd.DataFrame, blocks: tuple
     for r, (owner, date, tier, reason, pref, uses) in enumerate(zip(*cols)):
         if (owner, date) != current:
             current, free = (owner, date), caps[(owner, date)].copy()
+        if not uses:
+            chosen[r] = len(blocks)
+            continue
         liked = choices(tier, reason == "payment chase", pref)
-        open_ = [b for b in liked if free[b] > 0]
-        if not open_ and uses:
-            anywhere = np.nonzero(free > 0)[0]
-            open_ = sorted(anywhere, key=lambda b: (abs(centres[b] - centres[liked[0]]), b))
-        b = (open_ or liked)[0]
+        b = next((b for b in liked if free[b] > 0), liked[0])
         chosen[r] = b
-        free[b] -= int(uses)
+        free[b] -= 1
     p["block_index"] = chosen
-    return _slots(p, caps, blocks, mins)
+    return _slots(p, caps, every, mins)
 
 
 def _slots(p: pd.DataFrame, caps: dict[tuple, np.ndarray], blocks: tuple[TimeBlock, ...],
            mins: np.ndarray) -> pd.DataFrame:
     """Call order per owner and day, and each touch's slot: its block's length shared by the block's room
     (or its touches, when more)."""
-    p = p.sort_values(["owner", "date", "block_index"], kind="stable")
+    p = p.assign(_start=mins[p["block_index"], 0]).sort_values(["owner", "date", "_start", "block_index"],
+                                                                 kind="stable").drop(columns="_start")
     p["order"] = p.groupby(["owner", "date"]).cumcount() + 1
     b = p["block_index"]
     pos = p.groupby(["owner", "date", "block_index"]).cumcount().to_numpy()

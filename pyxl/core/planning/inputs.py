@@ -10,7 +10,7 @@ from ..calendar import TeamCalendar
 from ..rules import Rules
 from ..settings import Settings
 from ..values import split_list
-from .blocks import blocks_from_table, day_block
+from .blocks import blocks_from_table, day_block, greeting_block
 from .model import PlanResult, PlanSettings
 from .week import plan_week
 
@@ -36,9 +36,10 @@ def plan_settings(rules: Rules, settings: Settings, blocks_table: pd.DataFrame) 
     workbook's blocks table, or one all-day block when it has none (``blocks.day_block``)."""
     return PlanSettings(
         capacity=settings.daily_capacity, owner_capacity=owner_capacity(settings.owners),
-        load_pattern=settings.load_pattern,
+        load_pattern=settings.load_pattern, load_by=settings.load_by,
         blocks=blocks_from_table(blocks_table) or (day_block(settings.language),),
         new_tiers=frozenset(split_list(rules.param("new_tier", ""))),
+        greetings=greeting_block(settings.language, settings.greeting_capacity),
         effective_target=settings.effective_target, new_key_target=settings.new_key_target)
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..calendar import TeamCalendar
 from ..settings import default
-from .blocks import TimeBlock, day_block
+from .blocks import TimeBlock, day_block, greeting_block
 
 UNASSIGNED = "(unassigned)"
 BIG = 1 << 40
@@ -47,12 +47,15 @@ class PlanSettings:
     """What the planner is told; capacity, load pattern and targets default to ``templates/settings.toml``."""
     capacity: int = field(default_factory=lambda: default("daily_capacity"))  # touches per owner per day
     owner_capacity: dict[str, int] = field(default_factory=dict)
-    load_pattern: tuple[float, ...] | None = field(default_factory=lambda: default("load_pattern"))  # Mon..Sun; None = flat
+    # 1st..7th working day of the week (load_by "workday") or Mon..Sun ("weekday"); None = flat
+    load_pattern: tuple[float, ...] | None = field(default_factory=lambda: default("load_pattern"))
+    load_by: Literal["workday", "weekday"] = field(default_factory=lambda: default("load_by"))
     load_mode: Literal["min", "scale"] = "min"
     blocks: tuple[TimeBlock, ...] = field(default_factory=lambda: (day_block(),))
     new_tiers: frozenset[str] = frozenset({"0"})        # the "new" block keyword
     fill_ahead: bool = True                             # fill spare room with in-window, not yet due customers
     greeting_channel: str = "sms"
+    greetings: TimeBlock = field(default_factory=lambda: greeting_block(capacity=default("greeting_capacity")))
     miss_penalty: float = 1000.0                        # working days of lateness a missed due customer costs
     effective_target: int = field(default_factory=lambda: default("effective_target"))
     new_key_target: int = field(default_factory=lambda: default("new_key_target"))
@@ -142,21 +145,36 @@ def _day_indexes(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date], anchor
 
 
 # ---------------------------------------------------------------- room
-def day_capacity(owners: np.ndarray, days: list[dt.date], s: PlanSettings) -> pd.DataFrame:
-    """Capacity per owner and plan day: columns owner, day, date, capacity."""
-    pattern = s.load_pattern
+def day_capacity(owners: np.ndarray, days: list[dt.date], s: PlanSettings,
+                 week_days: list[dt.date] | None = None) -> pd.DataFrame:
+    """Capacity per owner and plan day: columns owner, day, date, capacity. ``week_days``: every working day
+    of the week (``days`` when None), for the load pattern's positions."""
+    weights = [load_weight(s.load_pattern, day, (week_days or days).index(day), s.load_by) for day in days]
+    top = max(s.load_pattern or (1,)) or 1
     rows = []
     for owner in sorted(owners):
         cap = int(s.owner_capacity.get(owner, s.capacity))
-        for index, day in enumerate(days):
-            if pattern is None:
+        for index, (day, weight) in enumerate(zip(days, weights)):
+            if weight is None:
                 rows.append((owner, index, day, cap))
                 continue
-            weight = pattern[day.weekday()] or (pattern[4] if day.weekday() >= 5 else 0)
-            top = max(pattern) or 1
             load = min(cap, weight) if s.load_mode == "min" else cap * weight / top
             rows.append((owner, index, day, int(np.floor(load + 0.5))))
     return pd.DataFrame(rows, columns=["owner", "day", "date", "capacity"])
+
+
+def load_weight(pattern: tuple[float, ...] | None, day: dt.date, position: int,
+                load_by: Literal["workday", "weekday"]) -> float | None:
+    """The load pattern's value for a working day (None: no pattern). By "workday" (seed 002's decreasing
+    load): the week's first working day takes the first value, whatever its name; a position past the last
+    non-zero value takes that value. By "weekday": the value of the day's name; a working (make-up)
+    weekend day with 0 takes Friday's."""
+    if pattern is None:
+        return None
+    if load_by == "weekday":
+        return pattern[day.weekday()] or (pattern[4] if day.weekday() >= 5 else 0)
+    used = [w for w in pattern if w] or [0]
+    return pattern[position] if position < len(pattern) and pattern[position] else used[-1]
 
 
 def agreed_touches(c: pd.DataFrame) -> pd.DataFrame:

@@ -31,10 +31,11 @@ def plan_week(customers: pd.DataFrame, tiers: pd.DataFrame, calendar: TeamCalend
     settings = settings or PlanSettings()
     monday = week - dt.timedelta(days=week.weekday())
     sunday = monday + dt.timedelta(days=6)
-    days = [d for d in calendar.workdays_between(monday, sunday) if d >= today]
+    week_days = calendar.workdays_between(monday, sunday)
+    days = [d for d in week_days if d >= today]
     n = len(days)
     cust = customer_frame(customers, tiers, calendar, days, days[0] if days else next_workday(calendar, sunday))
-    capacity = day_capacity(cust["owner"].unique(), days, settings)
+    capacity = day_capacity(cust["owner"].unique(), days, settings, week_days)
     fixed = agreed_touches(cust)
     due = due_units(cust, n)
     units = due[due["placeable"]]
@@ -45,9 +46,10 @@ def plan_week(customers: pd.DataFrame, tiers: pd.DataFrame, calendar: TeamCalend
     planned = pd.concat([fixed, touches], ignore_index=True)
     if settings.fill_ahead:
         planned = pd.concat([planned, _fill_ahead(cust, planned, room, n)], ignore_index=True)
-    planned = _with_greetings(planned, cust, calendar, days)
+    planned, crowded = _greetings_within(_with_greetings(planned, cust, calendar, days), cust,
+                                         settings.greetings.capacity)
     entries = _entries(planned, cust, days, capacity, settings)
-    unplaced = _unplaced(due, touches, cust, room, days)
+    unplaced = _unplaced(due, touches, cust, room, days, crowded)
     return PlanResult(entries, unplaced, _day_totals(entries, capacity, settings), tuple(days), cost, method)
 
 
@@ -156,6 +158,21 @@ def _holiday_greetings(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) 
     return out
 
 
+def _greetings_within(planned: pd.DataFrame, c: pd.DataFrame, capacity: int | None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Greeting-only touches kept within the greetings block's capacity per owner and day (by priority,
+    revenue, customer ID); the others are returned apart (row, day), to be listed as not fitting."""
+    alone = planned["kind"].isin(GREETINGS).to_numpy()
+    if capacity is None or not alone.any():
+        return planned, planned.iloc[:0][["row", "day"]]
+    keys = ["owner", "priority", "revenue", "customer_id"]
+    g = planned[alone].join(c[keys], on="row")
+    g = g.sort_values(["owner", "day", "priority", "revenue", "customer_id"],
+                      ascending=[True, True, True, False, True], na_position="last", kind="stable")
+    over = g.index[g.groupby(["owner", "day"]).cumcount().to_numpy() >= capacity]
+    return planned.drop(over), planned.loc[over, ["row", "day"]]
+
+
 def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capacity: pd.DataFrame,
              s: PlanSettings) -> pd.DataFrame:
     """The plan's entries (ENTRY_COLUMNS): touches with their customer, reason, lateness, block and slot."""
@@ -182,7 +199,7 @@ def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capaci
     p["reason_rank"] = p["reason"].map(_REASON_RANK)
     p["priority"], p["revenue"] = cust["priority"].to_numpy(), cust["revenue"].to_numpy()
     p["due_day"] = cust["due_day"].to_numpy()
-    p = place_in_blocks(p, capacity, s.blocks, s.new_tiers)
+    p = place_in_blocks(p, capacity, s.blocks, s.new_tiers, s.greetings)
     p["due"] = pd.to_datetime(p["due"]).dt.date
     return p[ENTRY_COLUMNS].sort_values(["owner", "date", "order"], kind="stable").reset_index(drop=True)
 
@@ -200,9 +217,10 @@ def _reasons(p: pd.DataFrame, cust: pd.DataFrame) -> np.ndarray:
 
 
 def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: Room,
-              days: list[dt.date]) -> pd.DataFrame:
+              days: list[dt.date], crowded: pd.DataFrame) -> pd.DataFrame:
     """Due customers without a touch this week, why, and the day one more unit of room would have placed them
-    (``extra_needed``: how many of that owner's unplaced customers need that day)."""
+    (``extra_needed``: how many of that owner's unplaced customers need that day); then the greetings the
+    greetings block had no room for (``crowded``: row, day)."""
     n = len(days)
     u = due[~due["row"].isin(touches["row"])].reset_index(drop=True)
     best = np.clip(np.maximum(u["start_day"], u["lateness_from"]), 0, max(n - 1, 0)).to_numpy()
@@ -212,10 +230,16 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
                         "tier": u["tier"], "due": pd.to_datetime(u["due"]).dt.date, "why": why,
                         "late_at_best": (n - u["due_day"]).astype(int),
                         "best_day": [days[b] if ok else None for b, ok in zip(best, u["placeable"])]})
-    needs = res["why"].isin(["capacity", "quota"])
+    greet = c.loc[crowded["row"]].reset_index(drop=True)
+    res = pd.concat([res.sort_values(["owner", "due", "customer_id"], kind="stable"), pd.DataFrame({
+        "owner": greet["owner"], "customer_id": greet["customer_id"], "name": greet["name"], "tier": greet["tier"],
+        "due": None, "why": "greetings", "late_at_best": 0, "best_day": [days[d] for d in crowded["day"]]})],
+        ignore_index=True) if len(crowded) else res.sort_values(["owner", "due", "customer_id"], kind="stable")
+    needs = res["why"].isin(["capacity", "quota", "greetings"])
     res["extra_needed"] = 0
-    res.loc[needs, "extra_needed"] = res[needs].groupby(["owner", "best_day"])["customer_id"].transform("size")
-    return res.sort_values(["owner", "due", "customer_id"], kind="stable").reset_index(drop=True)[UNPLACED_COLUMNS]
+    res.loc[needs, "extra_needed"] = res[needs].groupby(["owner", "best_day", res["why"].eq("greetings")]
+                                                        )["customer_id"].transform("size")
+    return res.reset_index(drop=True)[UNPLACED_COLUMNS]
 
 
 def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: pd.DataFrame, room: Room,
