@@ -116,10 +116,11 @@ def test_a_setting_typo_says_which_default_is_used(demos: dict[str, Path], tmp_p
     assert "forty" in message and message.endswith("40")  # the default of templates/settings.toml
 
 
-def test_the_run_uses_the_defaults_instead_of_the_typos(demos: dict[str, Path], tmp_path: Path):
+def test_the_run_uses_the_defaults_instead_of_the_typos(tmp_path: Path):
     """Country XX: the Chinese calendar still applies (National Day week off); a block 25:99: the other
-    blocks are planned."""
-    path = Path(shutil.copy(demos["en"], tmp_path / "book.xlsm"))
+    blocks are planned. The demo is made on the Monday of that week, so customers are due in it."""
+    path = tmp_path / "book.xlsm"
+    make_demo(path, customers=12, lang="en", today=dt.date(2026, 9, 28))
     wb = openpyxl.load_workbook(path, keep_vba=True)
     ws = sheet_by_role(wb, "shSettings")
     ws["B4"], ws["W3"] = "XX", "25:99"
