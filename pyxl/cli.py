@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import actions, demo as demo_mod, export as export_mod
+from . import actions, demo as demo_mod, export as export_mod, files
 from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
 from .core.calendar import parse_week
@@ -32,6 +32,7 @@ Book = Annotated[Path, typer.Argument(help="The workbook (.xlsm) to work on.", e
 Today = Annotated[Optional[str], typer.Option(help="As-of date YYYY-MM-DD (default: Settings, else today).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 NoBackup = Annotated[bool, typer.Option("--no-backup", help="Do not keep BOOK.bak.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -45,9 +46,10 @@ def _date(text: str | None) -> dt.date | None:
 
 @contextmanager
 def _headless(path: Path, no_backup: bool = False, save: bool = True) -> Iterator[WorkbookPackage]:
-    """Open the file, run the action, save atomically only when it succeeded."""
+    """Open the file, run the action, save atomically only when it succeeded; from read to replace the
+    workbook's lock file is held (a second writer waits, then is refused)."""
     try:
-        with err.status(f"{path.name} …"):
+        with err.status(f"{path.name} …"), files.writer_lock(path, on_wait=err.print):
             book = WorkbookPackage.open(path)
             yield book
             if save:
@@ -145,7 +147,7 @@ def check(book: Book, today: Today = None, as_json: AsJson = False, no_backup: N
 def plan(book: Book, week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W48.")] = None,
          today: Today = None, ics: Annotated[Optional[Path], typer.Option(help="Also write an iCalendar file.")] = None,
          ics_per: Annotated[str, typer.Option(help="customer or block")] = "customer",
-         no_backup: NoBackup = False) -> None:
+         no_backup: NoBackup = False, force: Force = False) -> None:
     """Plan the week within each owner's capacity (Plan sheet; --ics for Outlook/phones)."""
     if week:
         try:
@@ -153,10 +155,12 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help="ISO week,
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     with _headless(book, no_backup) as wb:
+        if ics:
+            files.refuse_output(ics, [book], force=force, lang=wb.language)
         outcome, result = actions.weekly_plan(wb, week, _date(today))
-    if ics:
-        ics.write_bytes(plan_to_ics(result.entries, per=ics_per))
-        outcome.files.append(str(ics))
+        if ics:
+            files.write_atomic(ics, plan_to_ics(result.entries, per=ics_per), lang=wb.language)
+            outcome.files.append(str(ics))
     _summary(outcome, False, f"plan {book.name}")
 
 
@@ -200,10 +204,11 @@ def ids(book: Book, no_backup: NoBackup = False) -> None:
 @app.command()
 def export(book: Book, mask: Annotated[bool, typer.Option(help="Mask phone, email and WeChat.")] = False,
            pdf: Annotated[bool, typer.Option(help="Also render Dashboard and Plan to PDF (LibreOffice).")] = False,
-           out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None) -> None:
+           out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None,
+           force: Force = False) -> None:
     """Write a macro-free .xlsx copy for a manager (values, colours and charts kept)."""
     try:
-        outcome = export_mod.manager_copy(book, out, mask=mask, pdf=pdf)
+        outcome = export_mod.manager_copy(book, out, mask=mask, pdf=pdf, force=force)
     except (FollowupError, ValueError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
@@ -216,7 +221,8 @@ def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workboo
            out: Annotated[Path, typer.Option("-o", "--out", help="The team workbook to write (.xlsx).")],
            today: Today = None, as_json: AsJson = False,
            workers: Annotated[Optional[int], typer.Option(
-               help="Processes reading the books (default 1: a pool did not pay on 2 cores).")] = None) -> None:
+               help="Processes reading the books (default 1: a pool did not pay on 2 cores).")] = None,
+           force: Force = False) -> None:
     """Merge owners' workbooks into one macro-free team workbook: ledgers and logs with their source file,
     duplicate customers across owners (撞单) flagged, one team dashboard. Rules and settings come from the
     first workbook.
@@ -224,7 +230,7 @@ def rollup(books: Annotated[list[Path], typer.Argument(help="The owners' workboo
     Example: followup rollup 张伟.xlsm 李娜.xlsm 王磊.xlsm -o team.xlsx"""
     from . import rollup as rollup_mod
     try:
-        outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers)
+        outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers, force=force)
     except (FollowupError, ValueError, KeyError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None
@@ -250,8 +256,9 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
     Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
     from . import importer
     try:
-        report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
-                                     overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
+        with nullcontext() if dry_run else files.writer_lock(into, on_wait=err.print):
+            report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=map_ or [],
+                                         overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
     except (FollowupError, ValueError, KeyError, OSError) as exc:
         err.print(f"[bold red]followup:[/] {exc}")
         raise typer.Exit(2) from None

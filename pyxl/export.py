@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import actions
+from . import actions, files
 from .book import layout as L
 from .book import opc
 from .book.xlsx import WorkbookPackage
@@ -38,19 +38,24 @@ def mask_text(value: object) -> object:
 
 
 def manager_copy(source: Path, out: Path | None = None, *, mask: bool = False, pdf: bool = False,
-                 today: dt.date | None = None) -> actions.Outcome:
+                 today: dt.date | None = None, force: bool = False) -> actions.Outcome:
+    """The copy at ``out`` (default: beside the source, named by owner and week), written atomically; an
+    output that is the source, or exists without ``force``, is refused before anything is written."""
     book = WorkbookPackage.open(source)
     inputs = actions.load(book)
+    lang = book.language
     as_of = inputs.settings.today(today)
-    out = out or source.with_name(_copy_name(source, inputs.ledger, as_of))
+    out = Path(out or source.with_name(_copy_name(source, inputs.ledger, as_of)))
+    for path in [out, out.with_suffix(".pdf")] if pdf else [out]:
+        files.refuse_output(path, [source], force=force, lang=lang)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "work.xlsm"
         _freeze(book, inputs, as_of, mask, work)
-        out.write_bytes(strip_macros(work.read_bytes()))
+        files.write_atomic(out, strip_macros(work.read_bytes()), lang=lang)
     outcome = actions.Outcome(as_of, {"copy": str(out), "masked": mask}, files=[str(out)],
                               lang=inputs.settings.language)
     if pdf:
-        outcome.files += render_pdf(out)
+        outcome.files += render_pdf(out, lang)
     return outcome
 
 
@@ -139,7 +144,7 @@ def _drop_sheets(workbook: str, drop_rids: list[str]) -> str:
     return workbook
 
 
-def render_pdf(xlsx: Path) -> list[str]:
+def render_pdf(xlsx: Path, lang: str = "en") -> list[str]:
     """Dashboard and Plan as PDF through LibreOffice, when it is installed."""
     office = shutil.which("soffice") or shutil.which("libreoffice")
     if office is None:
@@ -149,8 +154,7 @@ def render_pdf(xlsx: Path) -> list[str]:
         only.write_bytes(_only_sheets(xlsx.read_bytes(), (L.DASHBOARD, L.PLAN)))
         subprocess.run([office, "--headless", "--convert-to", "pdf", "--outdir", tmp, str(only)],
                        check=True, capture_output=True, timeout=180)
-        pdf = xlsx.with_suffix(".pdf")
-        shutil.move(Path(tmp) / f"{xlsx.stem}.pdf", pdf)
+        pdf = files.write_atomic(xlsx.with_suffix(".pdf"), (Path(tmp) / f"{xlsx.stem}.pdf").read_bytes(), lang=lang)
     return [str(pdf)]
 
 

@@ -30,7 +30,6 @@ import datetime as dt
 import io
 import json
 import math
-import os
 import re
 import tempfile
 import time
@@ -47,7 +46,7 @@ import python_calamine
 
 from . import actions
 from .book import layout as L
-from .book.xlsx import WorkbookError, WorkbookPackage
+from .book.xlsx import WorkbookPackage
 from .core import ids
 from .core.contacts import parse_log
 from .core.errors import FollowupError
@@ -966,7 +965,7 @@ def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = Fals
         raise ImportFailed("--kind: auto, ledger or log")
     book_path = Path(book_path)
     book = WorkbookPackage.open(book_path)
-    opened = os.stat(book_path)
+    opened = book.fingerprint()
     state = _open_state(book, today)
     lang = state.lang
     explicit = parse_map_options(maps, lang)
@@ -1007,10 +1006,7 @@ def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = Fals
         outcome = actions.refresh(book, today)
         report.refresh = outcome.summary
         lap("refresh")
-        now = os.stat(book_path)
-        if (now.st_size, now.st_mtime_ns) != (opened.st_size, opened.st_mtime_ns):
-            raise WorkbookError(_t(lang, "import", "changed_on_disk", path=book_path.name))
-        book.save(book_path, backup=backup)
+        book.save(book_path, backup=backup, expect=opened)
     report.saved = True
     if explicit:
         report.map_file = str(save_map(book_path, explicit))

@@ -21,8 +21,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,10 +31,14 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
-from . import charts, opc
+from .. import files
+from ..core.i18n import texts
+from ..core.schema import LANGS
+from ..core.settings import settings_from_pairs
+from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
-from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
+from .errors import ChangedOnDiskError, NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, split_cell
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
@@ -201,31 +203,66 @@ class WorkbookPackage:
                     self._charts[part] = resized.encode("utf-8")
 
     def save(self, path: str | os.PathLike[str] | None = None, *, backup: bool | str | os.PathLike[str] = True,
-             recalc_on_load: bool = True) -> None:
-        """Write the patched package atomically (temp file + os.replace), keeping a backup of the old file.
+             recalc_on_load: bool = True, expect: files.Fingerprint | None = None) -> None:
+        """Write the patched package atomically (temp file in the folder, fsync, rename), keeping backups.
 
-        backup: True -> "<name>.bak" next to the file; a folder -> "<folder>/<name>.<timestamp>.bak"."""
+        backup: True -> the last N as the Settings say (``BOOK.bak``, ``BOOK.1.bak`` …, see files.keep_backup);
+        a folder -> "<folder>/<name>.<timestamp>.bak". Immediately before the replace, the file on disk must
+        still be the one read (``expect``; by default this package's own file when saving over it): if another
+        program saved it meanwhile, nothing of it is overwritten, the result is written beside it and
+        ``ChangedOnDiskError`` names where. A read-only file is refused."""
         target = Path(path) if path is not None else self.path
+        lang = self.language
         _refuse_if_open_in_excel(target)
-        if target.resolve() == self.path.resolve():
-            self._refuse_if_changed_on_disk()
+        files.refuse_read_only(target, lang)
+        if expect is None and target.exists() and _same_file(target, self.path):
+            expect = files.Fingerprint.of(self._archive.raw, self._stat)
         entries = self._entries(recalc_on_load)
-        fd, tmp = tempfile.mkstemp(prefix=f".~{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp = files.stage(target, lambda fh: write_zip(fh, entries), lang=lang, mode_of=target)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                write_zip(fh, entries)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if target.exists():
-                shutil.copymode(target, tmp)
-                if backup:
-                    shutil.copy2(target, _backup_path(target, backup))
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            if target.exists() and backup:
+                self._backup(target, backup, lang)
+            if expect is not None and files.Fingerprint.on_disk(target) != expect:
+                beside = files.conflict_path(target)
+                files.commit(tmp, beside, lang=lang)
+                raise ChangedOnDiskError(files.message(lang, "changed", name=target.name, result=beside), str(beside))
+            files.commit(tmp, target, lang=lang)
+        finally:
+            tmp.unlink(missing_ok=True)
         with open(target, "rb") as fh:
             self.__init__(target, fh.read(), os.fstat(fh.fileno()))
+
+    @property
+    def language(self) -> str:
+        """The language of messages about this workbook: its Settings' language, else zh-CN when the ledger
+        sheet has its zh-CN name, else en."""
+        lang = self._setting("language")
+        if lang in LANGS:
+            return str(lang)
+        ledger = opc.by_code_name(self._sheets, L.CUSTOMERS)
+        return "zh-CN" if ledger is not None and ledger.name == texts("zh-CN")["sheets"]["customers"] else "en"
+
+    def fingerprint(self) -> files.Fingerprint:
+        """Size, mtime and content hash of the file as read."""
+        return files.Fingerprint.of(self._archive.raw, self._stat)
+
+    def _backup(self, target: Path, backup: bool | str | os.PathLike[str], lang: str) -> None:
+        data = target.read_bytes()
+        if backup is True:
+            settings = settings_from_pairs({k: self._setting(k) for k in ("backup", "backups_kept")})
+            files.keep_backup(target, data, settings.backups_kept if settings.backup else 0, lang=lang)
+        else:
+            folder = Path(backup)
+            folder.mkdir(parents=True, exist_ok=True)
+            files.write_atomic(folder / f"{target.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak", data, lang=lang)
+
+    def _setting(self, key: str) -> object:
+        """A value of the Settings table (None when the workbook has no such table or key)."""
+        if L.T_SETTINGS not in self._tables:
+            return None
+        table = self.read_table(L.T_SETTINGS)
+        found = table[table.iloc[:, 0].astype(str).str.strip() == key]
+        return None if found.empty else found.iloc[0, 1]
 
     # --- internals: package structure ----------------------------------------------------------
     def _load_workbook(self) -> None:
@@ -319,11 +356,6 @@ class WorkbookPackage:
         return cell_xml(f"{col_letter(c)}{r}", style, self._encode(value, sheet, r, c))
 
     # --- internals: save -----------------------------------------------------------------------
-    def _refuse_if_changed_on_disk(self) -> None:
-        now = os.stat(self.path)
-        if (now.st_size, now.st_mtime_ns) != (self._stat.st_size, self._stat.st_mtime_ns):
-            raise WorkbookError(f"{self.path} changed on disk since it was opened; open it again and retry")
-
     def _new_parts(self, recalc_on_load: bool) -> tuple[dict[str, Packed], set[str]]:
         """Rewritten parts, packed as their zip entries will hold them, and removed parts."""
         parts: dict[str, Packed] = {}
@@ -403,9 +435,8 @@ def _refuse_if_open_in_excel(path: Path) -> None:
             f"{path.name} is open in Excel (owner file {owner.name} exists); close it in Excel and retry")
 
 
-def _backup_path(target: Path, backup: bool | str | os.PathLike[str]) -> Path:
-    if backup is True:
-        return target.with_name(target.name + ".bak")
-    folder = Path(backup)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{target.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak"
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -100,6 +100,7 @@ class Settings:
     our_address: str = _default("our_address")
     our_profile: str = _default("our_profile")
     backup: bool = _default("backup")
+    backups_kept: int = _default("backups_kept")
     extra_holidays: list[dt.date] = field(default_factory=list)
     extra_workdays: list[dt.date] = field(default_factory=list)
     owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
