@@ -5,10 +5,12 @@ the file on disk is still the one read, outputs that never name an input, and th
 Every refusal is a ``WorkbookError`` (``FollowupError``) with a message in the workbook's language."""
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
 import re
+import secrets
 import stat
 import tempfile
 import zipfile
@@ -21,11 +23,12 @@ from typing import BinaryIO
 from filelock import FileLock, Timeout
 
 from .book.errors import OutputRefusedError, ReadOnlyError, WorkbookBusyError, WriteFailedError
+from .book.zipio import language_of
 from .core.i18n import text
 
 LOCK_TIMEOUT_ENV = "FOLLOWUP_LOCK_TIMEOUT"
 LOCK_TIMEOUT_S = 60.0
-ZH_LEDGER = "客户台账".encode("utf-8")  # the zh-CN ledger sheet's name, as workbook.xml holds it
+AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000  # linkat(2)
 
 Writer = Callable[[BinaryIO], None]
 
@@ -38,43 +41,99 @@ def message(lang: str, key: str, **args: object) -> str:
 def write_atomic(path: Path, data: bytes | Writer, *, lang: str = "en", mode_of: Path | None = None) -> Path:
     """Replace ``path`` with ``data`` (bytes, or a function writing to a binary file) in one step: readers
     see the old file or the new one, never half. ``mode_of``: the file whose permissions the new one takes."""
-    tmp = stage(path, data, lang=lang, mode_of=mode_of)
-    commit(tmp, path, lang=lang)
+    with stage(path, data, lang=lang, mode_of=mode_of) as staged:
+        staged.commit(path)
     return path
 
 
-def stage(path: Path, data: bytes | Writer, *, lang: str = "en", mode_of: Path | None = None) -> Path:
-    """A complete, fsynced temporary copy of the new ``path`` in its folder (removed again on any failure)."""
-    path = Path(path)
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".~{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise _write_failed(path, exc, lang) from None
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+class Staged:
+    """A complete, fsynced new file in the target's folder, not yet in place. Where the OS allows it
+    (Linux, O_TMPFILE) it has no name until ``commit``, so even a kill -9 leaves nothing behind; elsewhere it
+    is a hidden ``.~NAME.*.tmp`` that a failure removes (and the next writer of a kill, see writer_lock)."""
+
+    def __init__(self, path: Path, lang: str) -> None:
+        self.path, self.lang, self.name = path, lang, None
+        try:
+            self.fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        except (AttributeError, OSError):  # no O_TMPFILE here: a named hidden temp file
+            try:
+                self.fd, name = tempfile.mkstemp(prefix=f".~{path.name}.", suffix=".tmp", dir=path.parent)
+            except OSError as exc:
+                raise _write_failed(path, exc, lang) from None
+            self.name = Path(name)
+
+    def write(self, data: bytes | Writer, mode: int) -> None:
+        fh = os.fdopen(self.fd, "wb", closefd=False)
+        with fh:
             data(fh) if callable(data) else fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(os.stat(mode_of).st_mode) if mode_of and mode_of.exists() else 0o644)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _write_failed(path, exc, lang) from None
-        raise
-    return tmp
+            os.fsync(self.fd)
+        os.fchmod(self.fd, mode)
+
+    def commit(self, target: Path) -> None:
+        """Put the file at ``target`` (an atomic rename) and make that durable."""
+        try:
+            if self.name is None:  # give the anonymous file a name, then rename it over the target
+                self.name = target.with_name(f".~{target.name}.{secrets.token_hex(6)}.tmp")
+                _name_anonymous(self.fd, self.name)
+            os.replace(self.name, target)
+            self.name = None
+        except OSError as exc:
+            raise _write_failed(target, exc, self.lang) from None
+        _fsync_folder(target.parent)
+
+    def discard(self) -> None:
+        os.close(self.fd)
+        if self.name is not None:
+            self.name.unlink(missing_ok=True)
+
+    def __enter__(self) -> Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
 
 
-def commit(tmp: Path, path: Path, *, lang: str = "en") -> None:
-    """Rename a staged file onto ``path`` and make the rename durable; the staged file never outlives a failure."""
+def _name_anonymous(fd: int, name: Path) -> None:
+    """Link an O_TMPFILE file into its folder: through /proc, else linkat(AT_EMPTY_PATH) (root, or Linux
+    allowing it to the file's opener), else a copy (the name then exists for as long as the copy takes)."""
     try:
-        os.replace(tmp, path)
+        return os.link(f"/proc/self/fd/{fd}", name)
+    except OSError:
+        pass
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.linkat(fd, b"", AT_FDCWD, os.fsencode(name), AT_EMPTY_PATH) == 0:
+        return
+    out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        reader = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY)
+        try:
+            while size > 0:
+                size -= os.sendfile(out, reader, None, size) or size
+        finally:
+            os.close(reader)
+        os.fchmod(out, os.fstat(fd).st_mode & 0o777)
+        os.fsync(out)
+    except BaseException:
+        name.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(out)
+
+
+def stage(path: Path, data: bytes | Writer, *, lang: str = "en", mode_of: Path | None = None) -> Staged:
+    """The new ``path`` written in full beside it (see ``Staged``; use it in a ``with``)."""
+    path = Path(path)
+    staged = Staged(path, lang)
+    try:
+        staged.write(data, stat.S_IMODE(os.stat(mode_of).st_mode) if mode_of and mode_of.exists() else 0o644)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        staged.discard()
         if isinstance(exc, OSError):
             raise _write_failed(path, exc, lang) from None
         raise
-    _fsync_folder(path.parent)
+    return staged
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -172,21 +231,20 @@ def writer_lock(book: Path, *, on_wait: Callable[[str], None] | None = None,
     except OSError as exc:
         raise _write_failed(lock_path(book), exc, workbook_language(book)) from None
     try:
+        for stale in book.parent.glob(f".~{glob_escape(book.name)}.*.tmp"):  # a killed writer's, as we hold the lock
+            stale.unlink(missing_ok=True)
         yield
     finally:
         lock.release()
 
 
 def workbook_language(book: Path) -> str:
-    """The language a message about ``book`` is written in: zh-CN when its ledger sheet has the zh-CN name,
-    en when it has another, else the environment's (LANG zh* -> zh-CN)."""
+    """The language of messages about ``book`` before it is read (see ``zipio.language_of``)."""
     try:
-        with zipfile.ZipFile(book) as z:
-            info = z.getinfo("xl/workbook.xml")
-            names = z.read(info) if info.file_size < 1 << 20 else b""
-        return "zh-CN" if ZH_LEDGER in names else "en"
-    except Exception:  # a damaged or absent file: the environment decides
-        return "zh-CN" if os.environ.get("LANG", "").lower().startswith("zh") else "en"
+        with zipfile.ZipFile(book) as zf:
+            return language_of(zf)
+    except (OSError, zipfile.BadZipFile):
+        return language_of(None)
 
 
 # --- outputs never name an input ---------------------------------------------------------------------

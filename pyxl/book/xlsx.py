@@ -56,9 +56,12 @@ CALC_CHAIN = "xl/calcChain.xml"
 class WorkbookPackage:
     """An xlsx/xlsm file held in memory; reads values and buffers surgical patches until save()."""
 
-    def __init__(self, path: Path, raw: bytes, stat: os.stat_result) -> None:
+    def __init__(self, path: Path, raw: bytes, stat: os.stat_result, *, written_by_us: bool = False) -> None:
+        """``written_by_us``: the package is this tool's own output of verified parts (not checked again)."""
         self.path, self._stat = path, stat
         self._archive = Archive(raw, path)
+        self._archive.verified = written_by_us
+        self._archive.verify()
         self._workbook_part = opc.office_document(self._archive)
         self._load_workbook()
         self._patches: dict[str, SheetPatch] = {}
@@ -218,19 +221,16 @@ class WorkbookPackage:
         if expect is None and target.exists() and _same_file(target, self.path):
             expect = files.Fingerprint.of(self._archive.raw, self._stat)
         entries = self._entries(recalc_on_load)
-        tmp = files.stage(target, lambda fh: write_zip(fh, entries), lang=lang, mode_of=target)
-        try:
+        with files.stage(target, lambda fh: write_zip(fh, entries), lang=lang, mode_of=target) as staged:
             if target.exists() and backup:
                 self._backup(target, backup, lang)
             if expect is not None and files.Fingerprint.on_disk(target) != expect:
                 beside = files.conflict_path(target)
-                files.commit(tmp, beside, lang=lang)
+                staged.commit(beside)
                 raise ChangedOnDiskError(files.message(lang, "changed", name=target.name, result=beside), str(beside))
-            files.commit(tmp, target, lang=lang)
-        finally:
-            tmp.unlink(missing_ok=True)
+            staged.commit(target)
         with open(target, "rb") as fh:
-            self.__init__(target, fh.read(), os.fstat(fh.fileno()))
+            self.__init__(target, fh.read(), os.fstat(fh.fileno()), written_by_us=True)
 
     @property
     def language(self) -> str:
@@ -291,12 +291,12 @@ class WorkbookPackage:
 
     def _grid(self, sheet_name: str) -> list[list[Any]]:
         """The sheet's values from A1, "" for empty cells (parsed on each call: big grids are not kept)."""
-        if self._calamine is None:
-            for part in self._archive.infos:  # real sizes/CRCs checked before calamine inflates the package
-                for _ in self._archive.inflate(part):
-                    pass
-            self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._archive.raw))
-        return self._calamine.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        try:
+            if self._calamine is None:
+                self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._archive.raw))
+            return self._calamine.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except python_calamine.CalamineError as exc:
+            raise self._archive.damaged("unreadable", detail=exc) from None
 
     def _table_cells(self, info: TableInfo) -> np.ndarray:
         """The sheet's cells within the table's columns, one row per sheet row from row 1 ("" when empty);
