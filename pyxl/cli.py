@@ -99,7 +99,8 @@ def new(path: Path, lang: Annotated[str, typer.Option(help="zh-CN or en")] = "zh
     if path.exists() and not force:
         err.print(f"[bold red]followup:[/] {path} exists; use --force to overwrite")
         raise typer.Exit(2)
-    console.print(f"wrote {build_workbook(path, lang, preset)}")
+    with files.writer_lock(path, on_wait=err.print) if path.exists() else nullcontext():
+        console.print(f"wrote {build_workbook(path, lang, preset)}")
 
 
 @app.command("build-workbook")

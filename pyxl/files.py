@@ -68,7 +68,7 @@ class Staged:
             data(fh) if callable(data) else fh.write(data)
             fh.flush()
             os.fsync(self.fd)
-        os.fchmod(self.fd, mode)
+        os.chmod(self.name, mode) if self.name is not None else os.fchmod(self.fd, mode)  # no fchmod on Windows
 
     def commit(self, target: Path) -> None:
         """Put the file at ``target`` (an atomic rename) and make that durable."""

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
-from . import actions
+from . import actions, files
 from .book import layout as L
 from .book.xlsx import WorkbookPackage
 from .core import ids
@@ -309,8 +309,7 @@ def save_map(book: Path, overrides: dict[str, str]) -> Path:
     path = map_file(book)
     columns = {**load_saved_map(book), **overrides}
     payload = {"version": 1, "columns": dict(sorted(columns.items()))}
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+    return files.write_atomic(path, (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
 @dataclass

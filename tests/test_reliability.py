@@ -288,3 +288,22 @@ def test_damage_is_reported_in_the_workbook_language(tmp_path: Path) -> None:
     part = ledger_part(book)
     rewrite(book, lambda n, d: (with_dtd(d) if n == part else d, zipfile.ZIP_DEFLATED))
     refused(followup("refresh", book), says="已损坏或不是工作簿")
+
+
+def test_an_anonymous_temp_that_cannot_be_linked_is_copied_into_place(tmp_path: Path, monkeypatch) -> None:
+    if not hasattr(os, "O_TMPFILE"):
+        pytest.skip("no O_TMPFILE on this system")
+
+    class NoLinkat:
+        def linkat(self, *args) -> int:
+            return -1
+
+    def no_link(*args, **kwargs):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(files.ctypes, "CDLL", lambda *a, **k: NoLinkat())
+    monkeypatch.setattr(files.os, "link", no_link)
+    target = tmp_path / "out.bin"
+    files.write_atomic(target, b"x" * 300_000)
+    assert target.read_bytes() == b"x" * 300_000 and listing(tmp_path) == {"out.bin"}
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
