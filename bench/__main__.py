@@ -186,15 +186,17 @@ def reliability_section(args: argparse.Namespace) -> None:
     from bench import reliability
     print(f"reliability: {args.customers:,} customers, {args.tries} tries per scenario, {args.writers} writers",
           flush=True)
-    with tempfile.TemporaryDirectory(prefix="followup-reliability-") as tmp:
-        rows = reliability.run_all(Path(tmp), args.customers, args.tries, args.writers)
-    print("| scenario | tries | corrupt | lost | stray | bad backups |\n|---|---|---|---|---|---|")
-    for r in rows:
+    print("| scenario | tries | corrupt | lost | stray | bad backups |\n|---|---|---|---|---|---|", flush=True)
+
+    def report(r: dict) -> None:
         if "skipped" in r:
-            print(f"| {r['scenario']} | {r['skipped']} | | | | |")
+            print(f"| {r['scenario']} | {r['skipped']} | | | | |", flush=True)
         else:
             print(f"| {r['scenario']} | {r['tries']} | {r['corrupt']} | {r['lost']} | {r['stray']} | "
-                  f"{r['bad_backups']} |" + (f" {r['notes']}" if r["notes"] else ""))
+                  f"{r['bad_backups']} |" + (f" {r['notes']}" if r["notes"] else ""), flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="followup-reliability-") as tmp:
+        rows = reliability.run_all(Path(tmp), args.customers, args.tries, args.writers, report)
     out = Path(args.out).with_name("reliability.json")
     out.write_text(json.dumps(rows, indent=2, ensure_ascii=False))
     print(f"wrote {out}")

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,8 +244,10 @@ def disk_full(book: Path, tries: int = 1) -> Tally | str:
     return tally
 
 
-def run_all(folder: Path, customers: int, tries: int, writers: int) -> list[dict]:
-    """Every scenario at the given counts, each on a fresh workbook of ``customers``."""
+def run_all(folder: Path, customers: int, tries: int, writers: int,
+            report: Callable[[dict], None] = lambda row: None) -> list[dict]:
+    """Every scenario at the given counts, each on a fresh workbook of ``customers``; ``report`` is given each
+    scenario's row as soon as it is done."""
     source = make_book(folder / "source.xlsm", customers)
     rows = []
     scenarios = [("kill-refresh", lambda b: kill_trials(b, "refresh", tries)),
@@ -257,4 +260,5 @@ def run_all(folder: Path, customers: int, tries: int, writers: int) -> list[dict
         (folder / name).mkdir()
         result = scenario(Path(shutil.copy(source, folder / name / "book.xlsm")))
         rows.append(result.row() if isinstance(result, Tally) else {"scenario": name, "skipped": result})
+        report(rows[-1])
     return rows
