@@ -181,14 +181,43 @@ def print_row(r: dict) -> None:
           f"round-trips {r.get('round_trips', '-')}", flush=True)
 
 
+def reliability_section(args: argparse.Namespace) -> None:
+    """Every fault-injection scenario at full counts: tries / corrupt / lost / stray / bad backups."""
+    from bench import reliability
+    print(f"reliability: {args.customers:,} customers, {args.tries} tries per scenario, {args.writers} writers",
+          flush=True)
+    print("| scenario | tries | corrupt | lost | stray | bad backups |\n|---|---|---|---|---|---|", flush=True)
+
+    def report(r: dict) -> None:
+        if "skipped" in r:
+            print(f"| {r['scenario']} | {r['skipped']} | | | | |", flush=True)
+        else:
+            print(f"| {r['scenario']} | {r['tries']} | {r['corrupt']} | {r['lost']} | {r['stray']} | "
+                  f"{r['bad_backups']} |" + (f" {r['notes']}" if r["notes"] else ""), flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="followup-reliability-") as tmp:
+        rows = reliability.run_all(Path(tmp), args.customers, args.tries, args.writers, report)
+    out = Path(args.out).with_name("reliability.json")
+    out.write_text(json.dumps(rows, indent=2, ensure_ascii=False))
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="customers per workbook, comma-separated")
     parser.add_argument("--out", default=str(HERE / "results.json"))
     parser.add_argument("--child", nargs=2, metavar=("MEASURE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--reliability", action="store_true",
+                        help="run the fault-injection scenarios instead (bench/reliability.py; docs/reliability.md)")
+    parser.add_argument("--tries", type=int, default=30, help="kills / saves per scenario (--reliability)")
+    parser.add_argument("--writers", type=int, default=20, help="concurrent `followup log` (--reliability)")
+    parser.add_argument("--customers", type=int, default=1000, help="workbook size (--reliability)")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
+        return
+    if args.reliability:
+        reliability_section(args)
         return
     rows = run([int(s) for s in args.sizes.split(",")])
     if len(rows) >= 2:

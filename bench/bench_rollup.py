@@ -47,7 +47,7 @@ def generate(folder: Path, books: int, customers: int, shared: int) -> list[Path
 def _rollup(folder: Path, out: Path, workers: int) -> dict:
     from pyxl.rollup import rollup
     timings: dict[str, float] = {}
-    outcome = rollup(sorted(folder.glob("*.xlsm")), out, today=TODAY, workers=workers, timings=timings)
+    outcome = rollup(sorted(folder.glob("*.xlsm")), out, today=TODAY, workers=workers, timings=timings, force=True)
     return {"phases_s": timings, "summary": outcome.summary, "out_mib": out.stat().st_size / 2**20}
 
 

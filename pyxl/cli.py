@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Iterator, NoReturn, Optional
 
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import actions, demo as demo_mod, export as export_mod, importer
+from . import actions, demo as demo_mod, export as export_mod, files, importer
 from .book.base import language
 from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
@@ -124,6 +124,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON."
 NoBackup = Annotated[bool, typer.Option("--no-backup", help="Do not keep BOOK.bak.")]
 Lang = Annotated[str, typer.Option(help="zh-CN or en", callback=_remember(_LANG))]
 Preset = Annotated[str, typer.Option(help="maturity or abc")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 
 
 def _date(value: str | None, option: str = "--today") -> dt.date | None:
@@ -143,8 +144,9 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
 
 @contextmanager
 def _headless(path: Path, no_backup: bool = False, save: bool = True) -> Iterator[WorkbookPackage]:
-    """Open the file, run the action, save atomically only when it succeeded."""
-    with err.status(f"{path.name} …"):
+    """Open the file, run the action, save atomically only when it succeeded; from read to replace the
+    workbook's lock file is held (a second writer waits, then is refused)."""
+    with err.status(f"{path.name} …"), files.writer_lock(path, on_wait=err.print):
         book = WorkbookPackage.open(path)
         yield book
         if save:
@@ -196,7 +198,8 @@ def new(path: Path, lang: Lang = DEFAULT_LANG, preset: Preset = "maturity",
     _workbook_options(lang, preset)
     if path.exists() and not force:
         raise Refusal("exists", path=path)
-    console.print(f"wrote {build_workbook(path, lang, preset)}")
+    with files.writer_lock(path, on_wait=err.print) if path.exists() else nullcontext():
+        console.print(f"wrote {build_workbook(path, lang, preset)}")
 
 
 def _workbook_options(lang: str, preset: str) -> None:
@@ -261,7 +264,7 @@ WEEK_HELP = "ISO week, e.g. 2026-W48 (default: this week, or the coming one afte
 def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)] = None,
          today: Today = None, ics: Annotated[Optional[Path], typer.Option(help="Also write an iCalendar file.")] = None,
          ics_per: Annotated[str, typer.Option(help="customer or block")] = "customer",
-         no_backup: NoBackup = False) -> None:
+         no_backup: NoBackup = False, force: Force = False) -> None:
     """Plan the week within each owner's capacity (Plan sheet; --ics for Outlook/phones).
 
     Example: followup plan team.xlsm --week 2026-W48 --ics week.ics"""
@@ -273,10 +276,12 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)
         except ValueError:
             raise Refusal("bad_week", value=week) from None
     with _headless(book, no_backup) as wb:
+        if ics:
+            files.refuse_output(ics, [book], force=force, lang=language(wb))
         outcome, result = actions.weekly_plan(wb, week, day)
-    if ics:
-        ics.write_bytes(plan_to_ics(result.entries, per=ics_per))
-        outcome.files.append(str(ics))
+        if ics:
+            files.write_atomic(ics, plan_to_ics(result.entries, per=ics_per), lang=language(wb))
+            outcome.files.append(str(ics))
     _summary(outcome, False, f"plan {book.name}")
     _flags_table(outcome)
 
@@ -333,11 +338,12 @@ def export(book: Book,
            mask_names: Annotated[bool, typer.Option(
                help="Also mask customer and contact names (implies --mask).")] = False,
            pdf: Annotated[bool, typer.Option(help="Also render Dashboard and Plan to PDF (LibreOffice).")] = False,
-           out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None) -> None:
+           out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None,
+           force: Force = False) -> None:
     """Write a macro-free .xlsx copy for a manager (values, colours and charts kept).
 
     Example: followup export team.xlsm --mask -o manager.xlsx"""
-    outcome = export_mod.manager_copy(book, out, mask=mask, mask_names=mask_names, pdf=pdf)
+    outcome = export_mod.manager_copy(book, out, mask=mask, mask_names=mask_names, pdf=pdf, force=force)
     _summary(outcome, False, f"export {book.name}")
 
 
@@ -347,7 +353,8 @@ def rollup(books: Annotated[list[Path], typer.Argument(
            out: Annotated[Path, typer.Option("-o", "--out", help="The team workbook to write (.xlsx).")],
            today: Today = None, as_json: AsJson = False,
            workers: Annotated[Optional[int], typer.Option(
-               help="Processes reading the books (default 1: a pool did not pay on 2 cores).")] = None) -> None:
+               help="Processes reading the books (default 1: a pool did not pay on 2 cores).")] = None,
+           force: Force = False) -> None:
     """Merge owners' workbooks into one macro-free team workbook: ledgers and logs with their source file,
     duplicate customers across owners (撞单) flagged, one team dashboard. Rules and settings come from the
     first workbook.
@@ -356,7 +363,7 @@ def rollup(books: Annotated[list[Path], typer.Argument(
     from . import rollup as rollup_mod
     if workers is not None and workers < 1:
         raise Refusal("too_few", option="--workers", value=workers, minimum=1)
-    outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers)
+    outcome = rollup_mod.rollup(books, out, today=_date(today), workers=workers, force=force)
     _summary(outcome, as_json, f"rollup → {out.name}")
 
 
@@ -382,8 +389,9 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
     Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
     _choice(kind, IMPORT_KINDS, "--kind")
     maps = [*(map_ or []), *(f"{column}=-" for column in skip or [])]
-    report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=maps,
-                                 overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
+    with nullcontext() if dry_run else files.writer_lock(into, on_wait=err.print):
+        report = importer.run_import(into, sources, dry_run=dry_run, sheet=sheet, maps=maps,
+                                     overwrite=overwrite, kind=kind, today=_date(today), backup=not no_backup)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:

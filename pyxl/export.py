@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import actions
+from . import actions, files
 from .book import layout as L
 from .book import opc
+from .book.base import language
 from .book.xlsx import WorkbookPackage
 from .book.xmltext import attr
 from .book.zipio import Archive, repack
@@ -43,24 +44,29 @@ XML_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;":
 
 
 def manager_copy(source: Path, out: Path | None = None, *, mask: bool = False, mask_names: bool = False,
-                 pdf: bool = False, today: dt.date | None = None) -> actions.Outcome:
-    """``mask`` (or the Settings' mask_copy): phone, email, WeChat and the Settings' personal columns masked;
-    ``mask_names`` also names."""
+                 pdf: bool = False, today: dt.date | None = None, force: bool = False) -> actions.Outcome:
+    """The copy at ``out`` (default: beside the source, named by owner and week), written atomically; an
+    output that is the source, or exists without ``force``, is refused before anything is written. ``mask`` (or
+    the Settings' mask_copy): phone, email, WeChat and the Settings' personal columns masked; ``mask_names``
+    also names."""
     book = WorkbookPackage.open(source)
     inputs = actions.load(book)
+    lang = language(book)
     as_of = inputs.settings.today(today)
-    out = out or source.with_name(_copy_name(source, inputs.ledger, as_of))
+    out = Path(out or source.with_name(_copy_name(source, inputs.ledger, as_of)))
+    for path in [out, out.with_suffix(".pdf")] if pdf else [out]:
+        files.refuse_output(path, [source], force=force, lang=lang)
     mask = mask or mask_names or inputs.settings.mask_copy
     masker = _masker(book, inputs.settings.personal_columns, mask_names) if mask else None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "work.xlsm"
         _freeze(book, as_of, work)
         package = strip_macros(work.read_bytes())
-        out.write_bytes(mask_package(package, masker) if masker else package)
+        files.write_atomic(out, mask_package(package, masker) if masker else package, lang=lang)
     outcome = actions.Outcome(as_of, {"copy": str(out), "masked": mask}, files=[str(out)],
                               lang=inputs.settings.language)
     if pdf:
-        outcome.files += render_pdf(out, inputs.settings.language)
+        outcome.files += render_pdf(out, lang)
     return outcome
 
 
@@ -209,8 +215,7 @@ def render_pdf(xlsx: Path, lang: str) -> list[str]:
         only.write_bytes(_only_sheets(xlsx.read_bytes(), (L.DASHBOARD, L.PLAN)))
         subprocess.run([office, "--headless", "--convert-to", "pdf", "--outdir", tmp, str(only)],
                        check=True, capture_output=True, timeout=180)
-        pdf = xlsx.with_suffix(".pdf")
-        shutil.move(Path(tmp) / f"{xlsx.stem}.pdf", pdf)
+        pdf = files.write_atomic(xlsx.with_suffix(".pdf"), (Path(tmp) / f"{xlsx.stem}.pdf").read_bytes(), lang=lang)
     return [str(pdf)]
 
 

@@ -30,7 +30,6 @@ import datetime as dt
 import io
 import json
 import math
-import os
 import re
 import tempfile
 import time
@@ -45,10 +44,10 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
-from . import actions
+from . import actions, files
 from .book import layout as L
 from .book.a1 import cell_address, col_letter
-from .book.xlsx import WorkbookError, WorkbookPackage
+from .book.xlsx import WorkbookPackage
 from .book.zipio import expansion, size_problem
 from .core import ids
 from .core.contacts import parse_log
@@ -320,8 +319,7 @@ def save_map(book: Path, overrides: dict[str, str]) -> Path:
     path = map_file(book)
     columns = {**load_saved_map(book), **overrides}
     payload = {"version": 1, "columns": dict(sorted(columns.items()))}
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+    return files.write_atomic(path, (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
 @dataclass
@@ -1062,7 +1060,7 @@ def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = Fals
         raise ImportFailed("--kind: auto, ledger or log")
     book_path = Path(book_path)
     book = WorkbookPackage.open(book_path)
-    opened = os.stat(book_path)
+    opened = book.fingerprint()
     state = _open_state(book, today)
     lang = state.lang
     explicit = parse_map_options(maps, lang)
@@ -1106,10 +1104,7 @@ def run_import(book_path: Path, sources: Sequence[Path], *, dry_run: bool = Fals
         outcome = actions.refresh(book, today)
         report.refresh = outcome.summary
         lap("refresh")
-        now = os.stat(book_path)
-        if (now.st_size, now.st_mtime_ns) != (opened.st_size, opened.st_mtime_ns):
-            raise WorkbookError(_t(lang, "import", "changed_on_disk", path=book_path.name))
-        book.save(book_path, backup=backup)
+        book.save(book_path, backup=backup, expect=opened)
     report.saved = True
     if explicit:
         report.map_file = str(save_map(book_path, explicit))

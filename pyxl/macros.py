@@ -98,7 +98,7 @@ def manager_copy() -> None:
     """Save, write the macro-free copy, and leave its path in _form!B8 for the VBA to attach to a draft mail."""
     wb = xw.Book.caller()
     wb.save()
-    outcome = export.manager_copy(Path(wb.fullname))
+    outcome = export.manager_copy(Path(wb.fullname), force=True)  # pressing the button again renews the copy
     ExcelBook(wb).sheet_by_codename(L.FORM).range("B8").value = as_typed(outcome.files[0])
     wb.app.alert("\n".join(outcome.files), title="Manager copy")
 

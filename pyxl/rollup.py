@@ -35,12 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import actions, export, sheets
+from . import actions, export, files, sheets
 from .book import layout as L
 from .book.a1 import cell_address, quote_sheet, rows_address
 from .book.xlsx import WorkbookPackage
 from .build.workbook import build_workbook
-from .files import write_atomic
 from .core.errors import FollowupError
 from .core.i18n import texts
 from .core.inputs import non_blank
@@ -234,13 +233,15 @@ class _TeamBook:
 
 
 def rollup(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *, today: dt.date | None = None,
-           workers: int | None = None, timings: dict[str, float] | None = None) -> actions.Outcome:
+           workers: int | None = None, timings: dict[str, float] | None = None,
+           force: bool = False) -> actions.Outcome:
     """Merge owners' workbooks into one macro-free team workbook at ``out`` (.xlsx).
 
     ``timings``, when given, receives the seconds each phase took (for the benchmark)."""
     clock = _Clock(timings)
     paths, out = [Path(p) for p in paths], Path(out)
     _validate(paths, out)
+    files.refuse_output(out, paths, force=force, lang=files.workbook_language(paths[0]))
     books = read_books(paths, workers)
     clock("read")
     merged = merge(books)
@@ -273,7 +274,7 @@ def rollup(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
         package.save(work, backup=False)
         clock("save")
         data = export.strip_macros(work.read_bytes())
-    write_atomic(out, data)
+    files.write_atomic(out, data, lang=lang)
     clock("strip_macros")
     summary = {"books": len(books), "customers": len(merged.ledger), "touches": len(merged.log),
                "owners": int(_column(merged.ledger, "owner").replace("", pd.NA).nunique()),
@@ -304,8 +305,6 @@ def _validate(paths: list[Path], out: Path) -> None:
     if out.suffix.lower() != ".xlsx":
         raise RollupError(f"{out.name}: the team workbook is a macro-free .xlsx; name it …/{out.stem}.xlsx")
     resolved = [p.resolve() for p in paths]
-    if out.resolve() in resolved:
-        raise RollupError(f"{out} is one of the source workbooks")
     twice = [p for p, n in Counter(resolved).items() if n > 1]
     if twice:
         raise RollupError(f"{twice[0]} is given more than once")

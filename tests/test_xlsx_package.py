@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import math
 import re
 import shutil
@@ -16,6 +17,7 @@ import python_calamine
 import xlsxwriter
 
 from pyxl.book import layout as L
+from pyxl.book.errors import ChangedOnDiskError, WriteFailedError
 from pyxl.book import xlsx, zipio
 from pyxl.book.cells import encode_value
 from pyxl.book.xlsx import (NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError,
@@ -244,11 +246,15 @@ def test_refuses_when_open_in_excel(book: Path) -> None:
         pkg.save()
 
 
-def test_refuses_when_changed_on_disk(book: Path) -> None:
+def test_refuses_when_changed_on_disk_and_keeps_both(book: Path) -> None:
     pkg = WorkbookPackage.open(book)
-    book.write_bytes(book.read_bytes() + b"\0")
-    with pytest.raises(WorkbookError, match="changed on disk"):
+    pkg.set_column_values("tblCustomers", "Score", {2: 9})
+    theirs = book.read_bytes() + b"\0"
+    book.write_bytes(theirs)
+    with pytest.raises(ChangedOnDiskError, match="saved by another program") as refused:
         pkg.save()
+    assert book.read_bytes() == theirs
+    assert WorkbookPackage.open(refused.value.result).read_table("tblCustomers").loc[2, "Score"] == 9
 
 
 def test_not_a_workbook(tmp_path: Path) -> None:
@@ -294,12 +300,12 @@ def test_crash_mid_write_keeps_original(book: Path, monkeypatch: pytest.MonkeyPa
 
     def broken(fh, entries) -> None:
         fh.write(b"PK partial")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     pkg = WorkbookPackage.open(book)
     patch(pkg)
     monkeypatch.setattr(xlsx, "write_zip", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteFailedError, match="the disk is full"):
         pkg.save()
     assert book.read_bytes() == original
     assert sorted(p.name for p in book.parent.iterdir()) == ["followup.xlsm", "vbaProject.bin"]

@@ -18,3 +18,31 @@ class NotAWorkbookError(WorkbookError):
 
 class UnsafePackageError(WorkbookError):
     """A part is suspiciously large, compressed too well, or uses a DTD."""
+
+
+class WorkbookBusyError(WorkbookError, BusyError):
+    """Another followup command holds the workbook's lock file past the timeout."""
+
+
+class ChangedOnDiskError(WorkbookError):
+    """Another program saved the workbook between our read and our replace; our result was put beside it."""
+
+    def __init__(self, message: str, result: str) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ReadOnlyError(WorkbookError):
+    """The file to replace is read-only."""
+
+
+class WriteFailedError(WorkbookError):
+    """The disk refused a write (full, permission, missing folder); nothing was left half-written."""
+
+
+class OutputRefusedError(WorkbookError):
+    """An output path names an input of the command, or an existing file without --force."""
+
+
+class DamagedPackageError(NotAWorkbookError):
+    """The zip is damaged or hostile: corrupt data, duplicate entries, a DTD, odd compression, missing parts."""

@@ -26,8 +26,6 @@ import dataclasses
 import io
 import os
 import re
-import shutil
-import tempfile
 import time
 import zipfile
 from xml.sax.saxutils import escape
@@ -39,12 +37,14 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
+from .. import files
 from ..core.inputs import RowBelow
+from ..core.settings import settings_from_pairs
 from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
 from .locate import locate_sheet
-from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
+from .errors import ChangedOnDiskError, NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, language, split_cell
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
@@ -64,9 +64,12 @@ CALC_CHAIN = "xl/calcChain.xml"
 class WorkbookPackage:
     """An xlsx/xlsm file held in memory; reads values and buffers surgical patches until save()."""
 
-    def __init__(self, path: Path, raw: bytes, stat: os.stat_result) -> None:
+    def __init__(self, path: Path, raw: bytes, stat: os.stat_result, *, written_by_us: bool = False) -> None:
+        """``written_by_us``: the package is this tool's own output of verified parts (not checked again)."""
         self.path, self._stat = path, stat
         self._archive = Archive(raw, path)
+        self._archive.verified = written_by_us
+        self._archive.verify()
         self._workbook_part = opc.office_document(self._archive)
         self._load_workbook()
         self._patches: dict[str, SheetPatch] = {}
@@ -276,31 +279,53 @@ class WorkbookPackage:
                     self._charts[part] = resized.encode("utf-8")
 
     def save(self, path: str | os.PathLike[str] | None = None, *, backup: bool | str | os.PathLike[str] = True,
-             recalc_on_load: bool = True) -> None:
-        """Write the patched package atomically (temp file + os.replace), keeping a backup of the old file.
+             recalc_on_load: bool = True, expect: files.Fingerprint | None = None) -> None:
+        """Write the patched package atomically (temp file in the folder, fsync, rename), keeping backups.
 
-        backup: True -> "<name>.bak" next to the file; a folder -> "<folder>/<name>.<timestamp>.bak"."""
+        backup: True -> the last N as the Settings say (``BOOK.bak``, ``BOOK.1.bak`` …, see files.keep_backup);
+        a folder -> "<folder>/<name>.<timestamp>.bak". Immediately before the replace, the file on disk must
+        still be the one read (``expect``; by default this package's own file when saving over it): if another
+        program saved it meanwhile, nothing of it is overwritten, the result is written beside it and
+        ``ChangedOnDiskError`` names where. A read-only file is refused."""
         target = Path(path) if path is not None else self.path
+        lang = language(self)
         self._refuse_if_open_in_excel(target)
-        if target.resolve() == self.path.resolve():
-            self._refuse_if_changed_on_disk()
+        files.refuse_read_only(target, lang)
+        if expect is None and target.exists() and _same_file(target, self.path):
+            expect = files.Fingerprint.of(self._archive.raw, self._stat)
         entries = self._entries(recalc_on_load)
-        fd, tmp = tempfile.mkstemp(prefix=f".~{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write_zip(fh, entries)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if target.exists():
-                shutil.copymode(target, tmp)
-                if backup:
-                    shutil.copy2(target, _backup_path(target, backup))
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with files.stage(target, lambda fh: write_zip(fh, entries), lang=lang, mode_of=target) as staged:
+            if target.exists() and backup:
+                self._backup(target, backup, lang)
+            if expect is not None and files.Fingerprint.on_disk(target) != expect:
+                beside = files.conflict_path(target)
+                staged.commit(beside)
+                raise ChangedOnDiskError(files.message(lang, "changed", name=target.name, result=beside), str(beside))
+            staged.commit(target)
         with open(target, "rb") as fh:
-            self.__init__(target, fh.read(), os.fstat(fh.fileno()))
+            self.__init__(target, fh.read(), os.fstat(fh.fileno()), written_by_us=True)
+
+    def fingerprint(self) -> files.Fingerprint:
+        """Size, mtime and content hash of the file as read."""
+        return files.Fingerprint.of(self._archive.raw, self._stat)
+
+    def _backup(self, target: Path, backup: bool | str | os.PathLike[str], lang: str) -> None:
+        data = target.read_bytes()
+        if backup is True:
+            settings = settings_from_pairs({k: self._setting(k) for k in ("backup", "backups_kept")})
+            files.keep_backup(target, data, settings.backups_kept if settings.backup else 0, lang=lang)
+        else:
+            folder = Path(backup)
+            folder.mkdir(parents=True, exist_ok=True)
+            files.write_atomic(folder / f"{target.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak", data, lang=lang)
+
+    def _setting(self, key: str) -> object:
+        """A value of the Settings table (None when the workbook has no such table or key)."""
+        if L.T_SETTINGS not in self._tables:
+            return None
+        table = self.read_table(L.T_SETTINGS)
+        found = table[table.iloc[:, 0].astype(str).str.strip() == key]
+        return None if found.empty else found.iloc[0, 1]
 
     # --- internals: package structure ----------------------------------------------------------
     def _load_workbook(self) -> None:
@@ -334,12 +359,12 @@ class WorkbookPackage:
 
     def _grid(self, sheet_name: str) -> list[list[Any]]:
         """The sheet's values from A1, "" for empty cells (parsed on each call: big grids are not kept)."""
-        if self._calamine is None:
-            for part in self._archive.infos:  # real sizes/CRCs checked before calamine inflates the package
-                for _ in self._archive.inflate(part):
-                    pass
-            self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._archive.raw))
-        return self._calamine.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        try:
+            if self._calamine is None:
+                self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._archive.raw))
+            return self._calamine.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except python_calamine.CalamineError as exc:
+            raise self._archive.damaged("unreadable", detail=exc) from None
 
     def _table_cells(self, info: TableInfo) -> np.ndarray:
         """The sheet's cells within the table's columns, one row per sheet row from row 1 ("" when empty);
@@ -429,11 +454,6 @@ class WorkbookPackage:
         if owner.exists():
             raise WorkbookOpenInExcelError(text(language(self), "errors", "open_in_excel", book=path.name,
                                                 owner=owner.name))
-
-    def _refuse_if_changed_on_disk(self) -> None:
-        now = os.stat(self.path)
-        if (now.st_size, now.st_mtime_ns) != (self._stat.st_size, self._stat.st_mtime_ns):
-            raise WorkbookError(f"{self.path} changed on disk since it was opened; open it again and retry")
 
     def _new_parts(self, recalc_on_load: bool) -> tuple[dict[str, Packed], set[str]]:
         """Rewritten parts, packed as their zip entries will hold them, and removed parts."""
@@ -526,9 +546,8 @@ def _full_calc_on_load(xml: str) -> str:
     return xml[:at] + '<calcPr fullCalcOnLoad="1"/>' + xml[at:]
 
 
-def _backup_path(target: Path, backup: bool | str | os.PathLike[str]) -> Path:
-    if backup is True:
-        return target.with_name(target.name + ".bak")
-    folder = Path(backup)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{target.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak"
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

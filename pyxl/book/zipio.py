@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import BinaryIO, TypeAlias
 
-from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError
+from ..core.i18n import text
+from .errors import DamagedPackageError, NotAWorkbookError, UnsafePackageError, WorkbookError
 
 MAX_PART_BYTES = 1 << 30  # uncompressed size of one part
 MAX_TOTAL_BYTES = 2 << 30  # uncompressed size of all parts
@@ -19,6 +21,10 @@ RATIO_MIN_BYTES = 1 << 20
 COMPRESS_LEVEL = 5  # zlib level for rewritten parts: ~1% larger than level 6 (Excel-like), ~40% faster
 STREAM_CHUNK = 1 << 22  # bytes of a part inflated at a time (big sheets are rewritten as they stream)
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # timestamp of added entries, so the same input gives the same bytes
+METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}  # the only compressions Office writes
+XML_PART = re.compile(r".*\.(xml|rels|vml)$", re.IGNORECASE)
+DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+ZH_LEDGER = "客户台账".encode("utf-8")  # the zh-CN ledger sheet's name, as workbook.xml holds it
 
 Packed: TypeAlias = tuple[int, bytes, int, int]  # method, packed bytes, crc, size
 Entry: TypeAlias = tuple[zipfile.ZipInfo, int, bytes, int, int]  # info, method, packed bytes, crc, size
@@ -36,10 +42,38 @@ class Archive:
             hint = " (encrypted workbook or legacy .xls?)" if raw[:4] == b"\xd0\xcf\x11\xe0" else ""
             raise NotAWorkbookError(f"{name} is not an xlsx/xlsm package{hint}: {exc}") from exc
         self.infos = {i.filename: i for i in self._zip.infolist()}
+        self.verified = False
+        self._check_entries()
         self._check_sizes()
 
     def __contains__(self, part: str) -> bool:
         return part in self.infos
+
+    @property
+    def language(self) -> str:
+        """The language of messages about this package (see ``language_of``)."""
+        return language_of(self._zip)
+
+    def damaged(self, key: str, **args: object) -> DamagedPackageError:
+        """The one error for a damaged or hostile package, in its language."""
+        lang = self.language
+        detail = text(lang, "files", key, **args)
+        return DamagedPackageError(text(lang, "files", "damaged", name=os.path.basename(self.name), detail=detail))
+
+    def verify(self) -> None:
+        """Inflate every part once (declared size and CRC checked, corrupt data refused) and refuse a DTD or
+        entity declaration in any XML part; before any reader (calamine, lxml) sees the package."""
+        if self.verified:
+            return
+        for part in self.infos:
+            tail = b""
+            for data in self.inflate(part):
+                if XML_PART.match(part) and DTD.search(tail + data):
+                    lang = self.language
+                    raise UnsafePackageError(text(lang, "files", "damaged", name=os.path.basename(self.name),
+                                                  detail=text(lang, "files", "dtd", part=part)))
+                tail = data[-16:]
+        self.verified = True
 
     def read(self, part: str) -> bytes:
         """Uncompressed bytes of a part."""
@@ -47,9 +81,7 @@ class Archive:
 
     def inflate(self, part: str) -> Iterator[bytes]:
         """Uncompressed bytes of a part a few MiB at a time."""
-        info = self.infos.get(part)
-        if info is None:
-            raise WorkbookError(f"{self.name}: missing part {part}")
+        info = self._info(part)
         size = crc = 0
         for data in self._inflate_raw(info):
             size, crc = size + len(data), zlib.crc32(data, crc)
@@ -57,41 +89,66 @@ class Archive:
                 break
             yield data
         if size != info.file_size or crc != info.CRC:
-            raise UnsafePackageError(f"{self.name}: part {part} does not match its declared size/CRC")
+            raise self.damaged("bad_data", part=part)
 
     def head(self, part: str, size: int = 4096) -> bytes:
         """The first bytes of a part (e.g. a sheet's sheetPr), without inflating all of it."""
-        if self.infos[part].compress_type == zipfile.ZIP_DEFLATED:
-            return zlib.decompressobj(-15).decompress(self.packed(part), size)
+        if self._info(part).compress_type == zipfile.ZIP_DEFLATED:
+            try:
+                return zlib.decompressobj(-15).decompress(self.packed(part), size)
+            except zlib.error:
+                raise self.damaged("bad_data", part=part) from None
         return self.read(part)[:size]
 
     def packed(self, part: str) -> bytes:
         """The compressed bytes of an entry."""
-        info = self.infos[part]
-        sig, *_, name_len, extra_len = struct.unpack_from("<IHHHHHIIIHH", self.raw, info.header_offset)
+        info = self._info(part)
+        try:
+            sig, *_, name_len, extra_len = struct.unpack_from("<IHHHHHIIIHH", self.raw, info.header_offset)
+        except struct.error:
+            sig = None
         if sig != 0x04034B50:
-            raise NotAWorkbookError(f"corrupt zip entry {info.filename}")
+            raise self.damaged("bad_data", part=part)
         start = info.header_offset + 30 + name_len + extra_len
         return self.raw[start: start + info.compress_size]
 
     def kept(self, part: str) -> Entry:
         """The entry as it is, to be written again without inflating it."""
-        info = self.infos[part]
+        info = self._info(part)
         return info, info.compress_type, self.packed(part), info.CRC, info.file_size
+
+    def _info(self, part: str) -> zipfile.ZipInfo:
+        info = self.infos.get(part)
+        if info is None:
+            raise self.damaged("missing", part=part)
+        return info
 
     def _inflate_raw(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
         if info.compress_type == zipfile.ZIP_DEFLATED:
             z, pending = zlib.decompressobj(-15), self.packed(info.filename)
             while not z.eof:
-                data = z.decompress(pending, STREAM_CHUNK)
+                try:
+                    data = z.decompress(pending, STREAM_CHUNK)
+                except zlib.error:
+                    raise self.damaged("bad_data", part=info.filename) from None
                 pending = z.unconsumed_tail
                 if not data and not pending:
                     break  # truncated stream: the size check reports it
                 yield data
-        elif info.compress_type == zipfile.ZIP_STORED:
-            yield self.packed(info.filename)
         else:
-            yield self._zip.read(info.filename)
+            yield self.packed(info.filename)
+
+    def _check_entries(self) -> None:
+        """One entry per name (which of two copies is real is unknowable), Office's compressions only."""
+        seen: set[str] = set()
+        for info in self._zip.infolist():
+            if info.filename in seen:
+                raise self.damaged("duplicate", part=info.filename)
+            seen.add(info.filename)
+            if info.compress_type not in METHODS:
+                method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}.get(info.compress_type,
+                                                                                   str(info.compress_type))
+                raise self.damaged("compression", part=info.filename, method=method)
 
     def _check_sizes(self) -> None:
         found = size_problem(self.infos.values(), MAX_PART_BYTES, MAX_TOTAL_BYTES, MAX_RATIO)
@@ -128,6 +185,18 @@ def size_problem(infos: Iterable[zipfile.ZipInfo], max_part: int, max_total: int
 def expansion(info: zipfile.ZipInfo) -> float:
     """Uncompressed / compressed size of an entry as declared."""
     return info.file_size / max(info.compress_size, 1)
+
+
+def language_of(zf: zipfile.ZipFile | None) -> str:
+    """zh-CN when the package's ledger sheet has its zh-CN name, en when it has another, else the
+    environment's (LANG zh* -> zh-CN): damaged packages are spoken about in the language most likely."""
+    try:
+        info = zf.getinfo("xl/workbook.xml")
+        if info.file_size < 1 << 20 and info.compress_type in METHODS:
+            return "zh-CN" if ZH_LEDGER in zf.read(info) else "en"
+    except Exception:  # noqa: BLE001 - a damaged workbook part: the environment decides
+        pass
+    return "zh-CN" if os.environ.get("LANG", "").lower().startswith("zh") else "en"
 
 
 def pack(pieces: Iterable[str | bytes], stored: bool = False) -> Packed:

@@ -292,4 +292,6 @@ def playbook_rows(lang: str) -> list[list]:
 
 def build_workbook(path: str | Path, lang: str = "zh-CN", preset: str = "maturity") -> Path:
     """Write a fresh workbook to ``path`` atomically."""
-    return write_atomic(Path(path), Builder(lang, preset).build())
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(path, Builder(lang, preset).build())
