@@ -10,7 +10,7 @@ import pandas as pd
 from ..core.errors import FollowupError
 from ..core.inputs import pairs
 from ..core.schema import LANGS
-from ..core.settings import settings_from_pairs
+from ..core.i18n import texts
 from . import layout as L
 from ..core.inputs import RowBelow
 
@@ -53,11 +53,16 @@ class Book(Protocol):
 
 
 def language(book: Book) -> str:
-    """The workbook's language (its Settings sheet), for a refusal told before the workbook is read;
-    zh-CN when the Settings cannot be read."""
+    """The workbook's language, for messages told before (or without) reading it all: its Settings' language
+    cell, else by the ledger's sheet name (its zh-CN name: zh-CN, another: en), else zh-CN."""
+    tables = book.tables()
     try:
-        if L.T_SETTINGS in book.tables():
-            return settings_from_pairs(pairs(book.read_table(L.T_SETTINGS))).language
+        typed = pairs(book.read_table(L.T_SETTINGS)).get("language") if L.T_SETTINGS in tables else None
     except FollowupError:
-        pass
+        typed = None
+    if str(typed).strip() in LANGS:
+        return str(typed).strip()
+    ledger = tables.get(L.T_CUSTOMERS)
+    if ledger is not None and ledger.sheet != texts(LANGS[0])["sheets"]["customers"]:
+        return "en"
     return LANGS[0]

@@ -45,7 +45,9 @@ def sheet_of_reference(refers_to: str) -> str | None:
 @cache
 def builtin_names(code: str) -> tuple[str, ...]:
     """The names the builder gives the sheet, in every language."""
-    key = L.SHEETS[code]
+    key = L.SHEETS.get(code)
+    if code not in L.SHEETS:
+        return ()
     if key is None:
         return (L.FIXED_NAMES[code],)
     return tuple(dict.fromkeys(texts(lang)["sheets"][key] for lang in LANGS))
