@@ -15,9 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import actions, demo as demo_mod, export as export_mod
+from . import actions, export as export_mod
 from .book.xlsx import WorkbookPackage
-from .build.workbook import build_workbook
 from .core.calendar import parse_week
 from .core.errors import FollowupError
 from .core.i18n import texts
@@ -97,6 +96,7 @@ def new(path: Path, lang: Annotated[str, typer.Option(help="zh-CN or en")] = "zh
     if path.exists() and not force:
         err.print(f"[bold red]followup:[/] {path} exists; use --force to overwrite")
         raise typer.Exit(2)
+    from .build.workbook import build_workbook  # the builder's imports only where a workbook is built
     console.print(f"wrote {build_workbook(path, lang, preset)}")
 
 
@@ -104,6 +104,7 @@ def new(path: Path, lang: Annotated[str, typer.Option(help="zh-CN or en")] = "zh
 def build(out: Annotated[Path, typer.Option("-o", help="Where to write.")] = Path("workbook/followup.xlsm"),
           lang: str = "zh-CN", preset: str = "maturity") -> None:
     """Rebuild the product workbook from the sources (reproducible byte for byte)."""
+    from .build.workbook import build_workbook
     console.print(f"wrote {build_workbook(out, lang, preset)}")
 
 
@@ -113,6 +114,7 @@ def demo(path: Annotated[Path, typer.Argument(help="Where to write the demo work
     """A fresh workbook with sample customers and a 90-day contact history, refreshed.
 
     Example: followup demo demo.xlsm --customers 300"""
+    from . import demo as demo_mod
     outcome = demo_mod.make_demo(path, customers, lang, _date(today))
     _summary(outcome, False, f"demo: {path}")
     _flags_table(outcome, limit=10)
