@@ -265,3 +265,7 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # python -m pyxl.cli ... (as the installed followup command)
+    main()
