@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 from bench import peak_rss_mib
