@@ -263,6 +263,22 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
         importer.print_report(report, console)
 
 
+@app.command()
+def doctor(book: Book, lang: Annotated[str, typer.Option(help="zh-CN or en")] = "en") -> None:
+    """What would make the Excel door fail here, each with a one-line fix. Exit 1 when something fails.
+
+    Example: followup doctor team.xlsm"""
+    from .doctor import FAIL, diagnose
+    findings = diagnose(book, lang=lang)
+    table = Table(show_lines=False)
+    for column in ("check", "", "detail / fix"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(f.check, f.verdict, f"{f.detail}\n→ {f.fix}" if f.fix else f.detail)
+    console.print(table)
+    raise typer.Exit(1 if any(f.verdict == FAIL for f in findings) else 0)
+
+
 def main() -> None:
     app()
 
