@@ -7,6 +7,8 @@ tier mix, 4–50 owners, a contact log of each customer's newest 5 touches (none
 - floor: a fresh Python reading every sheet with python-calamine and rewriting the zip once;
 - warm: a second refresh in one process (what the ribbon costs with the UDF server on), in-process time;
 - ``openpyxl.load_workbook(keep_vba=True)`` + ``save()`` of the same file, as a whole process;
+- the CPU time (user + system) of cold, floor and warm beside their wall times: on a shared machine it moves
+  far less than wall time, so its ratios show what the code costs when the wall-time ratios are blurred;
 - the engine alone and the planner alone (no file I/O; the engine also on typed input: what an Arrow-style
   reader would buy) and the Excel round-trips of the xlwings edge per action (counted on the stand-in).
 Cold and floor run side by side, best of 3 (1 at 100,000). Prints each case, the targets with PASS/FAIL
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,17 +71,24 @@ def whole_process(script: str, source: Path, work: Path) -> dict:
     """Wall time of a fresh ``python -c script COPY`` (interpreter start-up included) on a copy of source."""
     copy = work / "run.xlsm"
     shutil.copy(source, copy)
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script, str(copy)], capture_output=True, text=True,
                           cwd=HERE.parent)
     wall = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(done.stderr)
-    out = {"wall_s": wall}
+    out = {"wall_s": wall, "cpu_s": _children_cpu() - cpu}
     for line in done.stderr.splitlines():
         if line.startswith("peak_rss_mib="):
             out["rss_mib"] = float(line.split("=")[1])
     return out
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes: on a shared machine a process's CPU time
+    moves far less than its wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def best(runs: list[dict]) -> dict:
@@ -90,16 +100,17 @@ def _warm(path: Path) -> dict:
     """Two refreshes in one process, each on a fresh copy: the second is what a press costs once warm."""
     from pyxl import actions
     from pyxl.book.xlsx import WorkbookPackage
-    times = []
+    times, cpu = [], []
     for n in range(2):
         copy = path.with_name(f"warm-{n}.xlsm")
         shutil.copy(path, copy)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         book = WorkbookPackage.open(copy)
         actions.refresh(book, TODAY)
         book.save(backup=False)
         times.append(time.perf_counter() - start)
-    return {"first_s": times[0], "warm_s": times[1]}
+        cpu.append(time.process_time() - cpu_start)
+    return {"first_s": times[0], "warm_s": times[1], "warm_cpu_s": cpu[1]}
 
 
 def _engine(path: Path) -> dict:
@@ -249,21 +260,24 @@ def print_row(r: dict) -> None:
           f"{warm / floor:5.2f} | openpyxl load+save {r['openpyxl']['wall_s']:7.2f} s | engine "
           f"{r['engine']['engine_s']:.2f} s (parsing {r['engine']['parse_s']:.2f}; on typed input "
           f"{r['engine']['typed_input_s']:.2f}) | planner {r['engine']['planner_s']:.2f} s | round-trips "
-          f"{r.get('round_trips', '-')}", flush=True)
+          f"{r.get('round_trips', '-')} | CPU time: cold/floor {r['cold']['cpu_s'] / r['floor']['cpu_s']:.2f}, "
+          f"warm/floor {r['warm']['warm_cpu_s'] / r['floor']['cpu_s']:.2f}", flush=True)
     for what, met in targets(r):
         print(f"{'':>18}   {'PASS' if met else 'FAIL'}  {what}", flush=True)
 
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| customers | cold refresh | floor | cold/floor | warm refresh | warm/floor | peak RSS | "
-             "openpyxl load+save | engine alone | planner alone | round-trips (refresh / check / plan) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "openpyxl load+save | engine alone | planner alone | round-trips (refresh / check / plan) | "
+             "CPU time cold/floor, warm/floor |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cold, floor, warm = r["cold"]["wall_s"], r["floor"]["wall_s"], r["warm"]["warm_s"]
         trips = " / ".join(str(v) for v in r["round_trips"].values()) if "round_trips" in r else "–"
         lines.append(f"| {label(r)} | {cold:.2f} s | {floor:.2f} s | {cold / floor:.1f} | {warm:.2f} s | "
                      f"{warm / floor:.1f} | {r['cold']['rss_mib']:.0f} MiB | {r['openpyxl']['wall_s']:.1f} s | "
-                     f"{r['engine']['engine_s']:.2f} s | {r['engine']['planner_s']:.2f} s | {trips} |")
+                     f"{r['engine']['engine_s']:.2f} s | {r['engine']['planner_s']:.2f} s | {trips} | "
+                     f"{r['cold']['cpu_s'] / r['floor']['cpu_s']:.1f}, {r['warm']['warm_cpu_s'] / r['floor']['cpu_s']:.1f} |")
     return "\n".join(lines)
 
 
