@@ -277,7 +277,8 @@ def markdown(rows: list[dict]) -> str:
         lines.append(f"| {label(r)} | {cold:.2f} s | {floor:.2f} s | {cold / floor:.1f} | {warm:.2f} s | "
                      f"{warm / floor:.1f} | {r['cold']['rss_mib']:.0f} MiB | {r['openpyxl']['wall_s']:.1f} s | "
                      f"{r['engine']['engine_s']:.2f} s | {r['engine']['planner_s']:.2f} s | {trips} | "
-                     f"{r['cold']['cpu_s'] / r['floor']['cpu_s']:.1f}, {r['warm']['warm_cpu_s'] / r['floor']['cpu_s']:.1f} |")
+                     f"{r['cold']['cpu_s'] / r['floor']['cpu_s']:.1f}, "
+                     f"{r['warm']['warm_cpu_s'] / r['floor']['cpu_s']:.1f} |")
     return "\n".join(lines)
 
 

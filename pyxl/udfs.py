@@ -54,7 +54,7 @@ def _rules(table: tuple) -> Rules:
 
 @lru_cache(maxsize=16)
 def _team(settings: tuple, holidays: tuple, workdays: tuple) -> tuple[Settings, TeamCalendar]:
-    frame = pd.DataFrame([list(r[:2]) + [None] * (2 - len(r[:2])) for r in settings], dtype=object)
+    frame = pd.DataFrame([list(r[:2]) + [None] * (2 - len(r[:2])) for r in settings], columns=[0, 1], dtype=object)
     team = settings_from_pairs(pairs(frame), extra_holidays=_days(holidays), extra_workdays=_days(workdays))
     return team, calendar_for(team)
 

@@ -93,7 +93,8 @@ def test_macos_needs_the_applescript_file(tmp_path, book):
                                  exists=lambda p: str(p) in present)
     missing = _verdicts(diagnose(book, mac({"/usr/local/bin/python3"})))
     assert missing["xlwings AppleScript installed"] == FAIL and missing["Python the workbook starts"] == OK
-    assert _verdicts(diagnose(book, mac({"/usr/local/bin/python3", str(script)})))["xlwings AppleScript installed"] == OK
+    installed = _verdicts(diagnose(book, mac({"/usr/local/bin/python3", str(script)})))
+    assert installed["xlwings AppleScript installed"] == OK
 
 
 def test_the_command_prints_the_report_and_exits_0_when_nothing_fails(book):
