@@ -14,23 +14,25 @@ import tempfile
 import traceback
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import actions, demo as demo_mod, export as export_mod, files, importer
+from . import actions, export as export_mod, files
 from .book.base import language
 from .book.xlsx import WorkbookPackage
-from .build.workbook import build_workbook
 from .core.calendar import parse_week
 from .core.errors import CHECK_ERRORS, DONE, INTERNAL, REFUSED, FollowupError
 from .core.i18n import text, texts
 from .core.ical import plan_to_ics
 from .core.rules import PRESETS
 from .core.schema import LANGS
+
+if TYPE_CHECKING:
+    from . import importer
 
 DEFAULT_LANG = LANGS[0]
 _BOOK, _LANG = "followup.book", "followup.lang"  # ctx.meta keys: what a message's language is taken from
@@ -198,6 +200,7 @@ def new(path: Path, lang: Lang = DEFAULT_LANG, preset: Preset = "maturity",
     _workbook_options(lang, preset)
     if path.exists() and not force:
         raise Refusal("exists", path=path)
+    from .build.workbook import build_workbook  # the builder's imports only where a workbook is built
     with files.writer_lock(path, on_wait=err.print) if path.exists() else nullcontext():
         console.print(f"wrote {build_workbook(path, lang, preset)}")
 
@@ -214,6 +217,7 @@ def build(out: Annotated[Path, typer.Option("-o", help="Where to write.")] = Pat
 
     Example: followup build-workbook -o workbook/followup.xlsm"""
     _workbook_options(lang, preset)
+    from .build.workbook import build_workbook
     console.print(f"wrote {build_workbook(out, lang, preset)}")
 
 
@@ -227,6 +231,7 @@ def demo(path: Annotated[Path, typer.Argument(help="Where to write the demo work
     _choice(lang, LANGS, "--lang")
     if customers < 1:
         raise Refusal("too_few", option="--customers", value=customers, minimum=1)
+    from . import demo as demo_mod
     outcome = demo_mod.make_demo(path, customers, lang, _date(today))
     _summary(outcome, False, f"demo: {path}")
     _flags_table(outcome, limit=10)
@@ -387,6 +392,7 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
     """Import customers or a call log from other systems' exports, merged without duplicates, then refresh.
 
     Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
+    from . import importer  # calamine and the import machinery only for an import
     _choice(kind, IMPORT_KINDS, "--kind")
     maps = [*(map_ or []), *(f"{column}=-" for column in skip or [])]
     with nullcontext() if dry_run else files.writer_lock(into, on_wait=err.print):
@@ -400,13 +406,14 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
 
 def _import_report(report: importer.ImportReport, limit: int = 30) -> None:
     """The import report as rich tables, in the workbook's language."""
+    from .importer import LEDGER
     lang = report.language
     t = lambda key, **kw: text(lang, "import", key, **kw)  # noqa: E731
     console.print(f"[bold]{t('title', book=Path(report.book).name)}[/]")
     for s in report.sources:
         table = Table(show_header=False, title=Path(s.path).name, title_justify="left")
         table.add_row(t("sheet"), f"{s.sheet or '-'} · {t('header_row')} {s.header_row}")
-        table.add_row(t("kind"), t("kind_ledger" if s.kind == importer.LEDGER else "kind_log"))
+        table.add_row(t("kind"), t("kind_ledger" if s.kind == LEDGER else "kind_log"))
         table.add_row(t("columns"), ", ".join(f"{h} → {f}" for h, f in s.columns.items()))
         if s.extra:
             table.add_row(t("extra"), ", ".join(h if h == c else f"{h} → {c}" for h, c in s.extra.items()))
@@ -462,5 +469,26 @@ def _rows_hint(rows: list[int] | None, shown: int = 8) -> str:
     return f"  ({head}{', …' if len(rows) > shown else ''})"
 
 
+@app.command()
+def doctor(book: Book, lang: Lang = DEFAULT_LANG) -> None:
+    """What would make the Excel door fail here, each with a one-line fix. Exit 1 when something fails.
+
+    Example: followup doctor team.xlsm"""
+    from .doctor import FAIL, diagnose
+    _choice(lang, LANGS, "--lang")
+    findings = diagnose(book, lang=lang)
+    table = Table(show_lines=False)
+    for column in ("check", "", "detail / fix"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(f.check, f.verdict, f"{f.detail}\n→ {f.fix}" if f.fix else f.detail)
+    console.print(table)
+    raise typer.Exit(1 if any(f.verdict == FAIL for f in findings) else 0)
+
+
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # python -m pyxl.cli ... (as the installed followup command)
+    main()

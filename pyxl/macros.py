@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import xlwings as xw
 
-from . import actions, export
+from . import actions
 from .book import layout as L
 from .book.excel import ExcelBook, as_typed
 from .core.i18n import text
@@ -96,6 +96,8 @@ def log_contact() -> None:
 
 def manager_copy() -> None:
     """Save, write the macro-free copy, and leave its path in _form!B8 for the VBA to attach to a draft mail."""
+    from . import export  # the headless package reader (lxml, calamine): only this button needs it
+
     wb = xw.Book.caller()
     wb.save()
     outcome = export.manager_copy(Path(wb.fullname), force=True)  # pressing the button again renews the copy

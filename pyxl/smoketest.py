@@ -71,7 +71,7 @@ def _steps(wb, alerts: list[str]) -> list[Step]:
         sheet = wb.sheets.add("smoke")
         sheet["A1"].value = dt.date(2026, 2, 13)
         sheet["B1"].number_format = "yyyy-mm-dd"
-        sheet["B1"].formula = "=FU_WORKDAY(A1,1)"
+        sheet["B1"].formula = "=FU_WORKDAY(A1,1,tblSettings)"  # the team calendar comes in as an argument
         value = sheet["B1"].value
         if not (isinstance(value, dt.datetime) and value.date() == dt.date(2026, 2, 14)):
             raise AssertionError(f"FU_WORKDAY(2026-02-13, 1) gave {value!r}, want the make-up Saturday 2026-02-14")

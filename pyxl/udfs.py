@@ -1,111 +1,147 @@
 """Worksheet functions (Windows only: an xlwings limitation) on the same rules as the ribbon actions.
 
-Vectorised: a whole column in, a spilled column out. They read the calling workbook's Rules and
-Settings once and cache them until those tables change.
+Vectorised: a whole column in, a spilled column out. Everything a result depends on is an argument — the
+Rules table with its header (``tblRules[#All]``), the Settings table (``tblSettings``), optionally the team's
+Holidays and Workdays and the as-of date (``TODAY()`` or a cell) — so Excel recalculates a result exactly
+when one of them changes, and a function never reads the workbook through the object model while Excel is
+busy calculating (xlwings utils.py ``prepare_sys_path``: "UDFs can't interact with the book object").
+The team calendar is built once per distinct Settings/Holidays/Workdays content and kept in the process.
 """
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from . import actions
 from .book import layout as L
-from .book.excel import ExcelBook
 from .core import cadence
-from .core.calendar import as_days
+from .core.calendar import TeamCalendar, as_days
 from .core.i18n import status_label
-
-_cache: dict[str, tuple[tuple, actions.Inputs]] = {}
-
-
-def _inputs(caller) -> actions.Inputs:
-    """Rules and Settings of the calling workbook, re-read only when their cells changed."""
-    book = ExcelBook(caller.sheet.book)
-    key = caller.sheet.book.fullname
-    signature = tuple(repr(book.read_table(t).to_numpy().tolist()) for t in
-                      (L.T_RULES, L.T_PARAMS, L.T_SETTINGS, L.T_HOLIDAYS, L.T_WORKDAYS))
-    if key not in _cache or _cache[key][0] != signature:
-        _cache[key] = (signature, actions.load(book))
-    return _cache[key][1]
-
+from .core.inputs import canonical, pairs
+from .core.rules import Rules, rules_from_table
+from .core.schema import match_headers
+from .core.settings import Settings, calendar_for, settings_from_pairs
 
 WHOLE_COLUMN = 1_048_576  # rows xlwings hands over for an argument such as A:A
 
 
-def _column(values) -> list:
-    column = values if isinstance(values, list) else [values]
-    if len(column) >= WHOLE_COLUMN:
-        raise ValueError(f"pass a table column such as {L.T_CUSTOMERS}[Tier] or a block of rows, not a whole sheet "
-                         "column (1,048,576 rows, and its result could not spill)")
-    return column
+def _rows(values, what: str) -> list:
+    """An argument as a list of rows (a single cell is one row); a whole sheet column is refused."""
+    rows = values if isinstance(values, list) else [values]
+    if len(rows) >= WHOLE_COLUMN:
+        raise ValueError(f"{what}: pass a table column such as {L.T_CUSTOMERS}[Tier] or a block of rows, not a whole "
+                         "sheet column (1,048,576 rows, and its result could not spill)")
+    return rows
 
 
-def _schedule(caller, tiers, last_contacts, agreed) -> pd.DataFrame:
-    inputs = _inputs(caller)
-    codes = inputs.rules.tier_of(pd.Series(_column(tiers), dtype=object))
-    last = as_days(_column(last_contacts))
-    agreed_days = as_days(_column(agreed)) if agreed is not None else np.full(len(last), np.datetime64("NaT"))
-    today = inputs.settings.today()
-    return cadence.schedule(inputs.rules.tiers, codes, last, agreed_days, np.full(len(last), np.datetime64("NaT")),
-                            np.ones(len(last)), inputs.calendar, today)
+def _frozen(values, what: str) -> tuple:
+    """A 2-D argument as a hashable key (rows of cell values)."""
+    return tuple(tuple(r) if isinstance(r, list) else (r,) for r in _rows(values, what))
+
+
+@lru_cache(maxsize=16)
+def _rules(table: tuple) -> Rules:
+    header, *body = table
+    labels = [str(h) if h is not None else "" for h in header]
+    headers = match_headers("rules", labels)
+    if headers.header_of("code") is None:
+        raise ValueError("rules: pass the Rules table with its header row, e.g. tblRules[#All]")
+    frame = pd.DataFrame([list(r) for r in body], columns=labels, dtype=object)
+    return rules_from_table(canonical(frame, headers), {})
+
+
+@lru_cache(maxsize=16)
+def _team(settings: tuple, holidays: tuple, workdays: tuple) -> tuple[Settings, TeamCalendar]:
+    frame = pd.DataFrame([list(r[:2]) + [None] * (2 - len(r[:2])) for r in settings], columns=[0, 1], dtype=object)
+    team = settings_from_pairs(pairs(frame), extra_holidays=_days(holidays), extra_workdays=_days(workdays))
+    return team, calendar_for(team)
+
+
+def _days(rows: tuple) -> list[dt.date]:
+    days = as_days([r[0] for r in rows]) if rows else np.array([], dtype="datetime64[D]")
+    return [d.astype(dt.date) for d in days if not np.isnat(d)]
+
+
+def _calendar(settings, holidays, workdays) -> tuple[Settings, TeamCalendar]:
+    optional = lambda v, what: _frozen(v, what) if v is not None else ()  # noqa: E731
+    return _team(_frozen(settings, "settings"), optional(holidays, "holidays"), optional(workdays, "workdays"))
+
+
+def _as_of(team: Settings, as_of) -> dt.date:
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    return as_of if isinstance(as_of, dt.date) else team.today()
+
+
+def _schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of) -> tuple[pd.DataFrame, str]:
+    team, cal = _calendar(settings, holidays, workdays)
+    table = _rules(_frozen(rules, "rules"))
+    codes = table.tier_of(pd.Series(_rows(tiers, "tiers"), dtype=object))
+    last = as_days(_rows(last_contacts, "last_contacts"))
+    agreed_days = as_days(_rows(agreed, "agreed")) if agreed is not None else np.full(len(last), np.datetime64("NaT"))
+    plan = cadence.schedule(table.tiers, codes, last, agreed_days, np.full(len(last), np.datetime64("NaT")),
+                            np.ones(len(last)), cal, _as_of(team, as_of))
+    return plan, team.language
 
 
 def _dates(days) -> list[list]:
     return [[None if np.isnat(d) else d.astype(dt.date)] for d in np.asarray(days, dtype="datetime64[D]")]
 
 
-@xw.func
-@xw.arg("tiers", ndim=1)
-@xw.arg("last_contacts", ndim=1)
-@xw.arg("agreed", ndim=1)
-def FU_DUE(tiers, last_contacts, agreed=None, caller=None):
-    """Due date per row from tier and last contact (agreed date overrides when later)."""
-    return _dates(_schedule(caller, tiers, last_contacts, agreed)["due"])
+def _scheduling(func):
+    """The arguments the three scheduling functions share, converted as xlwings hands them over."""
+    for name in ("tiers", "last_contacts", "agreed"):
+        func = xw.arg(name, ndim=1)(func)
+    for name in ("rules", "settings", "holidays", "workdays"):
+        func = xw.arg(name, ndim=2)(func)
+    return xw.func(func)
 
 
-@xw.func
-@xw.arg("tiers", ndim=1)
-@xw.arg("last_contacts", ndim=1)
-@xw.arg("agreed", ndim=1)
-def FU_EARLIEST(tiers, last_contacts, agreed=None, caller=None):
-    """Earliest date per row: contacting sooner annoys."""
-    return _dates(_schedule(caller, tiers, last_contacts, agreed)["earliest"])
+@_scheduling
+def FU_DUE(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None):
+    """Due date per row from tier and last contact (agreed date overrides when later).
+    =FU_DUE(tblCustomers[Tier], tblCustomers[Last contact], tblCustomers[Agreed], tblRules[#All], tblSettings,
+    tblHolidays, tblWorkdays, TODAY())"""
+    return _dates(_schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of)[0]["due"])
 
 
-@xw.func
-@xw.arg("tiers", ndim=1)
-@xw.arg("last_contacts", ndim=1)
-@xw.arg("agreed", ndim=1)
-def FU_STATUS(tiers, last_contacts, agreed=None, caller=None):
-    """Overdue / Due today / In window / Not yet / No follow-up, in the workbook language."""
-    labels = status_label(_schedule(caller, tiers, last_contacts, agreed)["status"].to_numpy(),
-                          _inputs(caller).settings.language)
-    return [[x] for x in labels]
+@_scheduling
+def FU_EARLIEST(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None):
+    """Earliest date per row: contacting sooner annoys. Arguments as FU_DUE."""
+    return _dates(_schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of)[0]["earliest"])
+
+
+@_scheduling
+def FU_STATUS(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None):
+    """Overdue / Due today / In window / Not yet / No follow-up, in the workbook language. Arguments as FU_DUE;
+    pass TODAY() (or the as-of date) so that the status follows the day."""
+    plan, language = _schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of)
+    return [[x] for x in status_label(plan["status"].to_numpy(), language)]
 
 
 @xw.func
 @xw.arg("dates", ndim=1)
-def FU_WORKDAY(dates, n, caller=None):
-    """Like WORKDAY, on the team calendar (public holidays, make-up working days, team extras)."""
-    cal = _inputs(caller).calendar
-    return _dates(cal.add_workdays(as_days(_column(dates)), int(n)))
+@xw.arg("settings", ndim=2)
+@xw.arg("holidays", ndim=2)
+@xw.arg("workdays", ndim=2)
+def FU_WORKDAY(dates, n, settings, holidays=None, workdays=None):
+    """Like WORKDAY, on the team calendar (public holidays, make-up working days, team extras).
+    =FU_WORKDAY(A2:A20, 3, tblSettings, tblHolidays, tblWorkdays)"""
+    _, cal = _calendar(settings, holidays, workdays)
+    return _dates(cal.add_workdays(as_days(_rows(dates, "dates")), int(n)))
 
 
 @xw.func
 @xw.arg("starts", ndim=1)
 @xw.arg("ends", ndim=1)
-def FU_NETWORKDAYS(starts, ends, caller=None):
-    """Like NETWORKDAYS (both ends counted), on the team calendar."""
-    cal = _inputs(caller).calendar
-    counts = cal.networkdays(as_days(_column(starts)), as_days(_column(ends)))
+@xw.arg("settings", ndim=2)
+@xw.arg("holidays", ndim=2)
+@xw.arg("workdays", ndim=2)
+def FU_NETWORKDAYS(starts, ends, settings, holidays=None, workdays=None):
+    """Like NETWORKDAYS (both ends counted), on the team calendar. Arguments as FU_WORKDAY."""
+    _, cal = _calendar(settings, holidays, workdays)
+    counts = cal.networkdays(as_days(_rows(starts, "starts")), as_days(_rows(ends, "ends")))
     return [[None if np.isnan(c) else int(c)] for c in counts]
-
-
-@xw.func
-def FU_CHECK(caller=None):
-    """Every check message of the ledger, one row per flag: severity, cell, message."""
-    found = actions.flags(ExcelBook(caller.sheet.book))
-    return found[["severity", "cell", "message"]].to_numpy().tolist() or [["", "", ""]]

@@ -10,14 +10,21 @@ import pandas as pd
 
 def test_bench_runs_at_a_small_size(tmp_path):
     out = tmp_path / "results.json"
-    run = subprocess.run([sys.executable, "-m", "bench", "--sizes", "200", "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-m", "bench", "--cases", "200,200-nolog", "--out", str(out)],
+                         capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
-    rows = json.loads(out.read_text())
-    assert rows[0]["customers"] == 200
-    assert rows[0]["refresh"]["wall_s"] > 0 and rows[0]["openpyxl"]["wall_s"] > 0
-    assert rows[0]["round_trips"]["refresh"] > 0 and rows[0]["engine"]["typed_input_s"] > 0
-    assert "refresh/baseline" in run.stdout
+    with_log, without = json.loads(out.read_text())
+    assert (with_log["customers"], with_log["log"], without["log"]) == (200, True, False)
+    assert without["file_mib"] < with_log["file_mib"]
+    for row in (with_log, without):
+        assert row["cold"]["wall_s"] > row["warm"]["warm_s"] > 0 and row["floor"]["wall_s"] > 0
+        assert 50 < row["cold"]["rss_mib"] < 1024 and row["openpyxl"]["wall_s"] > 0
+        assert row["round_trips"]["refresh"] > 0 and row["engine"]["typed_input_s"] > 0
+    # each target is printed with its verdict: cold and warm against the floor, round-trips at every size
+    verdicts = [line.split()[0] for line in run.stdout.splitlines() if "x floor <= " in line]
+    assert len(verdicts) == 4 and set(verdicts) <= {"PASS", "FAIL"}
+    assert "round-trips per action the same at every size" in run.stdout
+    assert "| 200 (no log) |" in run.stdout
 
 
 def test_typed_input_what_if_does_the_same_work(tmp_path):

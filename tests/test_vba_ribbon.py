@@ -25,7 +25,7 @@ from pyxl.build.structure import check_workbook
 CODENAMES = ["shCustomers", "shContacts", "shRules", "shSettings", "shAgenda", "shPlan", "shChecks",
              "shDashboard", "shStyles", "shForm", "shXlwingsConf"]
 CALLBACKS = {"FU_Refresh", "FU_WeeklyPlan", "FU_CheckTiers", "FU_LogContact", "FU_NewIds",
-             "FU_ManagerCopy", "FU_EndOfDay", "FU_ImportUdfs", "FU_Help"}
+             "FU_ManagerCopy", "FU_EndOfDay", "FU_ImportUdfs", "FU_Help", "FU_RestartPython"}
 XLWINGS_DIR = Path(xlwings.__file__).parent
 RIBBON_BAS = vba.VBA_TEMPLATES / "FollowupRibbon.bas"
 
@@ -194,7 +194,7 @@ def test_ribbon_parts(lang: str) -> None:
         buttons = root.findall(f".//{{{namespace}}}button")
         assert len(tabs) == 1 and tabs[0].get("label") == labels["tab"]
         assert [g.get("label") for g in groups] == [labels["group_daily"], labels["group_tools"]]
-        assert {b.get("onAction") for b in buttons} == CALLBACKS and len(buttons) == 9
+        assert {b.get("onAction") for b in buttons} == CALLBACKS and len(buttons) == 10
         assert all(b.get("size") == "large" and b.get("imageMso") and b.get("supertip") for b in buttons)
         assert buttons[0].get("label") == labels["refresh"] and buttons[0].get("supertip") == labels["refresh_tip"]
 
@@ -336,7 +336,7 @@ def test_xlwings_conf_sheet_has_no_empty_rows_that_would_override_the_users_conf
 
     rows = WorkbookPackage.open(build_workbook(tmp_path / "b.xlsm")).read_sheet_values("xlwings.conf")
     settings = {r[0]: r[1] for r in rows if r and r[0]}
-    assert settings == {"UDF Modules": "pyxl.udfs", "ADD_WORKBOOK_TO_PYTHONPATH": True}
+    assert settings == {"UDF Modules": "pyxl.udfs", "ADD_WORKBOOK_TO_PYTHONPATH": True, "Use UDF Server": True}
     keys = [r[0] for r in rows]
     assert keys[: len(settings)] == list(settings)  # contiguous from A1: GetConfigFromSheet reads A1.End(xlDown)
 
@@ -361,6 +361,9 @@ def test_ribbon_uses_excel_icons_hides_import_functions_on_mac_and_survives_outl
     vba = (root / "templates" / "vba" / "FollowupRibbon.bas").read_text()
     assert not {"ContactPictureMenu", "CreateReport", "AcceptInvitation"} & set(re.findall(r'imageMso="(\w+)"', ui))
     assert re.search(r'id="fuImportUdfs"[^>]*getVisible="FU_WindowsOnly"', ui)
+    assert re.search(r'id="fuRestartPython"[^>]*getVisible="FU_WindowsOnly"', ui)
+    restart = vba[vba.index("Public Sub FU_RestartPython"):]
+    assert restart.index("KillPy") < restart.index('XLPy.Exec ""') < restart.index("End Sub")
     visible = vba[vba.index("Public Sub FU_WindowsOnly(control As IRibbonControl, ByRef visible)"):]
     assert visible.index("#If Mac Then\n    visible = False") < visible.index("End Sub")
     mail = vba[vba.index("Private Sub DraftMail"):]

@@ -598,3 +598,55 @@ class Series:
     def Formula(self, value: str) -> None:  # noqa: N802
         Calls.count += 1
         self._formula = value
+
+
+# --- RunPython in either mode of "Use UDF Server" ---------------------------------------------------------
+class Session:
+    """One Excel session on Windows pressing ribbon buttons: xlwings.bas ``RunPython`` in either mode of the
+    xlwings.conf setting ``Use UDF Server`` (xlwings.bas l.133 ``GetConfig("USE UDF SERVER", False)``).
+
+    - off (l.157 ``ExecuteWindows``; command line built l.299-306): ``python -B -c "…; <command>" --wb=<name>
+      --from_xl=1``, a new interpreter per press: no module and no module state survives from one press to the
+      next; ``Book.caller()`` finds the workbook named on the command line (main.py l.1151-1158).
+    - on (l.151-153): ``XLPy.SetAttr XLPy.Module("xlwings._xlwindows"), "BOOK_CALLER", ThisWorkbook``, then
+      ``XLPy.Exec <command>`` in the one Python process Excel keeps (the UDF server, started once by
+      ``XLPyCommand`` l.468: ``xlwings.utils.prepare_sys_path`` + ``xlwings.serve``) that also runs the worksheet
+      functions: modules stay imported with their state, across presses and across the session's workbooks;
+      ``Book.caller()`` wraps BOOK_CALLER (main.py l.1164-1166), which stays set to the last press's workbook.
+
+    Install with ``monkeypatch.setattr(xlwings.Book, "caller", staticmethod(session.caller))``.
+    """
+
+    PACKAGE = "pyxl"
+
+    def __init__(self, udf_server: bool):
+        self.udf_server = udf_server
+        self.book_caller: Book | None = None
+        self.processes = 0  # Python processes started for the presses
+
+    def caller(self) -> Book:
+        if self.book_caller is None:
+            raise Exception("Book.caller() must not be called directly. Call through Excel or set a mock caller "
+                            "first with Book.set_mock_caller().")  # main.py l.1168-1171
+        return self.book_caller
+
+    def press(self, book: Book, command: str) -> None:
+        """``RunPython command`` from a button of ``book``."""
+        import sys
+        if self.udf_server:
+            self.processes += self.processes == 0
+            self.book_caller = book
+            exec(command, {})
+            return
+        self.processes += 1
+        kept = {n: m for n, m in sys.modules.items() if n == self.PACKAGE or n.startswith(self.PACKAGE + ".")}
+        for name in kept:
+            del sys.modules[name]
+        self.book_caller = book
+        try:
+            exec(command, {})
+        finally:  # the process ends: its modules and its caller go with it (the test process keeps its own)
+            self.book_caller = None
+            for name in [n for n in sys.modules if n == self.PACKAGE or n.startswith(self.PACKAGE + ".")]:
+                del sys.modules[name]
+            sys.modules.update(kept)

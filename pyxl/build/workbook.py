@@ -29,7 +29,10 @@ TABLE_STYLE = "Table Style Light 9"
 # xlwings.conf even when its value is empty (xlwings.bas GetConfig: "An entry in xlwings.conf sheet overrides
 # the config file"), so the interpreter, Conda and PYTHONPATH rows are left out; docs/excel.md says how to set
 # them (`xlwings config create`, or a row added here by hand).
-XLWINGS_CONF = [("UDF Modules", "pyxl.udfs"), ("ADD_WORKBOOK_TO_PYTHONPATH", True)]
+# "Use UDF Server": the ribbon's RunPython runs in the Python process Excel keeps for the worksheet functions
+# (xlwings.bas RunPython: XLPy.Exec) instead of a new interpreter per press (ExecuteWindows: cmd.exe /C python),
+# so imports are paid once per Excel session. Windows only (macOS ignores it); False switches back.
+XLWINGS_CONF = [("UDF Modules", "pyxl.udfs"), ("ADD_WORKBOOK_TO_PYTHONPATH", True), ("Use UDF Server", True)]
 
 
 class Builder:

@@ -8,10 +8,12 @@ for a span of years that grows on demand.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import sys
 from collections.abc import Iterable
 from functools import cached_property
+from pathlib import Path
 
-import holidays as holidays_lib
 import numpy as np
 
 DAY = np.timedelta64(1, "D")
@@ -38,7 +40,7 @@ def _one_day(value) -> np.datetime64:
 def calendar_exists(country: str, subdivision: str = "") -> bool:
     """Whether the holidays library knows this country code (and subdivision of it, when given)."""
     try:
-        holidays_lib.country_holidays(country, subdiv=subdivision or None, years=[])
+        TeamCalendar(country, subdivision or None)._country_calendar([])
     except NotImplementedError:
         return False
     return True
@@ -65,9 +67,14 @@ class TeamCalendar:
         return frozenset(self._country_calendar([]).weekend) if self.country else frozenset({5, 6})
 
     def _country_calendar(self, years: list[int]):
+        import holidays  # imported on first use: actions without dates do not pay for it
+
         if not self.country:
-            return holidays_lib.HolidayBase()
-        return holidays_lib.country_holidays(self.country, subdiv=self.subdivision, years=years)
+            return holidays.HolidayBase()
+        entity = _country_class(self.country)
+        if entity is None:  # not a code the library knows: its own lookup raises its own error
+            return holidays.country_holidays(self.country, subdiv=self.subdivision, years=years)
+        return entity(years=years, subdiv=self.subdivision)
 
     def holiday_names(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:
         """Public holidays (country) and team holidays between two dates, with their names."""
@@ -112,8 +119,8 @@ class TeamCalendar:
 
     def _for(self, *arrays: np.ndarray) -> np.busdaycalendar:
         valid = np.concatenate([a[~np.isnat(a)].ravel() for a in arrays])
-        if valid.size == 0:
-            return self._calendar(2000, 2000)
+        if valid.size == 0:  # no date to look up: any calendar answers, so do not grow the one built
+            return self._busdays if self._busdays is not None else self._calendar(2000, 2000)
         years = valid.astype("datetime64[Y]").astype(int) + 1970
         # a typo such as 9999 must not build (or crash on) thousands of years of holidays: beyond this span
         # every day counts as a working day, and such dates are flagged by the checks anyway
@@ -161,6 +168,29 @@ class TeamCalendar:
     def workdays_between(self, first: dt.date, last: dt.date) -> list[dt.date]:
         days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + DAY, DAY)
         return [d for d, ok in zip(days.astype(dt.date), self.is_workday(days)) if ok]
+
+
+def _country_class(code: str) -> type | None:
+    """The holidays library's class for a country (a code such as ``CN``/``CHN`` or a class name such as
+    ``China``, as ``holidays.country_holidays`` accepts), its module imported alone: the library's own lookup
+    imports the ``holidays.countries`` package, i.e. every country module (~0.1 s), on first use."""
+    import holidays
+    from holidays.registry import COUNTRIES
+
+    for module, names in COUNTRIES.items():
+        if code in names:
+            return getattr(_country_module(Path(holidays.__file__).parent, module), code)
+    return None
+
+
+def _country_module(package: Path, module: str):
+    name = f"holidays.countries.{module}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, package / "countries" / f"{module}.py")
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[name] = loaded
+        spec.loader.exec_module(loaded)
+    return sys.modules[name]
 
 
 def _plain_dates(values: Iterable) -> list[dt.date]:

@@ -67,6 +67,19 @@ Public Sub FU_ImportUdfs(control As IRibbonControl)
 #End If
 End Sub
 
+' Restart Python: with "Use UDF Server" on (xlwings.conf sheet) the buttons and the FU_ functions run in one
+' Python process that Excel keeps, so a newly installed version of the package is only seen by a new one.
+' The same as xlwings' own add-in button (RibbonXlwings.bas RestartPython): KillPy ends the process,
+' XLPy starts the next one at once. Windows only, like the UDF server itself.
+Public Sub FU_RestartPython(control As IRibbonControl)
+#If Mac Then
+    Exit Sub
+#Else
+    KillPy
+    XLPy.Exec ""
+#End If
+End Sub
+
 Public Sub FU_WindowsOnly(control As IRibbonControl, ByRef visible)
 #If Mac Then
     visible = False
