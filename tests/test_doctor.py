@@ -98,7 +98,7 @@ def test_macos_needs_the_applescript_file(tmp_path, book):
 
 
 def test_the_command_prints_the_report_and_exits_0_when_nothing_fails(book):
-    run = subprocess.run([sys.executable, "-m", "pyxl.cli", "doctor", str(book)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-m", "pyxl.cli", "doctor", str(book), "--lang", "en"], capture_output=True, text=True,
                          cwd=REPO, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "workbook readable" in run.stdout and "skip" in run.stdout
