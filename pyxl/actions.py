@@ -18,7 +18,7 @@ from .core.calendar import parse_week, week_start
 from .core.errors import FollowupError
 from .core.i18n import text
 from .core.inputs import Inputs, Tables, inputs_from_tables
-from .core.schema import HeaderMatch, vocabulary
+from .core.schema import HeaderMatch, expected_position, vocabulary
 from .core.values import plain
 
 
@@ -95,7 +95,7 @@ def refreshed(book: Book, today: dt.date | None = None, inputs: Inputs | None = 
     written = _write_ledger(book, inputs, result)
     plan = _plan(inputs, result, week_start(result.today))
     sheets.write_agenda(book, inputs, result, plan)
-    located = _located(book, inputs, result)
+    located = _located(book, inputs, result.flags)
     sheets.write_checks(book, inputs, result, located)
     sheets.write_dashboard(book, inputs, result)
     outcome = Outcome(result.today, {**_counts(result), "cells_written": written}, located,
@@ -122,14 +122,14 @@ def end_of_day(book: Book, today: dt.date | None = None) -> Outcome:
 def flags(book: Book, today: dt.date | None = None) -> pd.DataFrame:
     """Every flag with its Sheet!cell, writing nothing (for worksheet functions)."""
     inputs = load(book)
-    return _located(book, inputs, _run_engine(inputs, today))
+    return _located(book, inputs, _run_engine(inputs, today).flags)
 
 
 def check(book: Book, today: dt.date | None = None) -> Outcome:
     """Check tiers and data only: the Checks sheet, every flag with its Sheet!cell."""
     inputs = load(book)
     result = _run_engine(inputs, today)
-    located = _located(book, inputs, result)
+    located = _located(book, inputs, result.flags)
     sheets.write_checks(book, inputs, result, located)
     return Outcome(result.today, _counts(result), located, lang=inputs.settings.language)
 
@@ -141,7 +141,10 @@ def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = Non
     plan = _plan(inputs, result, monday)
     sheets.write_plan(book, inputs, result, plan, monday)
     summary = {"week": monday.isoformat(), "planned": len(plan.entries), "not_fitting": len(plan.unplaced)}
-    return Outcome(result.today, summary, lang=inputs.settings.language), plan
+    flags = result.flags
+    unread = flags[(flags["severity"] == "error") | flags["rule"].str.startswith("synced.")]
+    # what the plan could not read or took from the log instead of a cell, for the summary
+    return Outcome(result.today, summary, _located(book, inputs, unread), lang=inputs.settings.language), plan
 
 
 def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
@@ -156,6 +159,10 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
     if match.empty:
         raise ActionError(text(inputs.settings.language, "errors", "unknown_customer", id=customer_id,
                                sheet=book.tables()[L.T_CUSTOMERS].sheet))
+    if len(match) > 1:  # the touch would belong to no one knows which customer
+        header = inputs.ledger_headers.header_of("customer_id")
+        cells = ", ".join(address(book, L.T_CUSTOMERS, header, int(r)) for r in match.index)
+        raise ActionError(text(inputs.settings.language, "errors", "duplicate_customer", id=customer_id, cells=cells))
     lang = inputs.settings.language
     now = dt.datetime.now().replace(microsecond=0)
     when = when or (dt.datetime.combine(today, now.time()) if today else now)
@@ -208,7 +215,7 @@ def _run_engine(inputs: Inputs, today: dt.date | None, renamed_ids: frozenset[st
                 ) -> engine.RefreshResult:
     return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, inputs.settings.today(today),
                           inputs.calendar, inputs.playbooks, renamed_ids,
-                          {"ledger": inputs.ledger_headers, "contacts": inputs.log_headers})
+                          {"ledger": inputs.ledger_headers, "contacts": inputs.log_headers}, inputs.ledger_formulas)
 
 
 def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> int:
@@ -244,19 +251,20 @@ def _counts(result: engine.RefreshResult) -> dict[str, object]:
             **{f"flags_{k}": int(severity.get(k, 0)) for k in ("error", "warning", "suggestion")}}
 
 
-def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.DataFrame:
+def _located(book: Book, inputs: Inputs, flags: pd.DataFrame) -> pd.DataFrame:
     """Flags with the Sheet!cell they point at."""
     headers = {"ledger": (L.T_CUSTOMERS, inputs.ledger_headers), "contacts": (L.T_CONTACTS, inputs.log_headers),
                "sequences": (L.T_SEQUENCES, inputs.sequence_headers)}
     cells = []
-    for f in result.flags.itertuples(index=False):
+    for f in flags.itertuples(index=False):
         table, match = headers.get(f.table, (None, None))
-        if table is not None and f.row is None:  # a missing column: the header row, where it would be added
+        if table is not None and f.row is None:  # a missing column: its header cell, where it was expected
             info = book.tables()[table]
-            cells.append(cell_address(info.sheet, info.first_col + len(info.columns), info.header_row))
+            at = expected_position(f.table, list(info.columns), match, f.field)
+            cells.append(cell_address(info.sheet, info.first_col + at, info.header_row))
         elif table is None:
             cells.append({"rules": book.tables()[L.T_RULES].sheet, "settings": book.tables()[L.T_SETTINGS].sheet}
                          .get(f.table, ""))
         else:
             cells.append(address(book, table, match.header_of(f.field), f.row))
-    return result.flags.assign(cell=cells)
+    return flags.assign(cell=cells)

@@ -158,6 +158,7 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help="ISO week,
         ics.write_bytes(plan_to_ics(result.entries, per=ics_per))
         outcome.files.append(str(ics))
     _summary(outcome, False, f"plan {book.name}")
+    _flags_table(outcome)
 
 
 @app.command()

@@ -155,13 +155,6 @@ KNOWN: list[tuple[set[str], set[str], str]] = [
     ({"contacts_below_log"}, COMPUTING - {"log"}, "17.1: contact rows typed below the log are neither read nor flagged"),
     ({"contacts_below_log"}, {"log"}, "17.1: log refuses: cannot grow tblContacts, the row below is not empty"),
     ({"owner_below_owners"}, COMPUTING, "17.1: an owner typed below the owners table is neither read nor flagged"),
-    ({"text_in_date_column"}, {"refresh", "log", "endofday"}, "17.5: text typed in Last contact is overwritten"),
-    ({"text_in_date_column"}, {"plan"}, "17.5: plan neither reads nor flags text typed in Last contact"),
-    ({"formula_in_last_contact", "excel_formula_in_last_contact"}, COMPUTING,
-     "17.5: a formula in Last contact is not flagged"),
-    ({"error_values"}, COMPUTING, "17.5: an error value is read as blank, not flagged as an error"),
-    ({"duplicated_id"}, COMPUTING - {"check"}, "17.4: one duplicated ID stops the run: customer_id must be unique"),
-    ({"renamed_required_header"}, COMPUTING, "17.7: a renamed Last contact header is silent"),
     ({"libreoffice_saved", "libreoffice_customers_below_ledger"}, COMPUTING,
      "17.2: a LibreOffice-saved workbook is refused: no sheet with codeName"),
 ]

@@ -38,9 +38,10 @@ from .a1 import cell_address, col_letter, parse_ref, range_ref
 from .cells import cell_xml, encode_value, surely_encodable
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, split_cell
+from ..core.values import ErrorValue
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
-from .sheetxml import SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_cols, set_dimension, set_merges
+from .sheetxml import SheetStream, cols_xml, extend_sqrefs, grow_dimension, marked_cells, set_cols, set_dimension, set_merges
 from .tables import TableInfo, retarget_table, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
@@ -108,7 +109,25 @@ class WorkbookPackage:
         typed = cells[rows.start - 1: rows.stop - 1]
         data[: len(typed)] = typed
         data[: len(typed)][typed == ""] = None
-        return pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
+        formulas = self._mark_errors_and_formulas(info, data)
+        frame = pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
+        frame.attrs["formulas"] = formulas
+        return frame
+
+    def _mark_errors_and_formulas(self, info: TableInfo, data: np.ndarray) -> dict[str, list[int]]:
+        """Put each Excel error value of the table's data cells into ``data`` as an ``ErrorValue`` (calamine
+        reads them as blank); return the rows holding a formula, per column header."""
+        errors, formulas = marked_cells(self._archive.read(self.sheet(info.sheet).part))
+        rows, c0, width = info.data_rows, info.first_col, len(info.columns)
+        inside = lambda r, c: r in rows and c0 <= c < c0 + width  # noqa: E731
+        for (r, c), code in errors.items():
+            if inside(r, c):
+                data[r - rows.start, c - c0] = ErrorValue(code)
+        by_column: dict[str, list[int]] = {}
+        for r, c in sorted(formulas):
+            if inside(r, c):
+                by_column.setdefault(info.columns[c - c0], []).append(r)
+        return by_column
 
     def read_sheet_values(self, code_or_name: str) -> list[list[Any]]:
         """The sheet's values as a grid from A1 (None for empty cells)."""

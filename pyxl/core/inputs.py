@@ -46,6 +46,7 @@ class Inputs:
     playbooks: Playbooks = field(default_factory=Playbooks)
     sequence_headers: HeaderMatch = NO_HEADERS
     calendar: TeamCalendar | None = None  # the team's working days (built from settings when not given)
+    ledger_formulas: dict[str, list[int]] = field(default_factory=dict)  # field key -> rows holding a formula
 
     def __post_init__(self) -> None:
         if self.calendar is None:
@@ -66,9 +67,11 @@ def inputs_from_tables(t: Tables) -> Inputs:
     if t.sequences is not None:
         sequence_headers = match_headers("sequences", list(t.sequences.columns))
         books = playbooks_from_table(canonical(non_blank(t.sequences), sequence_headers))
+    formulas = {ledger_headers.columns[h]: rows for h, rows in t.ledger.attrs.get("formulas", {}).items()
+                if h in ledger_headers.columns}  # a reader that knows formulas says where they are
     return Inputs(canonical(non_blank(t.ledger), ledger_headers), ledger_headers,
                   canonical(non_blank(t.log), log_headers), log_headers, rules, settings, t.blocks, books,
-                  sequence_headers)
+                  sequence_headers, ledger_formulas=formulas)
 
 
 def canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:
