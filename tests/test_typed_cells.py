@@ -136,3 +136,24 @@ def test_error_values_are_errors_naming_the_error_never_blanks(demo_book):
     assert not [f for f in flags if f["cell"] == f"{LEDGER}!{tier}" and f["rule"] in ("tier.missing", "tier.unknown")]
     wb = openpyxl.load_workbook(demo_book)
     assert wb[LEDGER][last].data_type == "e" and wb[LEDGER][tier].value == "#REF!"  # both kept as typed
+
+
+def test_a_date_written_into_a_general_cell_gets_a_date_format_not_a_bare_serial(demo_book):
+    """A date typed as text in a General cell is readable: when the log is newer, refresh writes the log's
+    date there with a date format (a bare serial such as 46349 would show otherwise)."""
+    last, _ = _overdue_last_contact(demo_book)
+    logged = _cell(demo_book, last)
+    wb = openpyxl.load_workbook(demo_book, keep_vba=True)
+    wb[LEDGER][last] = "2026/1/5"
+    wb[LEDGER][last].number_format = "General"
+    wb.save(demo_book)
+    assert _run("refresh", str(demo_book)).exit_code == 0
+    cell = openpyxl.load_workbook(demo_book)[LEDGER][last]
+    assert cell.value == logged and cell.is_date and "y" in cell.number_format.lower()
+
+
+def test_date_formats_are_told_from_times_and_numbers():
+    from pyxl.book.cells import date_style_ids, is_date_format
+    assert all(map(is_date_format, ["yyyy-mm-dd", 'yyyy"年"m"月"d"日"', "m/d", "[$-804]yyyy/m/d", "mmm"]))
+    assert not any(map(is_date_format, ["General", "hh:mm", "0.00", '"days"0', "#,##0"]))
+    assert date_style_ids([(0, 0), (1, 14), (2, 164), (3, 165)], {164: "yyyy-mm-dd", 165: "#,##0"}) == {"1", "2"}

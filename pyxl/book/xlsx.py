@@ -26,6 +26,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ import python_calamine
 
 from . import charts, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
-from .cells import cell_xml, encode_value, surely_encodable
+from .cells import cell_xml, date_style_ids, encode_value, surely_encodable
 from .errors import NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, split_cell
 from ..core.values import ErrorValue
@@ -382,7 +383,7 @@ class WorkbookPackage:
         if patch.writes:
             head = grow_dimension(head, max(int(rows.max()) if len(rows) else 1 for _, rows, _ in patch.writes),
                                    max(c for c, *_ in patch.writes))
-        patcher = RowPatcher(head, patch, self.date1904)
+        patcher = RowPatcher(head, patch, self.date1904, self._date_styles)
 
         def pieces() -> Iterator[str]:
             yield head
@@ -391,6 +392,22 @@ class WorkbookPackage:
 
         packed = self._pack(part, pieces())
         return packed, patcher.lost_formula
+
+    @cached_property
+    def _date_styles(self) -> tuple[frozenset[str], str | None]:
+        """The cell styles that show a date, and the tool's date style (role ``date`` of the _styles sheet)
+        for a date written into a cell whose style shows none."""
+        styles = opc.related(self._archive, self._workbook_part, "styles")
+        try:
+            fallback = self.style_roles().get("date")
+        except KeyError:  # no style swatch sheet: not the tool's workbook; cells keep their styles
+            fallback = None
+        if not styles or fallback is None:
+            return frozenset(), None
+        root = parse(self._archive.read(styles[0]), styles[0])
+        formats = {int(f.get("numFmtId")): f.get("formatCode", "") for f in xpath(root, "numFmt")}
+        xfs = [xf for group in xpath(root, "cellXfs") for xf in group if xf.tag.rsplit("}", 1)[-1] == "xf"]
+        return date_style_ids([(i, int(xf.get("numFmtId", "0"))) for i, xf in enumerate(xfs)], formats), str(fallback)
 
     def _pack(self, part: str, pieces: Iterable[str | bytes]) -> Packed:
         """A rewritten part packed as its entry will hold it: deflated, unless the original entry was stored."""
