@@ -157,3 +157,21 @@ def test_date_formats_are_told_from_times_and_numbers():
     assert all(map(is_date_format, ["yyyy-mm-dd", 'yyyy"年"m"月"d"日"', "m/d", "[$-804]yyyy/m/d", "mmm"]))
     assert not any(map(is_date_format, ["General", "hh:mm", "0.00", '"days"0', "#,##0"]))
     assert date_style_ids([(0, 0), (1, 14), (2, 164), (3, 165)], {164: "yyyy-mm-dd", 165: "#,##0"}) == {"1", "2"}
+
+
+def test_customers_without_an_id_get_an_event_each_in_the_ics(demo_book, tmp_path):
+    """Two customers without an ID planned for the same owner and day are two events, not one UID."""
+    id_col, owner_col = _column(demo_book, "客户编码"), _column(demo_book, "业务员")
+    overdue = _row_with(demo_book, "状态", "逾期")
+    owner = _cell(demo_book, f"{owner_col}{overdue}")
+    ws = openpyxl.load_workbook(demo_book)[LEDGER]
+    status_col = next(c.column for c in ws[1] if c.value == "状态")
+    second = next(r for r in range(overdue + 1, ws.max_row + 1)
+                  if ws.cell(r, status_col).value == "逾期" and ws[f"{owner_col}{r}"].value == owner)
+    _edit(demo_book, **{f"{id_col}{overdue}": None, f"{id_col}{second}": None})
+    ics = tmp_path / "week.ics"
+    assert _run("plan", str(demo_book), "--ics", str(ics)).exit_code == 0
+    names = [_cell(demo_book, f"{_column(demo_book, '客户名称')}{r}") for r in (overdue, second)]
+    text = ics.read_text("utf-8").replace("\r\n ", "")
+    uids = [line for line in text.splitlines() if line.startswith("UID:")]
+    assert len(uids) == len(set(uids)) and all(name in text for name in names)
