@@ -24,7 +24,10 @@ class ErrorValue(str):
 
 def error_cells(series: pd.Series) -> np.ndarray:
     """Which cells hold an Excel error value."""
-    return np.fromiter((type(v) is ErrorValue for v in series.to_numpy(dtype=object)), dtype=bool, count=len(series))
+    values = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in _NEVER_TEXT:  # numbers, dates: no error among them
+        return np.zeros(len(values), dtype=bool)
+    return np.fromiter((type(v) is ErrorValue for v in values), dtype=bool, count=len(values))
 
 _SERIAL_RANGE = (1, 2958465)  # 1900-01-01 .. 9999-12-31
 _DATE_SEPARATORS = re.compile(r"\s*[年月/.\-]\s*")
