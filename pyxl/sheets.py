@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .book import layout as L
+from .book.a1 import cell_address
 from .book.base import Book
 from .core import engine, reports
 from .core.i18n import texts
 from .core.planning import agenda, with_co_owners
 from .core.schema import field, vocabulary
-from .book.a1 import cell_address
+from .core.ids import without_unique_id
 from .core.values import cell_text, plain
 
 if TYPE_CHECKING:
@@ -115,11 +116,11 @@ def _id_cells(book: Book, inputs: Inputs) -> pd.Series:
     by name and cell: an ID would not tell them apart)."""
     ledger = inputs.ledger
     ids = ledger["customer_id"].map(cell_text) if "customer_id" in ledger else pd.Series("", index=ledger.index)
-    shared = ids[(ids == "") | ids.duplicated(keep=False)]
+    listed = ids[without_unique_id(ids)]
     info = book.tables()[L.T_CUSTOMERS]
     header = inputs.ledger_headers.header_of("customer_id")
     col = info.first_col + (list(info.columns).index(header) if header is not None else 0)
-    return pd.Series([cell_address(info.sheet, col, row) for row in shared.index], index=shared.index, dtype=object)
+    return pd.Series([cell_address(info.sheet, col, row) for row in listed.index], index=listed.index, dtype=object)
 
 
 UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]

@@ -21,6 +21,7 @@ from .cadence import add_months
 from .calendar import TeamCalendar
 from .contacts import DerivedLog
 from .flags import RULES as RULES_BY_ID, concat, flag, rule
+from .ids import shared
 from .ledger import ParsedLedger
 from .messages import Source
 from .playbooks import Playbooks, start_days
@@ -178,7 +179,7 @@ ID_MISSING = rule("id.missing", "suggestion")
 def check_ids(ctx: CheckContext) -> list[pd.DataFrame]:
     ids = ctx.ledger.text("customer_id")
     present = ids.to_numpy(dtype=object) != ""
-    dupes = present & ids.duplicated(keep=False).to_numpy()
+    dupes = shared(ids)
     pattern = re.compile(rf"{re.escape(ctx.settings.id_prefix)}[A-Z]\d{{2}}\d{{3,}}")
     malformed = present & np.array([pattern.fullmatch(i) is None and i not in ctx.renamed_ids for i in ids], dtype=bool)
     missing = ~present & ~ctx.ledger.blank("name")

@@ -16,6 +16,7 @@ from . import cadence, checks, messages, playbooks
 from .calendar import TeamCalendar
 from .contacts import DerivedLog, derive
 from .i18n import render_flags, status_label
+from .ids import shared
 from .ledger import ParsedLedger, parse_ledger
 from .playbooks import Playbooks
 from .rules import Rules
@@ -121,10 +122,10 @@ def _sync(parsed: ParsedLedger, per: pd.DataFrame, rules: Rules) -> dict[str, pd
 def _without_shared_ids(per: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
     """The log's summary per ledger row, none for rows whose ID is typed on another row too: whose touches
     they are cannot be told (the ID is flagged on both cells), and every other row goes on."""
-    shared = (ids.ne("") & ids.duplicated(keep=False)).to_numpy()
-    if not shared.any():
+    rows = shared(ids)
+    if not rows.any():
         return per
-    return per.reindex(np.where(shared, -1, np.arange(len(per)))).reset_index(drop=True)
+    return per.reindex(np.where(rows, -1, np.arange(len(per)))).reset_index(drop=True)
 
 
 def _split_kept(parsed: ParsedLedger, moved: dict[str, pd.Series]) -> tuple[dict[str, pd.Series], dict[str, pd.Series]]:

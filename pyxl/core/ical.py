@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pandas as pd
 
+from .ids import without_unique_id
+
 PRODID = "-//followup//week plan//EN"
 
 
@@ -46,8 +48,9 @@ def _customer_keys(e: pd.DataFrame) -> pd.Series:
     rows (entries of ``planning.plan_for``), so no two customers share an event."""
     if "ledger_row" not in e:
         return e["customer_id"]
-    shared = e["customer_id"].eq("") | (e.groupby("customer_id")["ledger_row"].transform("nunique") > 1)
-    return e["customer_id"].where(~shared, "row " + e["ledger_row"].astype(str))
+    rows = e.drop_duplicates("ledger_row").set_index("ledger_row")["customer_id"]
+    keyed = pd.Series(without_unique_id(rows), index=rows.index).reindex(e["ledger_row"]).to_numpy()
+    return e["customer_id"].where(~keyed, "row " + e["ledger_row"].astype(str))
 
 
 def _per_customer(e: pd.DataFrame):

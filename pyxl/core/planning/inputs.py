@@ -8,6 +8,7 @@ from dataclasses import replace
 import pandas as pd
 
 from ..calendar import TeamCalendar
+from ..ids import without_unique_id
 from ..rules import Rules
 from ..settings import Settings
 from ..values import split_list
@@ -62,5 +63,5 @@ def row_keys(ids: pd.Series) -> pd.Series:
     """A unique planning key per ledger row: the customer ID where it is typed once, else the ID (or nothing)
     followed by a NUL and the row (a NUL cannot be typed in a cell, so a key never equals a typed ID)."""
     text = ids.astype(str)
-    shared = (text == "") | text.duplicated(keep=False)
-    return text.where(~shared, text + "\x00" + pd.Series(ids.index, index=ids.index).astype(str).str.zfill(7))
+    rows = pd.Series(ids.index, index=ids.index).astype(str).str.zfill(7)
+    return text.where(~without_unique_id(text), text + "\x00" + rows)
