@@ -130,10 +130,13 @@ def _without_shared_ids(per: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
 
 def _split_kept(parsed: ParsedLedger, moved: dict[str, pd.Series]) -> tuple[dict[str, pd.Series], dict[str, pd.Series]]:
     """The values the log moved, split into those to write and those kept out of cells the tool never writes
-    over (unreadable text, an Excel error value, a formula: ``ParsedLedger.kept``)."""
+    over (unreadable text, an Excel error value, a formula: ``ParsedLedger.kept``). A tier change moves Tier
+    and Tier since together: where either cell is kept, neither is written (the next run still sees it)."""
+    pair = parsed.kept("tier") | parsed.kept("tier_since")
     synced, kept = {}, {}
     for key, values in moved.items():
-        locked = pd.Series(parsed.kept(key), index=parsed.index).loc[values.index].to_numpy()
+        mask = pair if key in ("tier", "tier_since") else parsed.kept(key)
+        locked = pd.Series(mask, index=parsed.index).loc[values.index].to_numpy()
         synced[key], kept[key] = values[~locked], values[locked]
     return synced, kept
 
