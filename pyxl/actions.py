@@ -13,13 +13,12 @@ from .book import layout as L
 from .book.a1 import cell_address
 from .book.base import Book, language
 from .core import engine, planning, reports
-from .core.checks import ROW_BELOW_TABLE
 from .core import ids as ids_core
 from .core.calendar import parse_week, plan_week_start, week_start, working_day_from
 from .core.errors import FollowupError
 from .core.i18n import text
 from .core.inputs import POSITIONAL_COLUMNS, Inputs, Tables, inputs_from_tables
-from .core.schema import HeaderMatch, normalise, vocabulary
+from .core.schema import HeaderMatch, expected_position, normalise, vocabulary
 from .core.values import cell_text, plain
 
 
@@ -113,7 +112,7 @@ def refreshed(book: Book, today: dt.date | None = None, inputs: Inputs | None = 
     day = working_day_from(inputs.calendar, result.today)
     plan = _plan(inputs, result, week_start(day))
     sheets.write_agenda(book, inputs, result, plan, day)
-    located = _located(book, inputs, result)
+    located = _located(book, inputs, result.flags)
     sheets.write_checks(book, inputs, result, located)
     sheets.write_dashboard(book, inputs, result)
     book.set_defined_name(L.TODAY_NAME, L.today_formula(today if today not in (None, inputs.settings.as_of_date)
@@ -142,14 +141,14 @@ def end_of_day(book: Book, today: dt.date | None = None) -> Outcome:
 def flags(book: Book, today: dt.date | None = None) -> pd.DataFrame:
     """Every flag with its Sheet!cell, writing nothing (for worksheet functions)."""
     inputs = load(book)
-    return _located(book, inputs, _run_engine(inputs, today))
+    return _located(book, inputs, _run_engine(inputs, today).flags)
 
 
 def check(book: Book, today: dt.date | None = None) -> Outcome:
     """Check tiers and data only: the Checks sheet, every flag with its Sheet!cell."""
     inputs = load(book)
     result = _run_engine(inputs, today)
-    located = _located(book, inputs, result)
+    located = _located(book, inputs, result.flags)
     sheets.write_checks(book, inputs, result, located)
     return Outcome(result.today, _counts(result), located, lang=inputs.settings.language)
 
@@ -161,9 +160,11 @@ def weekly_plan(book: Book, week: str | None = None, today: dt.date | None = Non
     plan = _plan(inputs, result, monday)
     sheets.write_plan(book, inputs, result, plan, monday)
     summary = {"week": monday.isoformat(), "planned": len(plan.entries), "not_fitting": len(plan.unplaced)}
-    located = _located(book, inputs, result)
-    unread = located[located["rule"] == ROW_BELOW_TABLE.id]  # rows the plan leaves out: say so
-    return Outcome(result.today, summary, unread, lang=inputs.settings.language), plan
+    flags = result.flags
+    unread = flags[(flags["severity"] == "error") | flags["rule"].str.startswith("synced.")]
+    # what the plan could not read (a row below a table is an error too) or took from the log
+    # instead of a cell, for the summary
+    return Outcome(result.today, summary, _located(book, inputs, unread), lang=inputs.settings.language), plan
 
 
 def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcome: str | None = None,
@@ -180,6 +181,10 @@ def log_contact(book: Book, customer_id: str, channel: str, reached: str, outcom
     if match.empty:
         raise ActionError(text(inputs.settings.language, "errors", "unknown_customer", id=customer_id,
                                sheet=book.tables()[L.T_CUSTOMERS].sheet))
+    if len(match) > 1:  # the touch would belong to no one knows which customer
+        header = inputs.ledger_headers.header_of("customer_id")
+        cells = ", ".join(address(book, L.T_CUSTOMERS, header, int(r)) for r in match.index)
+        raise ActionError(text(inputs.settings.language, "errors", "duplicate_customer", id=customer_id, cells=cells))
     lang = inputs.settings.language
     _refuse_unknown_tier(book, inputs, new_tier)
     _refuse_unknown_step(book, inputs, step, match.index[0])
@@ -258,7 +263,8 @@ def _run_engine(inputs: Inputs, today: dt.date | None, renamed_ids: frozenset[st
                 ) -> engine.RefreshResult:
     return engine.refresh(inputs.ledger, inputs.log, inputs.rules, inputs.settings, inputs.settings.today(today),
                           inputs.calendar, inputs.playbooks, renamed_ids,
-                          {"ledger": inputs.ledger_headers, "contacts": inputs.log_headers}, inputs.below)
+                          {"ledger": inputs.ledger_headers, "contacts": inputs.log_headers}, below=inputs.below,
+                          formulas=inputs.ledger_formulas)
 
 
 def _write_ledger(book: Book, inputs: Inputs, result: engine.RefreshResult) -> int:
@@ -299,25 +305,26 @@ _POSITIONAL_TABLES = {"settings": L.T_SETTINGS, "params": L.T_PARAMS, "owners": 
                       "holidays": L.T_HOLIDAYS, "workdays": L.T_WORKDAYS, "blocks": L.T_BLOCKS}
 
 
-def _located(book: Book, inputs: Inputs, result: engine.RefreshResult) -> pd.DataFrame:
+def _located(book: Book, inputs: Inputs, flags: pd.DataFrame) -> pd.DataFrame:
     """Flags with the Sheet!cell they point at."""
     headers = {"ledger": (L.T_CUSTOMERS, inputs.ledger_headers), "contacts": (L.T_CONTACTS, inputs.log_headers),
                "sequences": (L.T_SEQUENCES, inputs.sequence_headers), "rules": (L.T_RULES, inputs.rules_headers)}
     cells = []
-    for f in result.flags.itertuples(index=False):
+    for f in flags.itertuples(index=False):
         table, match = headers.get(f.table, (None, None))
         if f.table == "cells":  # the flag's row is its Sheet!A1 already
             cells.append(f.row)
-        elif f.table in ("ledger", "contacts") and f.row is None:  # a missing column: where it would be added
-            info = book.tables()[table]
-            cells.append(cell_address(info.sheet, info.first_col + len(info.columns), info.header_row))
+        elif f.table in ("ledger", "contacts") and f.row is None:  # a missing column: its header cell, where
+            info = book.tables()[table]                            # it was expected
+            at = expected_position(f.table, list(info.columns), match, f.field)
+            cells.append(cell_address(info.sheet, info.first_col + at, info.header_row))
         elif table is not None:
             cells.append(address(book, table, match.header_of(f.field), f.row))
         elif f.table in _POSITIONAL_TABLES:
             cells.append(_positional_address(book, f.table, f.field, f.row))
         else:
             cells.append("")
-    return result.flags.assign(cell=cells)
+    return flags.assign(cell=cells)
 
 
 def _positional_address(book: Book, table: str, field: str, row: object) -> str:

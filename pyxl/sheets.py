@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .book import layout as L
+from .book.a1 import cell_address
 from .book.base import Book, Cell
 from .core import engine, messages, reports
 from .core.i18n import texts
 from .core.planning import agenda, with_co_owners
 from .core.playbooks import greeting_templates
 from .core.schema import field, vocabulary
-from .core.values import plain
+from .core.ids import without_unique_id
+from .core.values import cell_text, plain
 
 if TYPE_CHECKING:
     from .core.inputs import Inputs
@@ -79,54 +81,70 @@ AGENDA_COLUMNS = ["order", "block", "owner", "customer_id", "name", "tier", "sta
                   "phone", "step", "next_content", "due", "days_late", "co_owner", "message"]
 
 
-def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, lang: str, t: dict,
-                greetings: dict[tuple[str, str], str] | None = None) -> list[list]:
-    """Agenda/Plan rows; ``view`` (the refreshed customers) adds status, playbook step, message, co-owner;
-    ``greetings``: (customer, greeting) -> its message, shown when no playbook step's message is."""
-    view = view[view["customer_id"].isin(entries["customer_id"])]  # only the customers listed
-    look = {k: dict(zip(view["customer_id"], view[k]))
-            for k in ("status", "step", "step_due", "step_channel", "message", "co_owner", "escalated") if k in view}
-    get = lambda key, cid, default="": look.get(key, {}).get(cid, default)  # noqa: E731
+def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, cells: pd.Series, lang: str,
+                t: dict, greetings: dict[tuple[int, str], str] | None = None) -> list[list]:
+    """Agenda/Plan rows; ``view`` (the refreshed customers by ledger row) adds status, playbook step, message,
+    co-owner; ``cells`` names the customers without a unique ID by their ID cell (``_id_cells``); ``greetings``:
+    (ledger row, greeting) -> its message, shown when no playbook step's message is."""
+    view = view[view.index.isin(entries["ledger_row"])]  # only the customers listed
+    look = {k: view[k].to_dict() for k in ("status", "step", "step_due", "step_channel", "message", "co_owner",
+                                           "escalated") if k in view}
+    get = lambda key, row, default="": look.get(key, {}).get(row, default)  # noqa: E731
     channel = vocabulary("channel")
     rows = []
     for e in entries.itertuples(index=False):
-        st, cid = get("status", e.customer_id), e.customer_id
-        step_due = get("step_due", cid, None)
+        st, row = get("status", e.ledger_row), e.ledger_row
+        step_due = get("step_due", row, None)
         step_now = step_due is not None and not pd.isna(step_due) and pd.Timestamp(step_due).date() <= e.date
         helper = getattr(e, "for_owner", "")
         reason = t["reasons"]["co_owner"].format(owner=helper) if helper else _reason(e.reason, e.greeting, t)
-        how = (get("step_channel", cid, None) if step_now else None) or e.channel  # the step's channel when shown
-        rows.append([int(e.order), e.block, e.owner, cid, e.name, e.tier,
+        how = (get("step_channel", row, None) if step_now else None) or e.channel  # the step's channel when shown
+        rows.append([int(e.order), e.block, e.owner, e.customer_id, _listed_name(e.name, row, cells), e.tier,
                      (vocabulary("status").label(st, lang), STATUS_ROLE.get(st, "text")),
-                     reason, channel.label(how, lang) or how, phones.get(cid, ""),
-                     get("step", cid) if step_now else None, e.next_content, (plain(e.due), "date"),
+                     reason, channel.label(how, lang) or how, phones.get(row, ""),
+                     get("step", row) if step_now else None, e.next_content, (plain(e.due), "date"),
                      int(e.days_late) if e.days_late else None,
-                     get("co_owner", cid) if get("escalated", cid, False) and not helper else None,
-                     (get("message", cid), "wrap") if step_now else _greeting_cell(greetings, cid, e.greeting)])
+                     get("co_owner", row) if get("escalated", row, False) and not helper else None,
+                     (get("message", row), "wrap") if step_now else _greeting_cell(greetings, row, e.greeting)])
     return rows
 
 
-def _greeting_cell(greetings: dict[tuple[str, str], str] | None, cid: str, greeting: str) -> tuple | None:
-    text = (greetings or {}).get((cid, greeting))
+def _listed_name(name: str, row: int, cells: pd.Series) -> str:
+    """A listed customer's name, followed by its ID cell when the ID is blank or shared: 张三 (客户台账!A14)."""
+    return f"{name} ({cells[row]})" if row in cells.index else name
+
+
+def _id_cells(book: Book, inputs: Inputs) -> pd.Series:
+    """Ledger row -> its ID cell, for the rows whose ID is blank or typed on another row too (they are listed
+    by name and cell: an ID would not tell them apart)."""
+    ledger = inputs.ledger
+    ids = ledger["customer_id"].map(cell_text) if "customer_id" in ledger else pd.Series("", index=ledger.index)
+    listed = ids[without_unique_id(ids)]
+    info = book.tables()[L.T_CUSTOMERS]
+    header = inputs.ledger_headers.header_of("customer_id")
+    col = info.first_col + (list(info.columns).index(header) if header is not None else 0)
+    return pd.Series([cell_address(info.sheet, col, row) for row in listed.index], index=listed.index, dtype=object)
+
+
+def _greeting_cell(greetings: dict[tuple[int, str], str] | None, row: int, greeting: str) -> tuple | None:
+    text = (greetings or {}).get((row, greeting))
     return (text, "wrap") if text else None
 
 
-def _greeting_messages(entries: pd.DataFrame, inputs: Inputs) -> dict[tuple[str, str], str]:
-    """(customer, greeting) -> the greeting's message rendered for that customer (templates from the
+def _greeting_messages(entries: pd.DataFrame, inputs: Inputs) -> dict[tuple[int, str], str]:
+    """(ledger row, greeting) -> the greeting's message rendered for that customer (templates from the
     Sequences sheet, ``playbooks.greeting_templates``; the first greeting of the entry decides)."""
-    greet = entries[entries["greeting"].astype(str).ne("")].drop_duplicates(["customer_id", "greeting"])
+    greet = entries[entries["greeting"].astype(str).ne("")].drop_duplicates(["ledger_row", "greeting"])
     templates = greeting_templates(inputs.playbooks)
-    if greet.empty or "customer_id" not in inputs.ledger or not any(templates.values()):
+    if greet.empty or not any(templates.values()):
         return {}
-    ids = inputs.ledger["customer_id"].astype("string").str.strip()
-    row_of = dict(zip(ids[ids.notna()], ids.index[ids.notna()]))
     out = {}
-    for cid, greeting in zip(greet["customer_id"], greet["greeting"]):
+    for row, greeting in zip(greet["ledger_row"], greet["greeting"]):
         template = templates.get(greeting.split("; ")[0].partition(": ")[0], "")
-        if template and cid in row_of:
-            text, _ = messages.render_rows(pd.Series([template], index=[row_of[cid]], dtype=object),
+        if template and row in inputs.ledger.index:
+            text, _ = messages.render_rows(pd.Series([template], index=[row], dtype=object),
                                            inputs.ledger, vars(inputs.settings))
-            out[(cid, greeting)] = text.iloc[0]
+            out[(row, greeting)] = text.iloc[0]
     return out
 
 
@@ -147,13 +165,13 @@ def _reason(reason: str, greeting: str, t: dict) -> str:
 UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]
 
 
-def _unplaced_rows(unplaced: pd.DataFrame, t: dict) -> list[list]:
+def _unplaced_rows(unplaced: pd.DataFrame, cells: pd.Series, t: dict) -> list[list]:
     if unplaced.empty:
         return [[(t["generated"]["all_fit"], "in_window")]]
     rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
             _header(t, "unplaced", UNPLACED_COLUMNS)]
     for u in unplaced.itertuples(index=False):
-        rows.append([u.owner, u.customer_id, u.name, u.tier, (plain(u.due), "date"), (u.why, "warning"),
+        rows.append([u.owner, u.customer_id, _listed_name(u.name, u.ledger_row, cells), u.tier, (plain(u.due), "date"), (u.why, "warning"),
                      plain(u.late_at_best), (plain(u.best_day), "date"), plain(u.extra_needed)])
     return rows
 
@@ -164,17 +182,17 @@ def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan:
     lang = inputs.settings.language
     t = texts(lang)
     today = with_co_owners(agenda(plan, day), result.view)
-    phones = _phones(inputs)
+    phones, cells = _phones(inputs), _id_cells(book, inputs)
     weekday = t["generated"]["weekdays"][day.weekday()]
     head = t["generated"]["agenda_summary"].format(n=len(today), day=f"{day.isoformat()} {weekday}")
     if day != result.today:
         head += t["generated"]["agenda_next_day"]
     rows = _title(t, "agenda", f"{_stamp(t, result.today)} · {head}")
     rows.append(_header(t, "agenda", AGENDA_COLUMNS))
-    rows += _entry_rows(today, result.view, phones, lang, t, _greeting_messages(today, inputs))
+    rows += _entry_rows(today, result.view, phones, cells, lang, t, _greeting_messages(today, inputs))
     rows.append([])
     late_today = plan.unplaced
-    rows += _unplaced_rows(late_today, t)
+    rows += _unplaced_rows(late_today, cells, t)
     book.replace_sheet_content(L.AGENDA, rows, col_widths=_AGENDA_WIDTHS)
 
 
@@ -186,7 +204,7 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
                monday: dt.date) -> None:
     lang = inputs.settings.language
     t = texts(lang)
-    phones = _phones(inputs)
+    phones, cells = _phones(inputs), _id_cells(book, inputs)
     iso = monday.isocalendar()
     head = t["generated"]["plan_summary"].format(week=f"{iso.year}-W{iso.week:02d}", n=len(plan.entries),
                                                  late=len(plan.unplaced))
@@ -202,17 +220,17 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
         weekday = t["generated"]["weekdays"][pd.Timestamp(day).weekday()]
         rows.append([(f"{pd.Timestamp(day).date().isoformat()} {weekday}", "section")])
         rows.append(_header(t, "agenda", AGENDA_COLUMNS))
-        rows += _entry_rows(entries, result.view, phones, lang, t, greetings)
+        rows += _entry_rows(entries, result.view, phones, cells, lang, t, greetings)
         rows.append([])
-    rows += _unplaced_rows(plan.unplaced, t)
+    rows += _unplaced_rows(plan.unplaced, cells, t)
     book.replace_sheet_content(L.PLAN, rows, col_widths=_AGENDA_WIDTHS)
 
 
 def _phones(inputs: Inputs) -> pd.Series:
-    if "phone" not in inputs.ledger or "customer_id" not in inputs.ledger:
+    """Ledger row -> phone cell."""
+    if "phone" not in inputs.ledger:
         return pd.Series(dtype=object)
-    ledger = inputs.ledger.dropna(subset=["customer_id"])
-    return pd.Series(ledger["phone"].map(plain).to_numpy(), index=ledger["customer_id"].astype(str).str.strip())
+    return inputs.ledger["phone"].map(plain)
 
 
 # ---------------------------------------------------------------- Dashboard
@@ -308,8 +326,10 @@ def write_report(book: Book, inputs: Inputs, report: reports.DailyReport, today:
         rows += [[n.customer_id, n.competitor] for n in report.news.itertuples(index=False)]
     rows += [[], [(t["daily"]["carried"].format(n=len(report.carried)), "section")],
              _header(t, "agenda", ["owner", "customer_id", "name", "tier"])]
-    rows += [[c.owner, c.customer_id, c.name, c.tier] for c in report.carried.itertuples(index=False)]
+    cells = _id_cells(book, inputs)
+    rows += [[c.owner, c.customer_id, _listed_name(c.name, c.ledger_row, cells), c.tier]
+             for c in report.carried.itertuples(index=False)]
     rows += [[], [(t["daily"]["tomorrow"].format(day=tomorrow.isoformat()), "section")],
              _header(t, "agenda", AGENDA_COLUMNS)]
-    rows += _entry_rows(report.tomorrow, pd.DataFrame(columns=["customer_id", "status"]), _phones(inputs), lang, t)
+    rows += _entry_rows(report.tomorrow, pd.DataFrame(columns=["status"]), _phones(inputs), cells, lang, t)
     book.replace_sheet_content(L.REPORT, rows, col_widths=_AGENDA_WIDTHS)

@@ -61,3 +61,27 @@ def test_renamed_log_date_header_is_flagged_on_the_log(demo_book):
     code, flags = _check(demo_book)
     [missing] = [f for f in flags if f["rule"] == "log.header_missing"]
     assert missing["cell"].startswith("跟进记录!") and "日期" in missing["message"]
+
+
+def _header_cell(path: Path, table: str, label: str) -> str:
+    info = WorkbookPackage.open(path).tables()[table]
+    col = info.first_col + list(info.columns).index(label)
+    return f"{info.sheet}!{openpyxl.utils.get_column_letter(col)}{info.header_row}"
+
+
+def test_each_renamed_required_header_is_one_message_at_its_own_cell(demo_book, tmp_path):
+    """Last contact, Status, Customer ID (ledger) and the log's date: one flag each, on the renamed cell."""
+    cases = [(L.T_CUSTOMERS, "客户台账", "header.missing", key) for key in ("last_contact", "status", "customer_id")]
+    cases.append((L.T_CONTACTS, "跟进记录", "log.header_missing", "when"))
+    for table, sheet, rule_id, key in cases:
+        path = Path(tmp_path / f"{key}.xlsm")
+        path.write_bytes(demo_book.read_bytes())
+        old = field("contacts" if table == L.T_CONTACTS else "ledger", key).zh
+        cell = _header_cell(path, table, old)
+        _rename_header(path, sheet, old, "改过的名字")
+        code, flags = _check(path)
+        missing = [f for f in flags if f["rule"].endswith("header_missing") or f["rule"] == "header.missing"]
+        assert code == 1 and [(f["rule"], f["cell"]) for f in missing] == [(rule_id, cell)], key
+        assert old in missing[0]["message"] and field("ledger" if table == L.T_CUSTOMERS else "contacts",
+                                                      key).en in missing[0]["message"]
+        assert len(flags) < 200, f"{key}: {len(flags)} flags"

@@ -164,13 +164,6 @@ def _unseen(case: Case, book: Path, output: str, action: str) -> list[str]:
 ACTIONS = ["refresh", "check", "plan", "log", "ids", "endofday", "export"]
 # Today's failures: (edits, actions, reason), each an item of issue 17.
 KNOWN: list[tuple[set[str], set[str], str]] = [
-    ({"text_in_date_column"}, {"refresh", "log", "endofday"}, "17.5: text typed in Last contact is overwritten"),
-    ({"text_in_date_column"}, {"plan"}, "17.5: plan neither reads nor flags text typed in Last contact"),
-    ({"formula_in_last_contact", "excel_formula_in_last_contact"}, COMPUTING,
-     "17.5: a formula in Last contact is not flagged"),
-    ({"error_values"}, COMPUTING, "17.5: an error value is read as blank, not flagged as an error"),
-    ({"duplicated_id"}, COMPUTING - {"check"}, "17.4: one duplicated ID stops the run: customer_id must be unique"),
-    ({"renamed_required_header"}, COMPUTING, "17.7: a renamed Last contact header is silent"),
 ]
 
 

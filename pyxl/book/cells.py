@@ -91,6 +91,25 @@ def surely_encodable(value: Any, date1904: bool) -> bool:
             or (kind in _DAYS and _after_epoch(value, date1904)))
 
 
+# --- date formats --------------------------------------------------------------------------------
+_DATE_FORMAT_IDS = frozenset({*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)})  # built-in
+_LITERALS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')  # quoted text, [colour]/[$-locale], escapes
+
+
+def is_date_format(code: str) -> bool:
+    """Whether a number format code shows a date: y or d, or m (month) without h or s (then it is minutes),
+    outside quoted text and brackets."""
+    code = _LITERALS.sub("", code.lower())
+    return bool(re.search(r"[yd]", code) or ("m" in code and not re.search(r"[hs]", code)))
+
+
+def date_style_ids(cell_xfs: list[tuple[int, int]], formats: dict[int, str]) -> frozenset[str]:
+    """The style indexes (``s`` attribute values) among ``cell_xfs`` (index, numFmtId) that show a date;
+    ``formats``: the workbook's own numFmtId -> format code."""
+    return frozenset(str(i) for i, fmt in cell_xfs
+                     if fmt in _DATE_FORMAT_IDS or (fmt in formats and is_date_format(formats[fmt])))
+
+
 # --- cell XML ----------------------------------------------------------------------------------
 _CELL = re.compile(r"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
 _CELL_REF = re.compile(r'\sr="([A-Z]+)\d+"')

@@ -2,11 +2,13 @@
 elements as text (no DOM of big sheets): existing cells keep their style, new rows copy a template row."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from .a1 import col_letter
 from .cells import S_ATTR, cell_style, cell_xml, encode_value, row_cells
@@ -56,13 +58,18 @@ class SheetPatch:
 class RowPatcher:
     """One streaming pass over a sheet's rows applying buffered cell writes."""
 
-    def __init__(self, head: str, patch: SheetPatch, date1904: bool) -> None:
+    def __init__(self, head: str, patch: SheetPatch, date1904: bool,
+                 date_styles: tuple[frozenset[str], str | None] = (frozenset(), None)) -> None:
+        """``date_styles``: the styles that show a date, and the one a date gets in a cell whose style does
+        not (a bare serial such as 46349 would show otherwise); None keeps every cell's style."""
         self.patch, self.date1904 = patch, date1904
+        self.date_styles, self.date_style = date_styles
         self.col_styles = [(int(attr(t, "min")), int(attr(t, "max")), attr(t, "style"))
                            for t in _COL_TAG.findall(head)]
         self.templates: dict[int, tuple[str, dict[int, str]]] = {}  # row -> (row attrs, col -> s)
         self.formats: dict[int | None, tuple[str, dict[int, str | None]]] = {}  # see _new_row_format
         self.lost_formula = False
+        self._dated: set[int] = set()  # columns of the row being written that get a date
         self.dead_shared: set[str] = set()
 
     def run(self, pieces: Iterable[str]) -> Iterator[str]:
@@ -103,10 +110,17 @@ class RowPatcher:
         return xml
 
     def _puts(self, i: int) -> dict[int, tuple[str, str] | None]:
-        """Column -> encoded value of the i-th row written."""
+        """Column -> encoded value of the i-th row written (noting the columns that get a date)."""
         a, b = self._starts[i], self._starts[i + 1]
-        cells = zip(self._cols[a:b].tolist(), self._values[a:b].tolist())
+        cells = list(zip(self._cols[a:b].tolist(), self._values[a:b].tolist()))
+        self._dated = {c for c, v in cells if isinstance(v, (dt.date, np.datetime64, pd.Timestamp))}
         return {c: encode_value(v, self.date1904) for c, v in cells}
+
+    def _style(self, c: int, style: str | None) -> str | None:
+        """The style a written cell keeps, unless it gets a date and its style shows none."""
+        if c in self._dated and self.date_style is not None and style not in self.date_styles:
+            return self.date_style
+        return style
 
     def _patch_row(self, tag: str, inner: str, r: int, puts: dict[int, tuple[str, str] | None]) -> str:
         if " spans=" in tag:  # spans is an optional hint that may no longer hold
@@ -124,7 +138,7 @@ class RowPatcher:
             style = S_ATTR.search(inner, a, b)
             if inner.find("<f", b, end) >= 0:
                 self._lose_formula(inner[a:end])
-            pieces += [inner[pos:a], cell_xml(ref, style and style.group(1), puts[c])]
+            pieces += [inner[pos:a], cell_xml(ref, self._style(c, style and style.group(1)), puts[c])]
             pos = end
         pieces += [inner[pos:], "</row>"]
         return "".join(pieces)
@@ -143,7 +157,7 @@ class RowPatcher:
         for c, enc in self._puts(i).items():
             if c not in styles:
                 styles[c] = self._default_style(c, tag)
-            cells.append(cell_xml(f"{col_letter(c)}{r}", styles[c], enc))
+            cells.append(cell_xml(f"{col_letter(c)}{r}", self._style(c, styles[c]), enc))
         return f"{tag}{''.join(cells)}</row>"
 
     def _new_row_format(self, template_row: int | None) -> tuple[str, dict[int, str | None]]:
@@ -161,7 +175,8 @@ class RowPatcher:
         """XML of cell `ref` (column c) holding `enc`, keeping the old cell's style."""
         if old is not None and "<f" in old:
             self._lose_formula(old)
-        return cell_xml(ref, cell_style(old) if old is not None else self._default_style(c, row_tag), enc)
+        return cell_xml(ref, self._style(c, cell_style(old) if old is not None else self._default_style(c, row_tag)),
+                        enc)
 
     def _lose_formula(self, old: str) -> None:
         self.lost_formula = True

@@ -30,6 +30,7 @@ import time
 import zipfile
 from xml.sax.saxutils import escape
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,15 @@ from ..core.inputs import RowBelow
 from ..core.settings import settings_from_pairs
 from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
-from .cells import cell_xml, encode_value, surely_encodable
+from .cells import cell_xml, date_style_ids, encode_value, surely_encodable
 from .locate import locate_sheet
 from .errors import ChangedOnDiskError, NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, language, split_cell
+from ..core.values import ErrorValue
 from .opc import SheetInfo
 from .rows import RowPatcher, SheetPatch
-from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, set_code_name, set_cols, set_dimension,
-                       set_merges)
+from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, marked_cells, set_code_name, set_cols,
+                       set_dimension, set_merges)
 from .tables import TableInfo, add_table_columns, retarget_table, rows_under, share_columns, table_info
 from .xmltext import attr, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
@@ -148,7 +150,25 @@ class WorkbookPackage:
         typed = cells[rows.start - 1: rows.stop - 1]
         data[: len(typed)] = typed
         data[: len(typed)][typed == ""] = None
-        return pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
+        formulas = self._mark_errors_and_formulas(info, data)
+        frame = pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
+        frame.attrs["formulas"] = formulas
+        return frame
+
+    def _mark_errors_and_formulas(self, info: TableInfo, data: np.ndarray) -> dict[str, list[int]]:
+        """Put each Excel error value of the table's data cells into ``data`` as an ``ErrorValue`` (calamine
+        reads them as blank); return the rows holding a formula, per column header."""
+        errors, formulas = marked_cells(self._archive.read(self.sheet(info.sheet).part))
+        rows, c0, width = info.data_rows, info.first_col, len(info.columns)
+        inside = lambda r, c: r in rows and c0 <= c < c0 + width  # noqa: E731
+        for (r, c), code in errors.items():
+            if inside(r, c):
+                data[r - rows.start, c - c0] = ErrorValue(code)
+        by_column: dict[str, list[int]] = {}
+        for r, c in sorted(formulas):
+            if inside(r, c):
+                by_column.setdefault(info.columns[c - c0], []).append(r)
+        return by_column
 
     def rows_below(self, table: str) -> list[RowBelow]:
         """The non-blank rows under a table after blank rows (not part of it, so not read)."""
@@ -500,7 +520,7 @@ class WorkbookPackage:
         if patch.writes:
             head = grow_dimension(head, max(int(rows.max()) if len(rows) else 1 for _, rows, _ in patch.writes),
                                    max(c for c, *_ in patch.writes))
-        patcher = RowPatcher(head, patch, self.date1904)
+        patcher = RowPatcher(head, patch, self.date1904, self._date_styles)
 
         def pieces() -> Iterator[str]:
             yield head
@@ -509,6 +529,22 @@ class WorkbookPackage:
 
         packed = self._pack(part, pieces())
         return packed, patcher.lost_formula
+
+    @cached_property
+    def _date_styles(self) -> tuple[frozenset[str], str | None]:
+        """The cell styles that show a date, and the tool's date style (role ``date`` of the _styles sheet)
+        for a date written into a cell whose style shows none."""
+        styles = opc.related(self._archive, self._workbook_part, "styles")
+        try:
+            fallback = self.style_roles().get("date")
+        except KeyError:  # no style swatch sheet: not the tool's workbook; cells keep their styles
+            fallback = None
+        if not styles or fallback is None:
+            return frozenset(), None
+        root = parse(self._archive.read(styles[0]), styles[0])
+        formats = {int(f.get("numFmtId")): f.get("formatCode", "") for f in xpath(root, "numFmt")}
+        xfs = [xf for group in xpath(root, "cellXfs") for xf in group if xf.tag.rsplit("}", 1)[-1] == "xf"]
+        return date_style_ids([(i, int(xf.get("numFmtId", "0"))) for i, xf in enumerate(xfs)], formats), str(fallback)
 
     def _pack(self, part: str, pieces: Iterable[str | bytes]) -> Packed:
         """A rewritten part packed as its entry will hold it: deflated, unless the original entry was stored."""

@@ -22,6 +22,7 @@ from .calendar import TeamCalendar
 from .contacts import DerivedLog
 from .flags import RULES as RULES_BY_ID, concat, flag, rule
 from .i18n import texts
+from .ids import shared
 from .inputs import RowBelow
 from .ledger import ParsedLedger
 from .messages import Source
@@ -54,6 +55,7 @@ class CheckContext:
     renamed_ids: frozenset[str] = frozenset()  # IDs a roll-up suffixed with their book's number (by design)
     headers: Mapping[str, HeaderMatch] = field(default_factory=dict)  # "ledger"/"contacts": how headers matched
     below: list[RowBelow] = field(default_factory=list)  # rows under the tables after blank rows, not read
+    kept: Mapping[str, pd.Series] = field(default_factory=dict)  # synced key -> {row: the log's value not written}
 
     @cached_property
     def co_owner_stage(self) -> np.ndarray:
@@ -125,14 +127,41 @@ def check_headers(ctx: CheckContext) -> list[pd.DataFrame]:
 TIER_UNKNOWN = rule("tier.unknown", "error")
 CELL_UNREADABLE = rule("cell.unreadable", "error")
 TIER_MISSING = rule("tier.missing", "warning")
+CELL_ERROR = rule("cell.error", "error")
 
 
 @check
 def check_unreadable(ctx: CheckContext) -> list[pd.DataFrame]:
+    """Cells that cannot be read: an unknown tier, unreadable dates and numbers, Excel error values (named as
+    the error they are, never as a blank), and a blank tier."""
     out = [ctx.at(TIER_UNKNOWN, ctx.ledger.bad["tier"], "tier", args={"codes": ", ".join(ctx.rules.codes)})]
     out += [ctx.at(CELL_UNREADABLE, bad, key) for key, bad in ctx.ledger.bad.items() if key != "tier"]
+    out += [ctx.at(CELL_ERROR, errors, key) for key, errors in ctx.ledger.errors.items() if errors.any()]
     out.append(ctx.at(TIER_MISSING, ctx.ledger.blank("tier") & ~ctx.ledger.blank("name"), "tier"))
     return out
+
+
+SYNCED_KEPT = rule("synced.kept", "warning")
+SYNCED_FORMULA = rule("synced.formula", "warning")
+
+
+@check
+def check_kept(ctx: CheckContext) -> list[pd.DataFrame]:
+    """Synced cells (Last contact, Agreed date, counters, Tier, Tier since) the tool does not write over
+    although the log moved them — text it cannot read, an error value, a formula: the log's value is shown and
+    used; and every formula there, which keeps the column from following the log."""
+    out = []
+    for key, values in ctx.kept.items():
+        logged = [{"logged": _logged(v)} for v in values.to_numpy(dtype=object)]
+        out.append(ctx.at(SYNCED_KEPT, ctx.ledger.index.isin(values.index), key, args=logged))
+        formulas = ctx.ledger.formulas.get(key, np.zeros(len(ctx.ledger.index), dtype=bool))
+        out.append(ctx.at(SYNCED_FORMULA, formulas & ~ctx.ledger.index.isin(values.index), key))
+    return out
+
+
+def _logged(value: object) -> str:
+    """A value the log moved, as a message shows it: a date as 2026-11-20."""
+    return str(np.datetime64(value, "D")) if isinstance(value, (np.datetime64, pd.Timestamp)) else str(value)
 
 
 LAST_CONTACT_FUTURE = rule("last_contact.future", "error")
@@ -169,7 +198,7 @@ ID_MISSING = rule("id.missing", "suggestion")
 def check_ids(ctx: CheckContext) -> list[pd.DataFrame]:
     ids = ctx.ledger.text("customer_id")
     present = ids.to_numpy(dtype=object) != ""
-    dupes = present & ids.duplicated(keep=False).to_numpy()
+    dupes = shared(ids)
     pattern = re.compile(rf"{re.escape(ctx.settings.id_prefix)}[A-Z]\d{{2}}\d{{3,}}")
     malformed = present & np.array([pattern.fullmatch(i) is None and i not in ctx.renamed_ids for i in ids], dtype=bool)
     missing = ~present & ~ctx.ledger.blank("name")
@@ -400,8 +429,10 @@ LOG_UNKNOWN_STEP = rule("log.unknown_step", "warning", "contacts")
 
 @check
 def check_log(ctx: CheckContext) -> list[pd.DataFrame]:
-    """Log cells that could not be read or applied (found while deriving the log), in the order found."""
-    return _problem_flags(ctx.log.problems)
+    """Log cells that could not be read or applied (found while deriving the log), in the order found; no
+    touch is an unknown customer while the ledger's ID column is missing (its header is flagged once)."""
+    no_ids = "customer_id" in ctx.missing_columns("ledger")
+    return _problem_flags([p for p in ctx.log.problems if not (no_ids and p.rule == "log.unknown_customer")])
 
 
 @check
@@ -459,7 +490,7 @@ def check_settings(ctx: CheckContext) -> list[pd.DataFrame]:
         problems = [p for p in s.problems if p.table == table]
         out.append(flag(rule_, [p.row for p in problems], [p.field for p in problems], [p.value for p in problems],
                         args=[{"key": p.key, "expected": expected_text(p.expected, lang),
-                               "default": _shown(getattr(s, p.key, None) if table == "settings" else None, lang),
+                               "default": _setting_shown(getattr(s, p.key, None) if table == "settings" else None, lang),
                                "capacity": s.daily_capacity} for p in problems]))
     return out
 
@@ -470,7 +501,7 @@ def expected_text(key: str, lang: str) -> str:
     return texts(lang)["input"].get(key, key)
 
 
-def _shown(value: object, lang: str) -> str:
+def _setting_shown(value: object, lang: str) -> str:
     """A setting's value as the Settings sheet shows it."""
     if value is None:  # the as-of date's default
         return texts(lang)["input"]["today"]

@@ -6,7 +6,7 @@ counters, agreed date, tier changes), compute the schedule, run the checks, rend
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +16,7 @@ from . import cadence, checks, messages, playbooks
 from .calendar import TeamCalendar, plan_week_start
 from .contacts import DerivedLog, derive
 from .i18n import render_flags, status_label
+from .ids import shared
 from .inputs import RowBelow
 from .ledger import ParsedLedger, parse_ledger
 from .playbooks import Playbooks
@@ -29,7 +30,7 @@ class RefreshResult:
     today: dt.date
     view: pd.DataFrame  # one row per customer: canonical keys, effective values, schedule (for planner/reports)
     computed: pd.DataFrame  # the tool-owned ledger columns, ready to write (index = ledger rows)
-    synced: dict[str, pd.Series]  # synced ledger fields the log moved: key -> {row: new value}
+    synced: dict[str, pd.Series]  # synced ledger fields the log moved, to write: key -> {row: new value}
     flags: pd.DataFrame  # every flag, with ``message`` in the workbook language
     log: DerivedLog
 
@@ -41,21 +42,23 @@ class RefreshResult:
 def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Settings, today: dt.date,
             cal: TeamCalendar | None = None, books: Playbooks | None = None,
             renamed_ids: frozenset[str] = frozenset(), headers: Mapping[str, HeaderMatch] | None = None,
-            below: Sequence[RowBelow] = ()) -> RefreshResult:
+            below: Sequence[RowBelow] = (), formulas: Mapping[str, Collection[int]] | None = None) -> RefreshResult:
     """``renamed_ids``: IDs a roll-up suffixed with their book's number, which break the ID pattern by design;
     ``headers``: how the ledger's and log's headers matched ("ledger"/"contacts"), to flag missing columns;
-    ``below``: rows under the tables after blank rows, not read (flagged)."""
+    ``below``: rows under the tables after blank rows, not read (flagged);
+    ``formulas``: ledger field key -> rows whose cell holds a formula (never written over)."""
     cal = cal or calendar_for(settings)
     books = books or Playbooks()
-    parsed = parse_ledger(ledger, rules, today)
+    parsed = parse_ledger(ledger, rules, today, formulas)
     ids = parsed.text("customer_id")
     derived = derive(log, ids.to_numpy(dtype=object), today)
-    per = derived.per_ledger_row
-    synced = _sync(parsed, per, rules)
-    if not synced["tier"].empty:  # a tier change from the log counts at once, as if already written back
-        parsed = parsed.with_tiers(synced["tier"], _effective(parsed, synced, "tier_since"))
-    last = _effective(parsed, synced, "last_contact")
-    agreed = _effective(parsed, synced, "agreed_date")
+    per = _without_shared_ids(derived.per_ledger_row, ids)
+    moved = _sync(parsed, per, rules)
+    synced, kept = _split_kept(parsed, moved)
+    if not moved["tier"].empty:  # a tier change from the log counts at once, as if already written back
+        parsed = parsed.with_tiers(moved["tier"], _effective(parsed, moved, "tier_since"))
+    last = _effective(parsed, moved, "last_contact")
+    agreed = _effective(parsed, moved, "agreed_date")
     counters = {k: np.where(per["touches"].notna(), per[k].to_numpy(float), parsed.numbers[k]) for k in
                 ("unreached", "no_progress")}
     last_outcome = pd.Series(per["last_outcome"].to_numpy(), index=parsed.index, dtype="string")
@@ -73,7 +76,7 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
                               _due_this_week(blanks, steps, plan_week_start(cal, today)), last,
                               np.nan_to_num(counters["unreached"]),
                               np.nan_to_num(counters["no_progress"]), last_outcome, hard_call, renamed_ids,
-                              headers or {}, list(below))
+                              headers or {}, list(below), kept)
     all_flags = checks.run(ctx)
     all_flags["message"] = render_flags(all_flags, settings.language)
     computed = _computed(parsed, plan, steps, all_flags, settings, today)
@@ -127,6 +130,28 @@ def _sync(parsed: ParsedLedger, per: pd.DataFrame, rules: Rules) -> dict[str, pd
     out["tier"] = new_code[newer]
     out["tier_since"] = pd.Series(tier_day[newer], index=index[newer])
     return out
+
+
+def _without_shared_ids(per: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """The log's summary per ledger row, none for rows whose ID is typed on another row too: whose touches
+    they are cannot be told (the ID is flagged on both cells), and every other row goes on."""
+    rows = shared(ids)
+    if not rows.any():
+        return per
+    return per.reindex(np.where(rows, -1, np.arange(len(per)))).reset_index(drop=True)
+
+
+def _split_kept(parsed: ParsedLedger, moved: dict[str, pd.Series]) -> tuple[dict[str, pd.Series], dict[str, pd.Series]]:
+    """The values the log moved, split into those to write and those kept out of cells the tool never writes
+    over (unreadable text, an Excel error value, a formula: ``ParsedLedger.kept``). A tier change moves Tier
+    and Tier since together: where either cell is kept, neither is written (the next run still sees it)."""
+    pair = parsed.kept("tier") | parsed.kept("tier_since")
+    synced, kept = {}, {}
+    for key, values in moved.items():
+        mask = pair if key in ("tier", "tier_since") else parsed.kept(key)
+        locked = pd.Series(mask, index=parsed.index).loc[values.index].to_numpy()
+        synced[key], kept[key] = values[~locked], values[locked]
+    return synced, kept
 
 
 def _later(out: dict, key: str, typed: np.ndarray, logged: np.ndarray, index: pd.Index) -> None:

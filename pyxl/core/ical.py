@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from .ids import without_unique_id
+
 PRODID = "-//followup//week plan//EN"
 
 
@@ -42,11 +44,22 @@ def _uid(*parts: object) -> str:
     return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:24] + "@followup"
 
 
+def _customer_keys(e: pd.DataFrame) -> pd.Series:
+    """Each entry's customer for its UID: the ID, or the ledger row where the ID is blank or typed on several
+    rows (entries of ``planning.plan_for``), so no two customers share an event."""
+    if "ledger_row" not in e:
+        return e["customer_id"]
+    rows = e.drop_duplicates("ledger_row").set_index("ledger_row")["customer_id"]
+    keyed = pd.Series(without_unique_id(rows), index=rows.index).reindex(e["ledger_row"]).to_numpy()
+    return e["customer_id"].where(~keyed, "row " + e["ledger_row"].astype(str))
+
+
 def _per_customer(e: pd.DataFrame):
-    for r in e.sort_values(["owner", "date", "order"], kind="stable").itertuples(index=False):
+    e = e.assign(uid_key=_customer_keys(e)).sort_values(["owner", "date", "order"], kind="stable")
+    for r in e.itertuples(index=False):
         title = f"{r.name} ({r.tier}) · {r.reason}" + (f" · {r.greeting}" if r.greeting and r.greeting != r.reason else "")
         detail = "\n".join(x for x in (f"{r.customer_id} · {r.channel}", r.next_content, f"owner: {r.owner}") if x)
-        yield _uid(r.owner, r.date, r.customer_id), pd.Timestamp(r.start), pd.Timestamp(r.end), title, detail
+        yield _uid(r.owner, r.date, r.uid_key), pd.Timestamp(r.start), pd.Timestamp(r.end), title, detail
 
 
 def _per_block(e: pd.DataFrame):

@@ -1,11 +1,22 @@
 """Customer IDs in the seed 001 format: prefix + market letter + 2-digit owner code + 3-digit sequence
-(e.g. ``JRN01001``). One allocator, used by the ``ids`` action and by import."""
+(e.g. ``JRN01001``). One allocator, used by the ``ids`` action and by import; which rows share an ID."""
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+
+
+def shared(ids: pd.Series) -> np.ndarray:
+    """Rows whose ID (stripped text, '' when blank) is typed on another row too."""
+    return (ids.ne("") & ids.duplicated(keep=False)).to_numpy()
+
+
+def without_unique_id(ids: pd.Series) -> np.ndarray:
+    """Rows an ID does not tell apart: blank, or shared with another row (keyed by their ledger row)."""
+    return ids.eq("").to_numpy() | shared(ids)
 
 
 def owner_codes(table: pd.DataFrame, owners: Iterable[str]) -> dict[str, str]:

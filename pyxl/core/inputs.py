@@ -64,6 +64,7 @@ class Inputs:
     rules_headers: HeaderMatch = NO_HEADERS
     calendar: TeamCalendar | None = None  # the team's working days (built from settings when not given)
     below: list[RowBelow] = field(default_factory=list)  # rows under the tables, not read (see RowBelow)
+    ledger_formulas: dict[str, list[int]] = field(default_factory=dict)  # field key -> rows holding a formula
 
     def __post_init__(self) -> None:
         if self.calendar is None:
@@ -90,9 +91,11 @@ def inputs_from_tables(t: Tables) -> Inputs:
     if t.sequences is not None:
         sequence_headers = match_headers("sequences", list(t.sequences.columns))
         books = playbooks_from_table(canonical(non_blank(t.sequences), sequence_headers))
+    formulas = {ledger_headers.columns[h]: rows for h, rows in t.ledger.attrs.get("formulas", {}).items()
+                if h in ledger_headers.columns}  # a reader that knows formulas says where they are
     return Inputs(canonical(non_blank(t.ledger), ledger_headers), ledger_headers,
                   canonical(non_blank(t.log), log_headers), log_headers, rules, settings, blocks, books,
-                  sequence_headers, rules_headers, below=t.below)
+                  sequence_headers, rules_headers, below=t.below, ledger_formulas=formulas)
 
 
 def canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:

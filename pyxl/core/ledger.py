@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 
 from .rules import Rules
 from .schema import fields
-from .values import parse_bool, parse_dates, parse_numbers, parse_vocab, text_cells
+from .values import error_cells, parse_bool, parse_dates, parse_numbers, parse_vocab, text_cells
 
 DATE_TYPES = ("date", "datetime")
 NUMBER_TYPES = ("int", "number", "money")
@@ -24,6 +25,8 @@ class ParsedLedger:
     kp: np.ndarray  # bool
     tier: pd.Series  # resolved tier code, NA when unknown or blank
     bad: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells typed but unreadable
+    errors: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells holding an Excel error value
+    formulas: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells holding a formula
     _text: dict[str, pd.Series] = field(default_factory=dict, repr=False)
     _blank: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -53,13 +56,19 @@ class ParsedLedger:
         tier[pos] = change.to_numpy(dtype=object)
         bad = {**self.bad, "tier": self.bad["tier"].copy()}
         bad["tier"][pos] = False
-        new = ParsedLedger(self.raw.assign(tier=typed), {**self.dates, "tier_since": tier_since}, self.numbers, self.kp,
-                           pd.Series(tier, index=self.index, dtype="string"), bad,
-                           {k: v for k, v in self._text.items() if k != "tier"},
-                           {k: v for k, v in self._blank.items() if k != "tier"})
+        new = replace(self, raw=self.raw.assign(tier=typed), dates={**self.dates, "tier_since": tier_since},
+                      tier=pd.Series(tier, index=self.index, dtype="string"), bad=bad,
+                      _text={k: v for k, v in self._text.items() if k != "tier"},
+                      _blank={k: v for k, v in self._blank.items() if k != "tier"})
         if "stage" in self.__dict__:
             new.stage = self.stage
         return new
+
+    def kept(self, key: str) -> np.ndarray:
+        """Cells the tool never writes over although the log moves their column: unreadable text, an Excel
+        error value, a formula."""
+        none = np.zeros(len(self.index), dtype=bool)
+        return self.bad.get(key, none) | self.errors.get(key, none) | self.formulas.get(key, none)
 
     def blank(self, key: str) -> np.ndarray:
         """Cells left blank (cached like ``text``: several checks ask about the name, tier and contact columns)."""
@@ -68,13 +77,17 @@ class ParsedLedger:
         return self._blank[key]
 
 
-def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date) -> ParsedLedger:
+def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date,
+                 formulas: Mapping[str, Collection[int]] | None = None) -> ParsedLedger:
+    """``formulas``: field key -> the rows whose cell holds a formula."""
     raw = raw.copy(deep=False)  # copy-on-write: columns added or changed here never reach the caller
     for f in fields("ledger"):
         if f.key not in raw:
             raw[f.key] = pd.Series(None, index=raw.index, dtype=object)
     typed = [f for f in fields("ledger") if not f.computed]
     parsed = ParsedLedger(raw, {}, {}, np.zeros(len(raw), dtype=bool), rules.tier_of(raw["tier"]))
+    parsed.errors = {f.key: error_cells(raw[f.key]) for f in typed}
+    parsed.formulas = {key: raw.index.isin(list(rows)) for key, rows in (formulas or {}).items()}
     for f in typed:
         if f.type in DATE_TYPES:
             parsed.dates[f.key], parsed.bad[f.key] = parse_dates(raw[f.key], today)
@@ -83,4 +96,5 @@ def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date) -> ParsedLedge
         elif f.type == "bool":
             parsed.kp, parsed.bad[f.key] = parse_bool(raw[f.key])
     parsed.bad["tier"] = ~parsed.blank("tier") & parsed.tier.isna().to_numpy()
+    parsed.bad = {key: bad & ~parsed.errors[key] for key, bad in parsed.bad.items()}  # errors are told as such
     return parsed

@@ -192,7 +192,7 @@ class DailyReport:
     """每日销售报告: today's touches against the plan and targets, and what carries over to tomorrow."""
     figures: pd.DataFrame  # metric, value, target, met
     outcomes: pd.DataFrame  # outcome, count
-    carried: pd.DataFrame  # planned today, not reached: owner, customer_id, name, tier
+    carried: pd.DataFrame  # planned today, not reached: owner, customer_id, name, tier, ledger_row
     tomorrow: pd.DataFrame  # the next working day's first calls
     news: pd.DataFrame  # today's competitor news: customer_id, competitor (seed 001's 竞争者的市场信息)
 
@@ -205,10 +205,13 @@ def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame
     day = _tier_codes(day, rules)
     reached_ids = set(day.loc[day["reached"], "customer_id"])
     touched_ids = set(day["customer_id"])
-    planned_ids = set(still_due["customer_id"]) | reached_ids
+    due_rows = still_due.drop_duplicates("ledger_row")  # a customer without an ID is a row of its own
+    reached_elsewhere = reached_ids - set(due_rows["customer_id"])
+    planned = len(due_rows) + len(reached_elsewhere)
+    touched_planned = int(due_rows["customer_id"].isin(touched_ids).sum()) + len(reached_elsewhere)
     effective = int(day["reached"].sum())
     new_key = int(day["new_tier"].isin(_key_tiers(rules)).sum())
-    rows = [("planned", len(planned_ids), None), ("touched_planned", len(planned_ids & touched_ids), len(planned_ids)),
+    rows = [("planned", planned, None), ("touched_planned", touched_planned, planned),
             ("touches", len(day), None), ("effective", effective, settings.effective_target),
             ("new_key", new_key, settings.new_key_target), ("deals", int(day["outcome"].eq("deal").sum()), None),
             ("collected", _collected_and_news(day, used_fields(touches))[0], None)]
@@ -217,7 +220,7 @@ def daily(touches: pd.DataFrame, still_due: pd.DataFrame, tomorrow: pd.DataFrame
     outcome = day["outcome"].where(day["reached"], "unreached").fillna("reached")
     outcomes = outcome.value_counts().rename_axis("outcome").reset_index(name="count")
     carried = still_due[~still_due["customer_id"].isin(reached_ids)]
-    carried = carried.drop_duplicates("customer_id")[["owner", "customer_id", "name", "tier"]]
+    carried = carried.drop_duplicates("ledger_row")[["owner", "customer_id", "name", "tier", "ledger_row"]]
     first = tomorrow.sort_values(["owner", "order"]).groupby("owner", sort=True).head(first_calls)
     news = day.loc[day["competitor"].notna(), ["customer_id", "competitor"]].reset_index(drop=True)
     return DailyReport(figures, outcomes, carried.reset_index(drop=True), first.reset_index(drop=True), news)

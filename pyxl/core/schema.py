@@ -81,6 +81,18 @@ def header_index(table: str) -> dict[str, str]:
     return index
 
 
+def expected_position(table: str, headers: list[str], match: HeaderMatch, key: str) -> int:
+    """Where the missing field ``key`` is expected among a table's ``headers`` (0-based): right after the
+    nearest field declared before it whose header is there (a renamed header sits in that cell), else first;
+    after the last column when ``key`` is not a field of the table."""
+    keys = [f.key for f in fields(table)]
+    if key not in keys:
+        return len(headers)
+    present = {k: h for h, k in match.columns.items()}
+    before = [present[k] for k in reversed(keys[: keys.index(key)]) if k in present]
+    return headers.index(before[0]) + 1 if before else 0
+
+
 def match_headers(table: str, headers: list[str]) -> HeaderMatch:
     index = header_index(table)
     columns: dict[str, str] = {}

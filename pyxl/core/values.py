@@ -15,6 +15,20 @@ import pandas as pd
 from .schema import vocabulary
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+
+
+class ErrorValue(str):
+    """An Excel error value in a cell (#N/A, #REF!, …), as readers deliver it: text to everything that only
+    shows it, and told apart from text and blanks by ``error_cells``."""
+
+
+def error_cells(series: pd.Series) -> np.ndarray:
+    """Which cells hold an Excel error value."""
+    values = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in _NEVER_TEXT:  # numbers, dates: no error among them
+        return np.zeros(len(values), dtype=bool)
+    return np.fromiter((type(v) is ErrorValue for v in values), dtype=bool, count=len(values))
+
 _SERIAL_RANGE = (1, 2958465)  # 1900-01-01 .. 9999-12-31
 _DATE_SEPARATORS = re.compile(r"\s*[年月/.\-]\s*")
 _TRAILING_DAY = re.compile(r"[日号]$")

@@ -3,10 +3,12 @@ working day, which get holiday greetings), the PlanSettings from the Settings an
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 
 from ..calendar import TeamCalendar
+from ..ids import without_unique_id
 from ..rules import Rules
 from ..settings import Settings
 from ..values import split_list
@@ -45,7 +47,22 @@ def plan_settings(rules: Rules, settings: Settings, blocks_table: pd.DataFrame) 
 
 def plan_for(rules: Rules, settings: Settings, blocks_table: pd.DataFrame, view: pd.DataFrame,
              calendar: TeamCalendar, monday: dt.date, today: dt.date) -> PlanResult:
-    """The week of ``monday`` planned from ``today`` on, for the customers of the refreshed ``view`` that
-    have an ID."""
-    customers = view[view["customer_id"] != ""]
-    return plan_week(customers, plan_tiers(rules), calendar, monday, today, plan_settings(rules, settings, blocks_table))
+    """The week of ``monday`` planned from ``today`` on, for every customer of the refreshed ``view`` (index =
+    ledger row), with or without a (unique) ID: entries and unplaced rows name their ``ledger_row``."""
+    keys = row_keys(view["customer_id"]).to_numpy()
+    plan = plan_week(view.assign(customer_id=keys), plan_tiers(rules), calendar, monday, today,
+                     plan_settings(rules, settings, blocks_table))
+    by_key = pd.DataFrame({"customer_id": view["customer_id"].to_numpy(), "ledger_row": view.index}, index=keys)
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        found = by_key.reindex(frame["customer_id"].to_numpy())
+        return frame.assign(customer_id=found["customer_id"].to_numpy(), ledger_row=found["ledger_row"].to_numpy())
+    return replace(plan, entries=keyed(plan.entries), unplaced=keyed(plan.unplaced))
+
+
+def row_keys(ids: pd.Series) -> pd.Series:
+    """A unique planning key per ledger row: the customer ID where it is typed once, else the ID (or nothing)
+    followed by a NUL and the row (a NUL cannot be typed in a cell, so a key never equals a typed ID)."""
+    text = ids.astype(str)
+    rows = pd.Series(ids.index, index=ids.index).astype(str).str.zfill(7)
+    return text.where(~without_unique_id(text), text + "\x00" + rows)

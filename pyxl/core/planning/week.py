@@ -65,13 +65,13 @@ def with_co_owners(entries: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFra
     """Entries plus a copy of each escalated customer's entry on its co-owner's list (seed 003: from stage
     B2 on, or after a hard call, the manager or director works the customer too). A copy uses none of the
     co-owner's capacity; ``for_owner`` names the owner it helps, and the copies follow the co-owner's own
-    touches of the day."""
+    touches of the day. ``entries`` (from ``plan_for``) and ``customers`` (the view) are keyed by ledger row."""
     escalated = customers[customers["escalated"] & customers["co_owner"].ne(customers["owner"])]
-    helped = entries[entries["customer_id"].isin(escalated["customer_id"])]
+    helped = entries[entries["ledger_row"].isin(escalated.index)]
     out = entries.assign(for_owner="")
     if helped.empty:
         return out
-    co_owner = helped["customer_id"].map(dict(zip(escalated["customer_id"], escalated["co_owner"])))
+    co_owner = helped["ledger_row"].map(escalated["co_owner"])
     copies = helped.assign(for_owner=helped["owner"], owner=co_owner, reason="co_owner")
     both = pd.concat([out, copies], ignore_index=True).sort_values(["owner", "date", "for_owner", "order"],
                                                                    kind="stable")
