@@ -285,7 +285,7 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)
             files.refuse_output(ics, [book], force=force, lang=language(wb))
         outcome, result = actions.weekly_plan(wb, week, day)
         if ics:
-            files.write_atomic(ics, plan_to_ics(result.entries, per=ics_per), lang=language(wb))
+            files.write_atomic(ics, plan_to_ics(result.entries, language(wb), per=ics_per), lang=language(wb))
             outcome.files.append(str(ics))
     _summary(outcome, False, f"plan {book.name}")
     _flags_table(outcome)

@@ -154,7 +154,7 @@ def test_blocks_serve_their_tiers_and_greetings_have_their_own_block(built_workb
     assert day["planned"] <= day["capacity"]  # greetings are not counted as calls
     sheet_day = next(r for r in _rows(path, "plan") if r[0] == "张三" and r[1] and r[1].date() == monday)
     assert sheet_day[2:6] == (day["planned"], day["capacity"], 30, 2)  # planned, capacity, target, greetings
-    events = [c for c in icalendar.Calendar.from_ical(plan_to_ics(plan.entries)).walk("VEVENT")]
+    events = [c for c in icalendar.Calendar.from_ical(plan_to_ics(plan.entries, "zh-CN")).walk("VEVENT")]
     assert len(events) == len(plan.entries)
     starts = sorted((e.decoded("dtstart").replace(tzinfo=None)) for e in events)
     assert starts == sorted(pd.Timestamp(s).to_pydatetime() for s in plan.entries["start"])

@@ -23,6 +23,24 @@ def text(lang: str, section: str, key: str, **args) -> str:
     return texts(lang)[section][key].format(**args)
 
 
+def reason_text(reason: str, greeting: str, lang: str, for_owner: str = "") -> str:
+    """Why a plan entry is listed, with a birthday or holiday greeting the same day next to it ("overdue ·
+    birthday"); ``greeting`` as the planner writes it ("birthday; holiday greeting: 国庆节"); an entry copied to
+    a co-owner (``for_owner``: the owner it helps) says whose customer it is."""
+    reasons = texts(lang)["reasons"]
+    if for_owner:
+        return reasons["co_owner"].format(owner=for_owner)
+    parts = [reasons.get(reason, reason)]
+    for g in filter(None, (greeting or "").split("; ")):
+        kind, _, name = g.partition(": ")
+        label = reasons.get(kind, kind) + (f" {name}" if name else "")
+        if label not in parts and kind != reason:
+            parts.append(label)
+        elif kind == reason and name:
+            parts[0] = label
+    return " · ".join(parts)
+
+
 class _Keep(dict):
     """format_map mapping that leaves unknown placeholders visible."""
     def __missing__(self, key: str) -> str:
