@@ -48,12 +48,13 @@ class _Keep(dict):
 
 
 def render_flags(flags: pd.DataFrame, lang: str) -> list[str]:
-    """Every flag of a flags table as a sentence in ``lang`` (the table column picks the field labels)."""
-    templates = texts(lang)["checks"]
+    """Every flag of a flags table as a sentence in ``lang`` (the table column picks the field labels; a list
+    argument is joined with the language's list separator)."""
+    templates, separator = texts(lang)["checks"], texts(lang)["punctuation"]["list"]
     out = []
     for rule, table, key, value, suggested, args in zip(flags["rule"], flags["table"], flags["field"], flags["value"],
                                                           flags["suggested_tier"], flags["args"]):
-        values = _Keep(args or {})
+        values = _Keep({k: separator.join(v) if isinstance(v, list) else v for k, v in (args or {}).items()})
         values.setdefault("field", _field_label(_LABEL_TABLES.get(table, "ledger"), key or "", lang))
         values.setdefault("value", cell_text(value))
         values.setdefault("suggested", suggested or "")
