@@ -14,7 +14,7 @@ import tempfile
 import traceback
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Mapping, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ from .core.errors import CHECK_ERRORS, DONE, INTERNAL, REFUSED, FollowupError
 from .core.i18n import text, texts
 from .core.ical import plan_to_ics
 from .core.rules import PRESETS
-from .core.schema import LANGS
+from .core.schema import LANGS, vocabulary
 
 if TYPE_CHECKING:
     from . import importer
@@ -50,7 +50,17 @@ class Refusal(FollowupError):
 
 
 class _Followup(TyperGroup):
-    """Runs a command; the one place a refusal or a crash becomes one line on stderr and an exit code."""
+    """Runs a command; the one place a refusal or a crash becomes one line on stderr and an exit code.
+    Its help and each command's are the locale's (``[cli_help]``) in ``help_language``; a command's
+    docstring is its example."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        t = texts(help_language(os.environ))["cli_help"]
+        self.help = t["app"]
+        for name, command in self.commands.items():
+            example = (command.help or "").removeprefix("Example: ")
+            command.help = f"{t[name]}\n\n{t['example']} {example}"
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
@@ -65,6 +75,16 @@ class _Followup(TyperGroup):
             _fail(str(exc), exc.exit_code)
         except Exception:  # noqa: BLE001 - a bug: keep the traceback in a report, say one line
             _fail(text(_language(ctx), "cli", "internal", error=_last_line(), report=_write_report()), INTERNAL)
+
+
+def help_language(env: Mapping[str, str]) -> str:
+    """The language of the command's help: FOLLOWUP_LANG, else the locale (LC_ALL, LC_MESSAGES, LANG): zh… is
+    zh-CN, another language en; nothing set (or C/POSIX): zh-CN."""
+    for key in ("FOLLOWUP_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(key, "").strip()
+        if value and value.split(".")[0] not in ("C", "POSIX"):
+            return "zh-CN" if value.lower().startswith("zh") else "en"
+    return DEFAULT_LANG
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -112,10 +132,7 @@ def _remember(key: str):
 
 
 app = typer.Typer(cls=_Followup, add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
-                  pretty_exceptions_enable=False,
-                  help="客户跟进 followup: customer follow-up on an Excel workbook, headless. Exit codes: 0 done, "
-                       "1 checks found errors, 2 refused or bad input, 3 busy (open in Excel, locked), "
-                       "4 internal error (a report file is named).")
+                  pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
 
@@ -169,34 +186,34 @@ def _summary(outcome: actions.Outcome, as_json: bool, title: str) -> None:
     labels = texts(outcome.lang)["summary"]
     table = Table(title=title, show_header=False)
     for key, value in outcome.summary.items():
-        table.add_row(labels.get(key, key), str(value))
+        shown = vocabulary("bool").label("yes" if value else "no", outcome.lang) if isinstance(value, bool) else value
+        table.add_row(labels.get(key, key), str(shown))
     console.print(table)
     for path in outcome.files:
-        console.print(f"wrote {path}")
+        console.print(labels["wrote"].format(path=path))
 
 
 def _flags_table(outcome: actions.Outcome, limit: int = 40) -> None:
     flags = outcome.flags
     if flags is None or flags.empty:
         return
+    t = texts(outcome.lang)
     table = Table(show_lines=False)
     for col in ("severity", "cell", "message"):
-        table.add_column(col)
+        table.add_column(t["checks_sheet"][col])
     colour = {"error": "red", "warning": "yellow", "suggestion": "cyan"}
     for f in flags.sort_values("severity", key=lambda s: s.map({"error": 0, "warning": 1, "suggestion": 2}),
                                kind="stable").head(limit).itertuples():
-        table.add_row(f"[{colour[f.severity]}]{f.severity}[/]", f.cell, f.message)
+        table.add_row(f"[{colour[f.severity]}]{t['severity'][f.severity]}[/]", f.cell, f.message)
     console.print(table)
     if len(flags) > limit:
-        console.print(f"… and {len(flags) - limit} more on the Checks sheet")
+        console.print(t["summary"]["more_flags"].format(n=len(flags) - limit))
 
 
 @app.command()
 def new(path: Path, lang: Lang = DEFAULT_LANG, preset: Preset = "maturity",
         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
-    """Create a fresh workbook.
-
-    Example: followup new team.xlsm --lang en --preset abc"""
+    """Example: followup new team.xlsm --lang en --preset abc"""
     _workbook_options(lang, preset)
     if path.exists() and not force:
         raise Refusal("exists", path=path)
@@ -213,9 +230,7 @@ def _workbook_options(lang: str, preset: str) -> None:
 @app.command("build-workbook")
 def build(out: Annotated[Path, typer.Option("-o", help="Where to write.")] = Path("workbook/followup.xlsm"),
           lang: Lang = DEFAULT_LANG, preset: Preset = "maturity") -> None:
-    """Rebuild the product workbook from the sources (reproducible byte for byte).
-
-    Example: followup build-workbook -o workbook/followup.xlsm"""
+    """Example: followup build-workbook -o workbook/followup.xlsm"""
     _workbook_options(lang, preset)
     from .build.workbook import build_workbook
     console.print(f"wrote {build_workbook(out, lang, preset)}")
@@ -225,9 +240,7 @@ def build(out: Annotated[Path, typer.Option("-o", help="Where to write.")] = Pat
 def demo(path: Annotated[Path, typer.Argument(help="Where to write the demo workbook.")] = Path("demo/followup-demo.xlsm"),
          customers: Annotated[int, typer.Option(help="How many sample customers (at least 1).")] = 120,
          lang: Lang = DEFAULT_LANG, today: Today = None) -> None:
-    """A fresh workbook with sample customers and a 90-day contact history, refreshed.
-
-    Example: followup demo demo.xlsm --customers 300"""
+    """Example: followup demo demo.xlsm --customers 300"""
     _choice(lang, LANGS, "--lang")
     if customers < 1:
         raise Refusal("too_few", option="--customers", value=customers, minimum=1)
@@ -239,9 +252,7 @@ def demo(path: Annotated[Path, typer.Argument(help="Where to write the demo work
 
 @app.command()
 def refresh(book: Book, today: Today = None, as_json: AsJson = False, no_backup: NoBackup = False) -> None:
-    """Compute Earliest/Due/Status/Checks, write the Agenda, Checks and Dashboard sheets.
-
-    Example: followup refresh team.xlsm --today 2026-11-23"""
+    """Example: followup refresh team.xlsm --today 2026-11-23"""
     with _headless(book, no_backup) as wb:
         outcome = actions.refresh(wb, _date(today))
     _summary(outcome, as_json, f"refresh {book.name}")
@@ -249,9 +260,7 @@ def refresh(book: Book, today: Today = None, as_json: AsJson = False, no_backup:
 
 @app.command()
 def check(book: Book, today: Today = None, as_json: AsJson = False, no_backup: NoBackup = False) -> None:
-    """Check tiers and data; list every flag with its Sheet!cell. Exit 1 when there are errors.
-
-    Example: followup check team.xlsm --json"""
+    """Example: followup check team.xlsm --json"""
     with _headless(book, no_backup) as wb:
         outcome = actions.check(wb, _date(today))
     if as_json:
@@ -270,9 +279,7 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)
          today: Today = None, ics: Annotated[Optional[Path], typer.Option(help="Also write an iCalendar file.")] = None,
          ics_per: Annotated[str, typer.Option(help="customer or block")] = "customer",
          no_backup: NoBackup = False, force: Force = False) -> None:
-    """Plan the week within each owner's capacity (Plan sheet; --ics for Outlook/phones).
-
-    Example: followup plan team.xlsm --week 2026-W48 --ics week.ics"""
+    """Example: followup plan team.xlsm --week 2026-W48 --ics week.ics"""
     _choice(ics_per, ICS_PER, "--ics-per")
     day = _date(today)
     if week:
@@ -285,7 +292,7 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)
             files.refuse_output(ics, [book], force=force, lang=language(wb))
         outcome, result = actions.weekly_plan(wb, week, day)
         if ics:
-            files.write_atomic(ics, plan_to_ics(result.entries, per=ics_per), lang=language(wb))
+            files.write_atomic(ics, plan_to_ics(result.entries, language(wb), per=ics_per), lang=language(wb))
             outcome.files.append(str(ics))
     _summary(outcome, False, f"plan {book.name}")
     _flags_table(outcome)
@@ -305,9 +312,7 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
         collected: Annotated[Optional[float], typer.Option(help="Amount collected (回款) at this touch.")] = None,
         competitor: Annotated[str, typer.Option(help="Competitor news heard at this touch (竞争者动态).")] = "",
         today: Today = None, no_backup: NoBackup = False) -> None:
-    """Log a touch, then refresh. Tier, channel, outcome, step and event must be ones the workbook knows.
-
-    Example: followup log team.xlsm --id JRN01001 --channel phone --reached no"""
+    """Example: followup log team.xlsm --id JRN01001 --channel phone --reached no"""
     agreed_on, day = _date(agreed, "--agreed"), _date(today)
     with _headless(book, no_backup) as wb:
         result = actions.log_contact(wb, id, channel, reached, outcome, agreed_on, note, new_tier=tier,
@@ -318,9 +323,7 @@ def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")
 
 @app.command()
 def endofday(book: Book, today: Today = None, no_backup: NoBackup = False) -> None:
-    """Refresh, then the daily report (日报): today vs plan and targets, carried-over customers, tomorrow.
-
-    Example: followup endofday team.xlsm --today 2026-11-23"""
+    """Example: followup endofday team.xlsm --today 2026-11-23"""
     with _headless(book, no_backup) as wb:
         outcome = actions.end_of_day(wb, _date(today))
     _summary(outcome, False, f"endofday {book.name}")
@@ -328,9 +331,7 @@ def endofday(book: Book, today: Today = None, no_backup: NoBackup = False) -> No
 
 @app.command()
 def ids(book: Book, no_backup: NoBackup = False) -> None:
-    """Give a customer ID to every ledger row without one (e.g. JRN01001).
-
-    Example: followup ids team.xlsm"""
+    """Example: followup ids team.xlsm"""
     with _headless(book, no_backup) as wb:
         outcome = actions.new_customer_ids(wb)
     _summary(outcome, False, f"ids {book.name}")
@@ -345,9 +346,7 @@ def export(book: Book,
            pdf: Annotated[bool, typer.Option(help="Also render Dashboard and Plan to PDF (LibreOffice).")] = False,
            out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None,
            force: Force = False) -> None:
-    """Write a macro-free .xlsx copy for a manager (values, colours and charts kept).
-
-    Example: followup export team.xlsm --mask -o manager.xlsx"""
+    """Example: followup export team.xlsm --mask -o manager.xlsx"""
     outcome = export_mod.manager_copy(book, out, mask=mask, mask_names=mask_names, pdf=pdf, force=force)
     _summary(outcome, False, f"export {book.name}")
 
@@ -360,11 +359,7 @@ def rollup(books: Annotated[list[Path], typer.Argument(
            workers: Annotated[Optional[int], typer.Option(
                help="Processes reading the books (default 1: a pool did not pay on 2 cores).")] = None,
            force: Force = False) -> None:
-    """Merge owners' workbooks into one macro-free team workbook: ledgers and logs with their source file,
-    duplicate customers across owners (撞单) flagged, one team dashboard. Rules and settings come from the
-    first workbook.
-
-    Example: followup rollup 张伟.xlsm 李娜.xlsm 王磊.xlsm -o team.xlsx"""
+    """Example: followup rollup 张伟.xlsm 李娜.xlsm 王磊.xlsm -o team.xlsx"""
     from . import rollup as rollup_mod
     if workers is not None and workers < 1:
         raise Refusal("too_few", option="--workers", value=workers, minimum=1)
@@ -389,9 +384,7 @@ def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import:
                                                     "(default: fill blanks only, report conflicts).")] = False,
             kind: Annotated[str, typer.Option(help="auto, ledger (customers) or log (contacts).")] = "auto",
             today: Today = None, as_json: AsJson = False, no_backup: NoBackup = False) -> None:
-    """Import customers or a call log from other systems' exports, merged without duplicates, then refresh.
-
-    Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
+    """Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
     from . import importer  # calamine and the import machinery only for an import
     _choice(kind, IMPORT_KINDS, "--kind")
     maps = [*(map_ or []), *(f"{column}=-" for column in skip or [])]
@@ -471,9 +464,7 @@ def _rows_hint(rows: list[int] | None, shown: int = 8) -> str:
 
 @app.command()
 def doctor(book: Book, lang: Lang = DEFAULT_LANG) -> None:
-    """What would make the Excel door fail here, each with a one-line fix. Exit 1 when something fails.
-
-    Example: followup doctor team.xlsm"""
+    """Example: followup doctor team.xlsm"""
     from .doctor import FAIL, diagnose
     _choice(lang, LANGS, "--lang")
     findings = diagnose(book, lang=lang)

@@ -285,7 +285,7 @@ def rollup(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
     unknown = sorted({c for b in books for c in b.unknown_columns})
     if unknown:
         summary["columns_not_carried"] = ", ".join(unknown)
-    return actions.Outcome(as_of, summary, flags, [str(out)])
+    return actions.Outcome(as_of, summary, flags, [str(out)], lang=lang)
 
 
 class _Clock:

@@ -15,7 +15,7 @@ from .book import layout as L
 from .book.a1 import cell_address
 from .book.base import Book, Cell
 from .core import engine, messages, reports
-from .core.i18n import texts
+from .core.i18n import reason_text, texts
 from .core.planning import agenda, with_co_owners
 from .core.playbooks import greeting_templates
 from .core.schema import field, vocabulary
@@ -97,7 +97,7 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, ce
         step_due = get("step_due", row, None)
         step_now = step_due is not None and not pd.isna(step_due) and pd.Timestamp(step_due).date() <= e.date
         helper = getattr(e, "for_owner", "")
-        reason = t["reasons"]["co_owner"].format(owner=helper) if helper else _reason(e.reason, e.greeting, t)
+        reason = reason_text(e.reason, e.greeting, lang, helper)
         how = (get("step_channel", row, None) if step_now else None) or e.channel  # the step's channel when shown
         rows.append([int(e.order), e.block, e.owner, e.customer_id, _listed_name(e.name, row, cells), e.tier,
                      (vocabulary("status").label(st, lang), STATUS_ROLE.get(st, "text")),
@@ -148,20 +148,6 @@ def _greeting_messages(entries: pd.DataFrame, inputs: Inputs) -> dict[tuple[int,
     return out
 
 
-def _reason(reason: str, greeting: str, t: dict) -> str:
-    """Why a customer is listed, with a birthday or holiday greeting the same day next to it
-    ("overdue · birthday"); ``greeting`` as the planner writes it ("birthday; holiday greeting: 国庆节")."""
-    parts = [t["reasons"].get(reason, reason)]
-    for g in filter(None, (greeting or "").split("; ")):
-        kind, _, name = g.partition(": ")
-        label = t["reasons"].get(kind, kind) + (f" {name}" if name else "")
-        if label not in parts and kind != reason:
-            parts.append(label)
-        elif kind == reason and name:
-            parts[0] = label
-    return " · ".join(parts)
-
-
 UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]
 
 
@@ -171,7 +157,9 @@ def _unplaced_rows(unplaced: pd.DataFrame, cells: pd.Series, t: dict) -> list[li
     rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
             _header(t, "unplaced", UNPLACED_COLUMNS)]
     for u in unplaced.itertuples(index=False):
-        rows.append([u.owner, u.customer_id, _listed_name(u.name, u.ledger_row, cells), u.tier, (plain(u.due), "date"), (u.why, "warning"),
+        why = t["why_unplaced"].get(u.why, u.why)
+        rows.append([u.owner, u.customer_id, _listed_name(u.name, u.ledger_row, cells), u.tier, (plain(u.due), "date"),
+                     (why, "warning"),
                      plain(u.late_at_best), (plain(u.best_day), "date"), plain(u.extra_needed)])
     return rows
 

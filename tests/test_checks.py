@@ -204,7 +204,7 @@ def test_stock_short_one_line_per_owner():
     stock = r.flags[r.flags["rule"] == "stock.short"]
     assert sorted(stock["row"]) == ["-", "李娜"]  # 张伟 has 2 of 3K and 1 of 4N: not short
     li = stock[stock["row"] == "李娜"].iloc[0]
-    assert li["args"] == {"owner": "李娜", "short": "3K 1/2，4N 0/1", "tiers": 2}
+    assert li["args"] == {"owner": "李娜", "short": ["3K 1/2", "4N 0/1"], "tiers": 2}
     assert li["message"] == "李娜 有 2 个类别低于目标储备（实有/目标）：3K 1/2，4N 0/1"
 
 

@@ -11,7 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from pyxl import actions
-from pyxl.cli import app
+from pyxl.cli import app, help_language
+from pyxl.core.i18n import texts
 from pyxl.core.errors import BUSY, INTERNAL, REFUSED
 
 from conftest import TODAY
@@ -153,3 +154,26 @@ def test_every_command_has_a_runnable_example_in_its_help():
         example = re.search(r"(Example|示例): (followup .*)", result.output)
         assert example, f"{name} --help has no example"
         assert example.group(2).split()[1] == name, example.group(2)
+
+
+@pytest.mark.parametrize("env, lang", [({"FOLLOWUP_LANG": "en", "LANG": "zh_CN.UTF-8"}, "en"),
+                                       ({"LANG": "zh_CN.UTF-8"}, "zh-CN"), ({"LC_ALL": "en_GB.UTF-8"}, "en"),
+                                       ({"LANG": "C.UTF-8"}, "zh-CN"), ({}, "zh-CN")])
+def test_help_language_follows_followup_lang_then_the_locale(env, lang):
+    assert help_language(env) == lang
+
+
+@pytest.mark.parametrize("lang, other", [("zh-CN", re.compile(r"\b[a-z]{4,}\b")), ("en", re.compile(r"[\u4e00-\u9fff]"))])
+def test_command_list_and_summaries_in_the_help_language(monkeypatch, lang, other):
+    """Every command's one-line summary in the list and on its own help page is in the chosen language
+    (lower-case English words outside option names and examples are what today's English help had)."""
+    monkeypatch.setenv("FOLLOWUP_LANG", lang)
+    listing = runner.invoke(app, ["--help"]).output
+    commands = typer.main.get_command(app).commands
+    summaries = texts(lang)["cli_help"]
+    for name in commands:
+        summary = summaries[name]
+        assert summary[:8] in listing, name  # the list wraps and cuts the rest
+        assert not other.search(re.sub(r"--[\w-]+|Outlook|Excel|JRN\d+|\.xlsx", "", summary)), summary
+        page = runner.invoke(app, [name, "--help"]).output
+        assert summary[:8] in page and summaries["example"] in page, name

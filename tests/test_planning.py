@@ -278,16 +278,16 @@ def test_preferred_window(text, window):
 def test_ics_round_trip():
     customers = bench.generate(2, 60, NORMAL, 3, CAL)
     r = plan_week(customers, TIERS, CAL, NORMAL, NORMAL)
-    one = plan_to_ics(r.entries, stamp=STAMP)
+    one = plan_to_ics(r.entries, "en", stamp=STAMP)
     events = icalendar.Calendar.from_ical(one).walk("VEVENT")
     assert len(events) == len(r.entries)
     assert len({str(ev["UID"]) for ev in events}) == len(events)
-    assert one == plan_to_ics(r.entries.sample(frac=1, random_state=1), stamp=STAMP)  # stable
+    assert one == plan_to_ics(r.entries.sample(frac=1, random_state=1), "en", stamp=STAMP)  # stable
     first = min(events, key=lambda ev: ev.decoded("DTSTART"))
     assert first.decoded("DTSTART").utcoffset() == dt.timedelta(hours=8)
-    blocks = icalendar.Calendar.from_ical(plan_to_ics(r.entries, per="block", stamp=STAMP)).walk("VEVENT")
+    blocks = icalendar.Calendar.from_ical(plan_to_ics(r.entries, "en", per="block", stamp=STAMP)).walk("VEVENT")
     assert len(blocks) == r.entries.groupby(["owner", "date", "block_start"]).ngroups
-    assert icalendar.Calendar.from_ical(plan_to_ics(r.entries.head(0))).walk("VEVENT") == []
+    assert icalendar.Calendar.from_ical(plan_to_ics(r.entries.head(0), "en")).walk("VEVENT") == []
 
 
 def test_capacity_load_and_target_defaults_come_from_settings_toml(tmp_path, monkeypatch):

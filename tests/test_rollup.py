@@ -156,7 +156,7 @@ def test_sources_and_first_book_settings(team):
     owners = [r[4] for r in _rows(wb["设置"])[1:] if r[4]]
     assert owners == [owner_name(i) for i in range(len(SIZES))]
     assert "规则与设置取自第一个工作簿" in str(wb["校验"]["A3"].value)
-    assert "rules_and_settings_from" in team["output"]
+    assert "规则与设置取自" in team["output"] and "rules_and_settings_from" not in team["output"]  # in its language
 
 
 def test_merge_suffixes_only_ids_shared_between_books(team):

@@ -153,8 +153,10 @@ def test_blocks_serve_their_tiers_and_greetings_have_their_own_block(built_workb
     day = plan.day_totals.set_index("date").loc[monday]
     assert day["planned"] <= day["capacity"]  # greetings are not counted as calls
     sheet_day = next(r for r in _rows(path, "plan") if r[0] == "张三" and r[1] and r[1].date() == monday)
+    left_row = next(r for r in _rows(path, "plan") if left.iloc[0]["customer_id"] in r)
+    assert "问候时段已满" in left_row and "greetings" not in left_row  # why, in the workbook's language
     assert sheet_day[2:6] == (day["planned"], day["capacity"], 30, 2)  # planned, capacity, target, greetings
-    events = [c for c in icalendar.Calendar.from_ical(plan_to_ics(plan.entries)).walk("VEVENT")]
+    events = [c for c in icalendar.Calendar.from_ical(plan_to_ics(plan.entries, "zh-CN")).walk("VEVENT")]
     assert len(events) == len(plan.entries)
     starts = sorted((e.decoded("dtstart").replace(tzinfo=None)) for e in events)
     assert starts == sorted(pd.Timestamp(s).to_pydatetime() for s in plan.entries["start"])

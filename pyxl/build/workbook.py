@@ -18,7 +18,7 @@ from ..core import playbooks
 from ..core import rules as presets
 from ..core.i18n import texts
 from ..core.schema import fields, vocabulary
-from ..core.settings import defaults
+from ..core.settings import default, defaults
 from ..files import write_atomic
 from . import ribbon, vba
 from .styles import ROLES, STATUS_FILLS
@@ -130,13 +130,21 @@ class Builder:
         sheet.fit_to_pages(1, 0)
         sheet.write_comment(0, 0, self.t["notes"]["sequences"], {"x_scale": 3, "y_scale": 3})
 
+    def _setting_default(self, key: str, value: object) -> object:
+        """A Settings default as this workbook's language writes it (settings.toml's are shared by both)."""
+        parsed = default(key)
+        if key == "language":
+            return self.lang
+        if isinstance(parsed, bool):
+            return vocabulary("bool").label("yes" if parsed else "no", self.lang)
+        if key == "load_by":
+            return self.t["settings_values"][parsed]
+        return value
+
     def _settings(self) -> None:
         sheet = self.sheets[L.SETTINGS]
         desc = 1 if self.lang == "zh-CN" else 2
-        rows = [[key, None if key == "language" else v[0], v[desc]] for key, v in defaults().items()]
-        for row in rows:
-            if row[0] == "language":
-                row[1] = self.lang
+        rows = [[key, self._setting_default(key, v[0]), v[desc]] for key, v in defaults().items()]
         self.table(L.SETTINGS, L.T_SETTINGS, 0, 0, self.t["tables"]["settings"], rows, widths=[18, 18, 40])
         self.wb.define_name(L.AS_OF_NAME, self.ref(L.SETTINGS, 1, 1, 1))
         self.wb.define_name(L.TODAY_NAME, L.today_formula())

@@ -50,12 +50,17 @@ def to_date(day: np.datetime64) -> dt.date | None:
     return None if np.isnat(day) else day.astype(dt.date)
 
 
+HOLIDAY_LANGUAGES = {"zh-CN": "zh_CN", "en": "en_US"}  # a workbook language -> the holidays library's
+
+
 class TeamCalendar:
     """Working days of one team: a country's calendar plus the team's own extra holidays and workdays."""
 
     def __init__(self, country: str = "CN", subdivision: str | None = None,
-                 extra_holidays: Iterable[dt.date] = (), extra_workdays: Iterable[dt.date] = ()):
+                 extra_holidays: Iterable[dt.date] = (), extra_workdays: Iterable[dt.date] = (),
+                 language: str = "en"):
         self.country = country
+        self.language = language  # the workbook's: holiday names in it where the library has them
         self.subdivision = subdivision or None
         self.extra_holidays = frozenset(_plain_dates(extra_holidays))
         self.extra_workdays = frozenset(_plain_dates(extra_workdays))
@@ -74,7 +79,9 @@ class TeamCalendar:
         entity = _country_class(self.country)
         if entity is None:  # not a code the library knows: its own lookup raises its own error
             return holidays.country_holidays(self.country, subdiv=self.subdivision, years=years)
-        return entity(years=years, subdiv=self.subdivision)
+        wanted = HOLIDAY_LANGUAGES.get(self.language)
+        language = wanted if wanted in getattr(entity, "supported_languages", ()) else None
+        return entity(years=years, subdiv=self.subdivision, language=language)
 
     def holiday_names(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:
         """Public holidays (country) and team holidays between two dates, with their names."""

@@ -415,7 +415,7 @@ def check_stock(ctx: CheckContext) -> list[pd.DataFrame]:
         for owner, n in have[have < target].items():
             short.setdefault(owner, []).append((code, int(n), int(target)))
     return [flag(STOCK_SHORT, list(short), "tier", [",".join(c for c, _, _ in s) for s in short.values()],
-                 args=[{"owner": o, "short": "，".join(f"{c} {n}/{t}" for c, n, t in s), "tiers": len(s)}
+                 args=[{"owner": o, "short": [f"{c} {n}/{t}" for c, n, t in s], "tiers": len(s)}
                        for o, s in short.items()])]
 
 

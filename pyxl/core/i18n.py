@@ -23,6 +23,24 @@ def text(lang: str, section: str, key: str, **args) -> str:
     return texts(lang)[section][key].format(**args)
 
 
+def reason_text(reason: str, greeting: str, lang: str, for_owner: str = "") -> str:
+    """Why a plan entry is listed, with a birthday or holiday greeting the same day next to it ("overdue ·
+    birthday"); ``greeting`` as the planner writes it ("birthday; holiday greeting: 国庆节"); an entry copied to
+    a co-owner (``for_owner``: the owner it helps) says whose customer it is."""
+    reasons = texts(lang)["reasons"]
+    if for_owner:
+        return reasons["co_owner"].format(owner=for_owner)
+    parts = [reasons.get(reason, reason)]
+    for g in filter(None, (greeting or "").split("; ")):
+        kind, _, name = g.partition(": ")
+        label = reasons.get(kind, kind) + (f" {name}" if name else "")
+        if label not in parts and kind != reason:
+            parts.append(label)
+        elif kind == reason and name:
+            parts[0] = label
+    return " · ".join(parts)
+
+
 class _Keep(dict):
     """format_map mapping that leaves unknown placeholders visible."""
     def __missing__(self, key: str) -> str:
@@ -30,12 +48,13 @@ class _Keep(dict):
 
 
 def render_flags(flags: pd.DataFrame, lang: str) -> list[str]:
-    """Every flag of a flags table as a sentence in ``lang`` (the table column picks the field labels)."""
-    templates = texts(lang)["checks"]
+    """Every flag of a flags table as a sentence in ``lang`` (the table column picks the field labels; a list
+    argument is joined with the language's list separator)."""
+    templates, separator = texts(lang)["checks"], texts(lang)["punctuation"]["list"]
     out = []
     for rule, table, key, value, suggested, args in zip(flags["rule"], flags["table"], flags["field"], flags["value"],
                                                           flags["suggested_tier"], flags["args"]):
-        values = _Keep(args or {})
+        values = _Keep({k: separator.join(v) if isinstance(v, list) else v for k, v in (args or {}).items()})
         values.setdefault("field", _field_label(_LABEL_TABLES.get(table, "ledger"), key or "", lang))
         values.setdefault("value", cell_text(value))
         values.setdefault("suggested", suggested or "")

@@ -168,5 +168,6 @@ def settings_from_pairs(pairs: dict[str, object], rows: dict[str, int] | None = 
 
 def calendar_for(settings: Settings) -> TeamCalendar:
     """The team's working-day calendar: public holidays of the country/region, plus the team's own holidays
-    and make-up workdays."""
-    return TeamCalendar(settings.country, settings.subdivision, settings.extra_holidays, settings.extra_workdays)
+    and make-up workdays; holiday names in the Settings' language."""
+    return TeamCalendar(settings.country, settings.subdivision, settings.extra_holidays, settings.extra_workdays,
+                        settings.language)
