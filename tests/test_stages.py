@@ -2,7 +2,7 @@
 
 Dates hand-computed on the 2026 Chinese calendar: Spring Festival off Sun 15 – Mon 23 February, make-up
 workdays Sat 14 and Sat 28 February. From a last contact on Thu 12 February the working days are Fri 13,
-Sat 14, Tue 24, Wed 25, Thu 26: 1 working day → 13 Feb, 3 → 24 Feb, 5 → 26 Feb.
+Sat 14, Tue 24, Wed 25, Thu 26: 1 working day → 13 Feb, 2 → 14 Feb, 3 → 24 Feb, 5 → 26 Feb.
 """
 from __future__ import annotations
 
@@ -135,3 +135,13 @@ def test_import_maps_a_stage_alias_and_points_at_the_stage_aliases(tmp_path):
     assert s.unmapped["流程阶段"] == {"签约": 1}
     hint = s.lists["流程阶段"]
     assert "规则!" in hint and "阶段别名" in hint  # the stage table's Aliases column
+
+
+def test_the_team_rollup_keeps_the_first_books_stage_table(tmp_path):
+    from pyxl.rollup import rollup
+    book = _book(tmp_path, "pipeline", [("演示客户", "P", "方案演示")])
+    rollup([book], tmp_path / "team.xlsx", today=dt.date(2026, 2, 13))
+    team = actions.load(WorkbookPackage.open(tmp_path / "team.xlsx"))
+    assert list(team.rules.stages.index) == ["LEAD", "FIRST", "DEMO", "NEGO"]
+    # the stage's 2 working days: Fri 13 and the make-up Saturday 14 February
+    assert _day(team.ledger.set_index("name").loc["演示客户", "due"]) == dt.date(2026, 2, 14)
