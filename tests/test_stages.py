@@ -145,3 +145,17 @@ def test_the_team_rollup_keeps_the_first_books_stage_table(tmp_path):
     assert list(team.rules.stages.index) == ["LEAD", "FIRST", "DEMO", "NEGO"]
     # the stage's 2 working days: Fri 13 and the make-up Saturday 14 February
     assert _day(team.ledger.set_index("name").loc["演示客户", "due"]) == dt.date(2026, 2, 14)
+
+
+def test_a_stage_table_left_empty_schedules_by_the_tiers_alone(tmp_path):
+    path = _book(tmp_path, "pipeline", [("谈判中", "P", "商务谈判")])
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    ws = next(ws for ws in wb.worksheets if L.T_STAGES in ws.tables)
+    c0, r0, c1, r1 = openpyxl.utils.cell.range_boundaries(ws.tables[L.T_STAGES].ref)
+    for row in ws.iter_rows(min_row=r0 + 1, max_row=r1, min_col=c0, max_col=c1):
+        for cell in row:
+            cell.value = None
+    wb.save(path)
+    rows = _refresh(path, dt.date(2026, 2, 13))
+    assert _day(rows["谈判中"]["due"]) == dt.date(2026, 2, 26)  # the tier's 5 working days
+    assert not [f for f in _flags(path, dt.date(2026, 2, 26)) if f["rule"] == "stage.idle"]

@@ -35,6 +35,13 @@ def add_months(start: np.ndarray, months: np.ndarray) -> np.ndarray:
     return target.astype("datetime64[D]") + np.minimum(day, month_len - 1).astype("timedelta64[D]")
 
 
+def followed_up(last: np.ndarray, steps: pd.DataFrame) -> np.ndarray:
+    """The day the cadence counts from: the last contact (a conversation) or, when later, the last touch that
+    did a playbook step (an SMS or email sent on time is a follow-up made, answered or not)."""
+    done = steps["step_done"].to_numpy("datetime64[D]")
+    return np.where(np.isnat(last) | (done > last), done, last)
+
+
 def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, agreed: np.ndarray,
              assigned: np.ndarray, slow_down: np.ndarray, cal: TeamCalendar, today: dt.date,
              unreadable: np.ndarray | None = None, stage: pd.DataFrame | None = None) -> pd.DataFrame:

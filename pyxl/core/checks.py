@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import reports
-from .cadence import add_months
+from .cadence import add_months, followed_up
 from .calendar import DAY, TeamCalendar
 from .contacts import DerivedLog
 from .flags import RULES as RULES_BY_ID, concat, flag, rule
@@ -365,9 +365,10 @@ STAGE_IDLE = rule("stage.idle", "warning")
 @check
 def check_stage_idle(ctx: CheckContext) -> list[pd.DataFrame]:
     """A customer whose stage allows at most N working days without a touch (the stage table's idle days) and
-    whose Last contact is N or more working days ago (to be explained at the weekly meeting)."""
+    whose last follow-up (Last contact, or a playbook step done since) is N or more working days ago (to be
+    explained at the weekly meeting). Flagged on Last contact."""
     limit = ctx.rules.stages["idle_days"].reindex(ctx.ledger.stage.fillna("").to_numpy()).to_numpy(dtype=float)
-    last = ctx.last_contact
+    last = followed_up(ctx.last_contact, ctx.steps)
     rows = ~np.isnan(limit) & ~np.isnat(last) & (last < np.datetime64(ctx.today, "D"))
     idle = np.zeros(len(last), dtype="int64")
     idle[rows] = ctx.calendar.networkdays(last[rows] + DAY, np.full(rows.sum(), np.datetime64(ctx.today, "D")))
