@@ -159,3 +159,12 @@ def test_a_stage_table_left_empty_schedules_by_the_tiers_alone(tmp_path):
     rows = _refresh(path, dt.date(2026, 2, 13))
     assert _day(rows["谈判中"]["due"]) == dt.date(2026, 2, 26)  # the tier's 5 working days
     assert not [f for f in _flags(path, dt.date(2026, 2, 26)) if f["rule"] == "stage.idle"]
+
+
+def test_a_stage_table_without_a_co_owner_column_reads_the_parameter():
+    from pyxl.core.rules import preset_stages, rules_from_table, preset_table, with_stages
+    rules = rules_from_table(preset_table("maturity", "zh-CN"), {"co_owner_stages": "B3"})
+    table = preset_stages("maturity")
+    assert with_stages(rules, table).co_owner_stages() == ["B2", "B3", "CS", "CR"]  # the column says
+    assert with_stages(rules, table.drop(columns="co_owner")).co_owner_stages() == ["B3"]  # the parameter
+    assert with_stages(rules, table.iloc[:0]).co_owner_stages() == ["B3"]  # an emptied table: the parameter

@@ -15,7 +15,7 @@ import pandas as pd
 from .errors import FollowupError
 from .i18n import text
 from .schema import LANGS, TEMPLATES, normalise, vocabulary
-from .values import cell_text, distinct_map, parse_bool, parse_vocab, split_list
+from .values import cell_text, distinct_map, parse_vocab, split_list
 
 UNITS = tuple(vocabulary("unit").terms)  # cadence units (templates/schema.toml), "none" last
 NUMERIC = ("min", "max", "payment_days", "target_stock", "quota", "priority", "weight",
@@ -59,7 +59,6 @@ class Rules:
         codes = distinct_map(values, lambda v: index.get(_tier_key(v)))
         return pd.Series(codes, index=values.index, dtype="string")
 
-
     def stage_of(self, values: pd.Series) -> pd.Series:
         """Typed stage cells -> stage codes (code, either name or an alias of the stage table; without a stage
         table the built-in stage list); NA when blank or unknown."""
@@ -74,8 +73,9 @@ class Rules:
         """Stages from which the co-owner works the customer too (seed 003: B2 and on): the stage table's
         Co-owner column, else (no stage table, an empty one, or one without that column) the Rules parameter
         ``co_owner_stages``."""
-        if not self.stages.empty and "co_owner" in self.stages.attrs.get("typed", ()):
-            return list(self.stages.index[self.stages["co_owner"].eq(True)])
+        co_owner = self.stages["co_owner"]
+        if not self.stages.empty and co_owner.notna().all():
+            return list(self.stages.index[co_owner.eq(True)])
         return split_list(self.param("co_owner_stages", ""))
 
 
@@ -140,11 +140,10 @@ def preset_stages(key: str) -> pd.DataFrame:
         rows = [{"code": code, "name_zh": term["zh"], "name_en": term["en"],
                  "aliases": [a for a in term["aliases"] if a != code], "co_owner": code in co_owner}
                 for code, term in vocabulary("stage").terms.items()]
-    table = pd.DataFrame([{**{k: row.get(k, "") for k in STAGE_COLUMNS}, "order": row.get("order", i + 1),
-                           "aliases": ", ".join(row.get("aliases", [])),
-                           "co_owner": "yes" if row.get("co_owner") else "no"} for i, row in enumerate(rows)],
-                         columns=list(STAGE_COLUMNS))
-    return table
+    return pd.DataFrame([{**{k: row.get(k, "") for k in STAGE_COLUMNS}, "order": row.get("order", i + 1),
+                          "aliases": ", ".join(row.get("aliases", [])),
+                          "co_owner": "yes" if row.get("co_owner") else "no"} for i, row in enumerate(rows)],
+                        columns=list(STAGE_COLUMNS))
 
 
 def preset_rules(key: str, lang: str = "zh-CN") -> Rules:
@@ -163,7 +162,8 @@ def empty_stages() -> pd.DataFrame:
 
 def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
     """``rules`` with the stage table as typed (canonical column keys; rows without a code skipped). A cell
-    that cannot be used is a problem of table "stages"; a stage without a usable cadence adds none."""
+    that cannot be used is a problem of table "stages"; a stage without a usable cadence adds none. Co-owner
+    is True/False per stage, None throughout when the table has no such column (the parameter then says)."""
     if table is None:
         return rules
     problems: list[RuleProblem] = []
@@ -175,17 +175,18 @@ def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
         row = {"code": code, "_pos": pos, **{k: cell_text(raw.get(k)) for k in ("name_zh", "name_en", "aliases")}}
         row.update({k: _number(raw.get(k), pos, k, problems) for k in _STAGE_NUMERIC})
         row["unit"] = _choice(cell_text(raw.get("unit")), "unit", pos, "unit", problems, default="none")
-        yes, bad = parse_bool(pd.Series([raw.get("co_owner")], dtype=object))
-        row["co_owner"] = bool(yes[0]) and not bad[0]
+        if "co_owner" in table.columns:
+            typed = cell_text(raw.get("co_owner"))
+            row["co_owner"] = bool(typed) and _choice(typed, "bool", pos, "co_owner", problems, "no") == "yes"
         rows.append(row)
     stages = pd.DataFrame(rows, columns=[*STAGE_COLUMNS, "_pos"])
     dupes = stages["code"].duplicated()
-    problems += [RuleProblem(int(p), "code", c, "unique_code") for p, c in zip(stages["_pos"][dupes], stages["code"][dupes])]
+    problems += [RuleProblem(int(p), "code", c, "unique_code")
+                 for p, c in zip(stages["_pos"][dupes], stages["code"][dupes])]
     stages = stages[~dupes].set_index("code")
     stages["refusal_factor"] = math.nan  # _check_cadence checks it too; a stage has none
     _check_cadence(stages, problems)
     stages = stages.sort_values("order", kind="stable").drop(columns=["_pos", "refusal_factor"])
-    stages.attrs["typed"] = tuple(k for k in STAGE_COLUMNS if k in table.columns)
     problems = [replace(p, table="stages") for p in sorted(problems, key=lambda p: p.row)]
     return replace(rules, stages=stages, problems=[*rules.problems, *problems])
 
