@@ -45,8 +45,8 @@ class NotAFollowupWorkbook(ActionError):
     """The workbook has no customer ledger table: it is not one of the tool's workbooks."""
 
 
-READ_TABLES = (L.T_CUSTOMERS, L.T_CONTACTS, L.T_RULES, L.T_PARAMS, L.T_SEQUENCES, L.T_SETTINGS, L.T_HOLIDAYS,
-               L.T_WORKDAYS, L.T_OWNERS, L.T_BLOCKS)
+READ_TABLES = (L.T_CUSTOMERS, L.T_CONTACTS, L.T_RULES, L.T_PARAMS, L.T_STAGES, L.T_SEQUENCES, L.T_SETTINGS,
+               L.T_HOLIDAYS, L.T_WORKDAYS, L.T_OWNERS, L.T_BLOCKS)
 
 
 def load(book: Book) -> Inputs:
@@ -60,6 +60,7 @@ def load(book: Book) -> Inputs:
         settings=read(L.T_SETTINGS), holidays=read(L.T_HOLIDAYS), workdays=read(L.T_WORKDAYS),
         owners=read(L.T_OWNERS), blocks=read(L.T_BLOCKS),
         sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None,
+        stages=read(L.T_STAGES) if L.T_STAGES in tables else None,
         below=[row for name in READ_TABLES if name in tables for row in book.rows_below(name)]))
     if inputs.rules.tiers.empty:  # every cadence, check and plan needs the tiers: nothing to compute
         info = tables[L.T_RULES]
@@ -308,7 +309,8 @@ _POSITIONAL_TABLES = {"settings": L.T_SETTINGS, "params": L.T_PARAMS, "owners": 
 def _located(book: Book, inputs: Inputs, flags: pd.DataFrame) -> pd.DataFrame:
     """Flags with the Sheet!cell they point at."""
     headers = {"ledger": (L.T_CUSTOMERS, inputs.ledger_headers), "contacts": (L.T_CONTACTS, inputs.log_headers),
-               "sequences": (L.T_SEQUENCES, inputs.sequence_headers), "rules": (L.T_RULES, inputs.rules_headers)}
+               "sequences": (L.T_SEQUENCES, inputs.sequence_headers), "rules": (L.T_RULES, inputs.rules_headers),
+               "stages": (L.T_STAGES, inputs.stage_headers)}
     cells = []
     for f in flags.itertuples(index=False):
         table, match = headers.get(f.table, (None, None))

@@ -142,7 +142,7 @@ Today = Annotated[Optional[str], typer.Option(help="As-of date YYYY-MM-DD (defau
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 NoBackup = Annotated[bool, typer.Option("--no-backup", help="Do not keep BOOK.bak.")]
 Lang = Annotated[str, typer.Option(help="zh-CN or en", callback=_remember(_LANG))]
-Preset = Annotated[str, typer.Option(help="maturity or abc")]
+Preset = Annotated[str, typer.Option(help=" / ".join(PRESETS))]
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 
 

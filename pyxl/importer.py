@@ -54,7 +54,7 @@ from .core.contacts import parse_log
 from .core.errors import FollowupError
 from .core.i18n import text as _t
 from .core.rules import Rules
-from .core.schema import Field, fields, header_index, normalise, vocabulary
+from .core.schema import Field, HeaderMatch, fields, header_index, normalise, vocabulary
 from .core.settings import Settings
 from .core.values import cell_text, distinct_map, parse_datetimes, parse_numbers, phone_key
 
@@ -613,6 +613,12 @@ def _type_column(column: pd.Series, spec: Field, rules: Rules, lang: str,
         bad = ~blank & codes.isna().to_numpy()
         values = np.where(bad, _texts(column), codes.astype(object).where(codes.notna(), None).to_numpy(dtype=object))
         return values, bad, True
+    if kind == "stage" and not rules.stages.empty:  # through the stage table: written as its name
+        codes = rules.stage_of(column)
+        names = rules.stages["name_zh" if lang == "zh-CN" else "name_en"]
+        bad = ~blank & codes.isna().to_numpy()
+        values = np.array([None if pd.isna(c) else names.get(c) or c for c in codes], dtype=object)
+        return np.where(bad, _texts(column), values), bad, True
     if kind in ("bool", "channel", "outcome", "stage", "event"):
         vocab = vocabulary("bool" if kind == "bool" else kind)
         labels = {k: vocab.label(k, lang) for k in vocab.terms}
@@ -1018,13 +1024,9 @@ def _list_hint(state: _State, key: str) -> str:
     kind = next((f.type for t in ("ledger", "contacts") for f in fields(t) if f.key == key), "")
     tables = state.book.tables()
     if kind == "tier":
-        info, frame = tables[L.T_RULES], state.book.read_table(L.T_RULES)
-        col = info.first_col + list(info.columns).index(state.inputs.rules_headers.header_of("aliases") or
-                                                        info.columns[0])
-        last = _last_filled(frame, info.header_row)
-        aliases = f"{cell_address(info.sheet, col, info.data_rows.start)}:{col_letter(col)}{max(info.data_rows.start, last)}"
-        new_row = cell_address(info.sheet, info.first_col, last + 1)
-        return _t(state.lang, "import", "add_tier", aliases=aliases, cell=new_row)
+        return _table_hint(state, L.T_RULES, state.inputs.rules_headers, "add_tier")
+    if kind == "stage" and L.T_STAGES in tables:
+        return _table_hint(state, L.T_STAGES, state.inputs.stage_headers, "add_stage")
     if kind not in _LIST_COLUMNS or L.T_LISTS not in tables:
         return ""
     info, pos = tables[L.T_LISTS], _LIST_COLUMNS.index(kind)
@@ -1034,6 +1036,16 @@ def _list_hint(state: _State, key: str) -> str:
     row = int(filled.max()) + 1 if len(filled) else info.data_rows.start
     return _t(state.lang, "import", "add_to_list", list=info.columns[pos],
               cell=cell_address(info.sheet, info.first_col + pos, row))
+
+
+def _table_hint(state: _State, table: str, headers: HeaderMatch, message: str) -> str:
+    """Where a new value goes in a table with an Aliases column (Rules tiers, stages): that column's cells, or a
+    new row below the table."""
+    info, frame = state.book.tables()[table], state.book.read_table(table)
+    col = info.first_col + list(info.columns).index(headers.header_of("aliases") or info.columns[0])
+    last = _last_filled(frame, info.header_row)
+    aliases = f"{cell_address(info.sheet, col, info.data_rows.start)}:{col_letter(col)}{max(info.data_rows.start, last)}"
+    return _t(state.lang, "import", message, aliases=aliases, cell=cell_address(info.sheet, info.first_col, last + 1))
 
 
 def _last_filled(frame: pd.DataFrame, header_row: int) -> int:

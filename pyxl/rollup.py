@@ -46,7 +46,7 @@ from .core.inputs import non_blank
 from .core.schema import fields, vocabulary
 from .core.values import clean_text, company_keys, phone_keys, plain
 
-COPIED_TABLES = (L.T_RULES, L.T_PARAMS, L.T_SETTINGS, L.T_HOLIDAYS, L.T_WORKDAYS, L.T_BLOCKS)
+COPIED_TABLES = (L.T_RULES, L.T_PARAMS, L.T_STAGES, L.T_SETTINGS, L.T_HOLIDAYS, L.T_WORKDAYS, L.T_BLOCKS)
 FILL_BATCH = 100_000  # cells handed to the package per call when the team tables are filled
 _CHECKS_WIDTHS = {1: 8, 2: 18, 3: 16, 4: 14, 5: 20, 6: 40, 7: 10, 8: 12, 9: 16, 10: 10}
 
@@ -88,7 +88,7 @@ def read_book(number: int, path: Path) -> SourceBook:
     inputs = actions.load(book)
     info = book.tables()[L.T_CUSTOMERS]
     cols = {key: info.first_col + info.columns.index(header) for header, key in inputs.ledger_headers.columns.items()}
-    tables = {name: book.read_table(name) for name in COPIED_TABLES} if number == 1 else {}
+    tables = {name: book.read_table(name) for name in COPIED_TABLES if name in book.tables()} if number == 1 else {}
     return SourceBook(number, Path(path), inputs.settings.language, _shared_text(inputs.ledger),
                       _shared_text(inputs.log), inputs.settings.owners, info.sheet, cols,
                       book.tables()[L.T_CONTACTS].sheet, inputs.settings.as_of_date,
@@ -317,7 +317,7 @@ def _label(table: str, key: str, lang: str) -> str | None:
 
 
 def _copy_settings(package: WorkbookPackage, first: SourceBook, books: Sequence[SourceBook], as_of: dt.date) -> None:
-    """The first book's Rules, parameters, Settings, calendar and blocks; every book's owners."""
+    """The first book's Rules, parameters, stages, Settings, calendar and blocks; every book's owners."""
     for table, source in first.tables.items():
         _copy_table(package, table, source)
     settings = package.read_table(L.T_SETTINGS)

@@ -485,11 +485,13 @@ def test_unknown_list_values_are_written_as_typed_with_the_line_that_adds_them(e
     _, _, by_name = _ledger_sheet(empty_book)
     typed = by_name["泰州乙医药"]
     assert (typed["流程阶段"], typed["客户类别"], typed["KP"]) == ("Negotiating", "VIP", "maybe")
-    settings = next(ws for ws in openpyxl.load_workbook(empty_book).worksheets if "tblLists" in ws.tables)
-    stage_col = next(c for c in settings[1] if c.value == "阶段").column_letter
-    free = next(r for r in range(2, 100) if settings[f"{stage_col}{r}"].value is None)
+    rules = next(ws for ws in openpyxl.load_workbook(empty_book).worksheets if L.T_STAGES in ws.tables)
+    first_col, _, _, last_row = openpyxl.utils.cell.range_boundaries(rules.tables[L.T_STAGES].ref)
+    aliases = next(c for c in rules[1] if c.value == "阶段别名").column_letter
+    new_row = f"{openpyxl.utils.get_column_letter(first_col)}{last_row + 1}"
     output = " ".join(result.output.split())
-    assert "Negotiating ×1" in output and f"设置!{stage_col}{free}" in output  # the list's next free cell
+    assert "Negotiating ×1" in output  # a stage: an alias of the stage table, or a new stage row
+    assert f"规则!{aliases}2:{aliases}{last_row}" in output and f"规则!{new_row}" in output
     assert "VIP ×1" in output and "规则!A" in output  # a tier: an alias or a new Rules row
     checks = " ".join(str(v) for row in next(ws for ws in openpyxl.load_workbook(empty_book).worksheets
                                              if ws.title == "校验").iter_rows(values_only=True) for v in row if v)

@@ -26,6 +26,7 @@ GENERATED = (AGENDA, PLAN, CHECKS, DASHBOARD, REPORT)
 T_CUSTOMERS, T_CONTACTS, T_RULES, T_PARAMS = "tblCustomers", "tblContacts", "tblRules", "tblRuleParams"
 T_SETTINGS, T_OWNERS, T_HOLIDAYS, T_WORKDAYS = "tblSettings", "tblOwners", "tblHolidays", "tblWorkdays"
 T_LISTS, T_BLOCKS, T_SEQUENCES = "tblLists", "tblBlocks", "tblSequences"
+T_STAGES = "tblStages"  # on the Rules sheet, right of the parameters (absent in workbooks built before it)
 
 AS_OF_NAME, TODAY_NAME = "FU_AsOf", "FU_Today"  # the Settings as-of cell; the day the row colours compare with
 

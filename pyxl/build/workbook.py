@@ -106,15 +106,32 @@ class Builder:
                    [_role(f.type) for f in rule_fields], [f.width for f in rule_fields])
         self.wb.define_name("FU_Tiers", self.ref(L.RULES, 1, 0, L.LIST_ROWS))
         params = presets.preset_params(self.preset)
+        params.pop("co_owner_stages", None)  # the stage table's Co-owner column says it
         col = len(rule_fields) + 1
         headers = self.t["tables"]["params"]
         self.table(L.RULES, L.T_PARAMS, 0, col, headers, [[k, v] for k, v in params.items()],
                    widths=[22, 10])
+        self._stages(col + 3)
         sheet = self.sheets[L.RULES]
         sheet.freeze_panes(1, 1)
         sheet.set_landscape()
         sheet.fit_to_pages(1, 0)
         sheet.write_comment(0, 0, self.t["notes"]["rules"], {"x_scale": 3, "y_scale": 2})
+
+    def _stages(self, col: int) -> None:
+        """The stage table (seed 003's stages unless the preset has its own); ``FU_Stages`` lists its names in
+        the workbook language for the ledger's Stage drop-down."""
+        table = presets.preset_stages(self.preset)
+        table["unit"] = [vocabulary("unit").label(u, self.lang) if u else None for u in table["unit"]]
+        table["co_owner"] = [vocabulary("bool").label(v, self.lang) for v in table["co_owner"]]
+        stage_fields = fields("stages")
+        self.table(L.RULES, L.T_STAGES, 0, col, [f.label(self.lang) for f in stage_fields],
+                   _rows(table[[f.key for f in stage_fields]]), [_role(f.type) for f in stage_fields],
+                   [f.width for f in stage_fields])
+        name = 1 if self.lang == "zh-CN" else 2
+        self.wb.define_name("FU_Stages", self.ref(L.RULES, 1, col + name, L.LIST_ROWS))
+        self.dropdown(L.RULES, col + [f.key for f in stage_fields].index("co_owner"), "=FU_YesNo")
+        self.sheets[L.RULES].write_comment(0, col, self.t["notes"]["stages"], {"x_scale": 3, "y_scale": 2})
 
     def _sequences(self) -> None:
         steps = fields("sequences")
@@ -165,8 +182,9 @@ class Builder:
         rows = [[(lists[n] + [None] * longest)[i] for n in names] + [(sources + [None] * longest)[i]]
                 for i in range(longest)]
         self.table(L.SETTINGS, L.T_LISTS, 0, col, self.t["tables"]["lists"], rows, widths=[8, 8, 10, 14, 10, 10])
-        for i, key in enumerate(("FU_YesNo", "FU_Channels", "FU_Outcomes", "FU_Stages", "FU_Events", "FU_Sources")):
-            self.wb.define_name(key, self.ref(L.SETTINGS, 1, col + i, L.LIST_ROWS))
+        for i, key in enumerate(("FU_YesNo", "FU_Channels", "FU_Outcomes", None, "FU_Events", "FU_Sources")):
+            if key:  # FU_Stages: the stage table's names (Rules sheet)
+                self.wb.define_name(key, self.ref(L.SETTINGS, 1, col + i, L.LIST_ROWS))
 
     def _blocks(self, col: int) -> None:
         rows = [[b["start"], b["end"], b["zh" if self.lang == "zh-CN" else "en"], b["tiers"]]

@@ -35,9 +35,16 @@ def add_months(start: np.ndarray, months: np.ndarray) -> np.ndarray:
     return target.astype("datetime64[D]") + np.minimum(day, month_len - 1).astype("timedelta64[D]")
 
 
+def followed_up(last: np.ndarray, steps: pd.DataFrame) -> np.ndarray:
+    """The day the cadence counts from: the last contact (a conversation) or, when later, the last touch that
+    did a playbook step (an SMS or email sent on time is a follow-up made, answered or not)."""
+    done = steps["step_done"].to_numpy("datetime64[D]")
+    return np.where(np.isnat(last) | (done > last), done, last)
+
+
 def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, agreed: np.ndarray,
              assigned: np.ndarray, slow_down: np.ndarray, cal: TeamCalendar, today: dt.date,
-             unreadable: np.ndarray | None = None) -> pd.DataFrame:
+             unreadable: np.ndarray | None = None, stage: pd.DataFrame | None = None) -> pd.DataFrame:
     """Earliest, Due, Status and days overdue (working days) for each ledger row.
 
     ``codes`` are resolved tier codes (NA when unknown); ``slow_down`` multiplies the interval (after a
@@ -45,6 +52,11 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
     a row whose Last contact is ``unreadable`` (typed, not a date; flagged by the checks) gets no due date
     from the cadence, so a typo never makes it overdue. An agreed date on a non-working day counts from
     the next working day (the customer asked not to be called before it).
+
+    ``stage``: each row's stage cadence (min, max, unit; the Rules sheet's stage table). Where both the tier
+    and the stage have a cadence the tighter one wins, Earliest and Due each the earlier of the two: a stage
+    asks for closer follow-up than the tier (商务谈判 daily), never for less. A tier that follows no cadence
+    (unit none) keeps none: it says the customer is not followed up, whatever the stage.
     """
     rule = tiers.reindex(codes.fillna("").to_numpy())
     unit = rule["unit"].fillna("").to_numpy(dtype=object)
@@ -52,6 +64,8 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
     hi = rule["max"].to_numpy(dtype=float) * slow_down
     earliest = add_interval(cal, last_contact, lo, unit)
     due = add_interval(cal, last_contact, hi, unit)
+    if stage is not None:
+        earliest, due = _tighter(cal, last_contact, slow_down, stage, (unit != "none") & (unit != ""), earliest, due)
 
     known = codes.notna().to_numpy()
     follow = known & (unit != "none")
@@ -71,6 +85,17 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
         "status": status(earliest, due, np.datetime64(today, "D"), known | use_agreed, follow | use_agreed),
         "days_overdue": days_overdue(cal, due, today),
     }, index=codes.index)
+
+
+def _tighter(cal: TeamCalendar, last_contact: np.ndarray, slow_down: np.ndarray, stage: pd.DataFrame,
+             tier_follows: np.ndarray, earliest: np.ndarray, due: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest and Due, each the earlier of the tier's and the stage's (rows whose stage has a cadence)."""
+    unit = stage["unit"].fillna("none").to_numpy(dtype=object)
+    lo = add_interval(cal, last_contact, stage["min"].to_numpy(dtype=float) * slow_down, unit)
+    hi = add_interval(cal, last_contact, stage["max"].to_numpy(dtype=float) * slow_down, unit)
+    use = tier_follows & ~np.isnat(hi)
+    return (np.where(use & (np.isnat(earliest) | (lo < earliest)), lo, earliest),
+            np.where(use & (np.isnat(due) | (hi < due)), hi, due))
 
 
 def with_steps(plan: pd.DataFrame, step_due: np.ndarray, today: dt.date, cal: TeamCalendar) -> pd.DataFrame:

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from . import reports
-from .cadence import add_months
-from .calendar import TeamCalendar
+from .cadence import add_months, followed_up
+from .calendar import DAY, TeamCalendar
 from .contacts import DerivedLog
 from .flags import RULES as RULES_BY_ID, concat, flag, rule
 from .i18n import texts
@@ -59,8 +59,8 @@ class CheckContext:
 
     @cached_property
     def co_owner_stage(self) -> np.ndarray:
-        """Rows at a stage listed in the Rules parameter ``co_owner_stages`` (seed 003: B2 and on)."""
-        return member(self.ledger.stage, split_list(self.rules.param("co_owner_stages", "")))
+        """Rows at a co-owner stage (seed 003: B2 and on; ``Rules.co_owner_stages``)."""
+        return member(self.ledger.stage, self.rules.co_owner_stages())
 
     @property
     def escalated(self) -> np.ndarray:
@@ -355,8 +355,27 @@ def check_escalation(ctx: CheckContext) -> list[pd.DataFrame]:
     """Seed 003: from stage B2 on a manager or director co-owns the customer; a hard call asks for one."""
     alone = ctx.ledger.blank("co_owner")
     stage = ctx.co_owner_stage
-    return [ctx.at(ESCALATION_STAGE, stage & alone, "co_owner", args={"stages": str(ctx.rules.param("co_owner_stages", ""))}),
+    return [ctx.at(ESCALATION_STAGE, stage & alone, "co_owner", args={"stages": ",".join(ctx.rules.co_owner_stages())}),
             ctx.at(ESCALATION_HARD_CALL, ctx.hard_call & ~stage & alone, "co_owner")]
+
+
+STAGE_IDLE = rule("stage.idle", "warning")
+
+
+@check
+def check_stage_idle(ctx: CheckContext) -> list[pd.DataFrame]:
+    """A customer whose stage allows at most N working days without a touch (the stage table's idle days) and
+    whose last follow-up (Last contact, or a playbook step done since) is N or more working days ago (to be
+    explained at the weekly meeting). Flagged on Last contact."""
+    limit = ctx.rules.stages["idle_days"].reindex(ctx.ledger.stage.fillna("").to_numpy()).to_numpy(dtype=float)
+    last = followed_up(ctx.last_contact, ctx.steps)
+    rows = ~np.isnan(limit) & ~np.isnat(last) & (last < np.datetime64(ctx.today, "D"))
+    idle = np.zeros(len(last), dtype="int64")
+    idle[rows] = ctx.calendar.networkdays(last[rows] + DAY, np.full(rows.sum(), np.datetime64(ctx.today, "D")))
+    late = rows & (idle >= np.nan_to_num(limit, nan=np.inf))
+    return [ctx.at(STAGE_IDLE, late, "last_contact",
+                   args=[{"stage": s, "days": int(d), "limit": int(n)}
+                         for s, d, n in zip(ctx.ledger.stage[late], idle[late], limit[late])])]
 
 
 def _no_follow_codes(rules: Rules) -> list[str]:
@@ -451,6 +470,7 @@ def check_log_steps(ctx: CheckContext) -> list[pd.DataFrame]:
 SEQUENCES_INVALID = rule("sequences.invalid", "error", "sequences")
 TEMPLATE_UNKNOWN = rule("template.unknown", "error", "sequences")
 RULES_INVALID = rule("rules.invalid", "error", "rules")
+STAGES_INVALID = rule("stages.invalid", "error", "stages")
 SETTINGS_INVALID = rule("settings.invalid", "error", "settings")
 # cells of the Rules parameters and of the Settings sheet's other tables a typo made unusable
 PARAMS_INVALID = rule("params.invalid", "error", "params")
@@ -472,9 +492,9 @@ def check_rules(ctx: CheckContext) -> list[pd.DataFrame]:
     """Rules and parameter cells that could not be used as typed (a parameter's default applies)."""
     lang = ctx.settings.language
     out = []
-    for table, rule_ in (("rules", RULES_INVALID), ("params", PARAMS_INVALID)):
+    for table, rule_ in (("rules", RULES_INVALID), ("params", PARAMS_INVALID), ("stages", STAGES_INVALID)):
         problems = [p for p in ctx.rules.problems if p.table == table]
-        fields = [p.field if table == "rules" else "value" for p in problems]  # a parameter: its value cell
+        fields = [p.field if table != "params" else "value" for p in problems]  # a parameter: its value cell
         out.append(flag(rule_, [p.row for p in problems], fields, [p.value for p in problems],
                         args=[{"key": p.field, "expected": expected_text(p.expected, lang)} for p in problems]))
     return out

@@ -66,9 +66,10 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
                          rules.tiers["refusal_factor"].reindex(parsed.tier.fillna("").to_numpy()).fillna(1), 1.0)
     steps = playbooks.next_steps(books, parsed.text("playbook"), checks.playbook_start(parsed), ids, derived.touches,
                                  cal)
-    followed_up = _followed_up(last, steps)
+    followed_up = cadence.followed_up(last, steps)
     plan = cadence.schedule(rules.tiers, parsed.tier, followed_up, agreed, parsed.dates["assigned"], slow_down, cal,
-                            today, unreadable=parsed.bad["last_contact"] & np.isnat(followed_up))
+                            today, unreadable=parsed.bad["last_contact"] & np.isnat(followed_up),
+                            stage=rules.stages.reindex(parsed.stage.fillna("").to_numpy()))
     plan = cadence.with_steps(plan, steps["step_due"].to_numpy("datetime64[D]"), today, cal)
     texts, blanks = messages.render_rows(steps["template"], parsed.raw, vars(settings))
     hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)
@@ -83,13 +84,6 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     view = _view(parsed, plan, last, agreed, last_outcome, per, rules, computed)
     view = _with_playbook(view, plan, steps, texts, ctx.escalated)
     return RefreshResult(today, view, computed, synced, all_flags, derived)
-
-
-def _followed_up(last: np.ndarray, steps: pd.DataFrame) -> np.ndarray:
-    """The day the cadence counts from: the last contact (a conversation) or, when later, the last touch that
-    did a playbook step (an SMS or email sent on time is a follow-up made, answered or not)."""
-    done = steps["step_done"].to_numpy("datetime64[D]")
-    return np.where(np.isnat(last) | (done > last), done, last)
 
 
 def _due_this_week(blanks: list[tuple[object, messages.Source]], steps: pd.DataFrame, monday: dt.date) -> list:

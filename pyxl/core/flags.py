@@ -13,7 +13,7 @@ import pandas as pd
 FLAG_COLUMNS = ["rule", "severity", "table", "row", "field", "value", "suggested_tier", "args"]
 SEVERITIES = ("error", "warning", "suggestion")
 TABLES = ("ledger", "contacts", "sequences", "rules", "settings", "owners", "params", "holidays", "workdays",
-          "blocks", "cells")  # cells: row = Sheet!A1
+          "blocks", "stages", "cells")  # cells: row = Sheet!A1
 
 
 @dataclass(frozen=True)

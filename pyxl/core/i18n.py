@@ -62,7 +62,7 @@ def render_flags(flags: pd.DataFrame, lang: str) -> list[str]:
     return out
 
 
-_LABEL_TABLES = {"contacts": "contacts", "rules": "rules", "sequences": "sequences"}
+_LABEL_TABLES = {"contacts": "contacts", "rules": "rules", "sequences": "sequences", "stages": "stages"}
 
 
 @cache

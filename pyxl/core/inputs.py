@@ -12,7 +12,7 @@ import pandas as pd
 from .calendar import TeamCalendar
 from .planning.blocks import parse_time
 from .playbooks import Playbooks, playbooks_from_table
-from .rules import Rules, rules_from_table
+from .rules import Rules, rules_from_table, with_stages
 from .schema import HeaderMatch, match_headers
 from .settings import SettingProblem, Settings, calendar_for, settings_from_pairs
 from .values import cell_text, is_blank, parse_dates, parse_numbers
@@ -47,6 +47,7 @@ class Tables:
     owners: pd.DataFrame
     blocks: pd.DataFrame
     sequences: pd.DataFrame | None = None  # absent in workbooks built before the Sequences sheet
+    stages: pd.DataFrame | None = None  # the Rules sheet's stage table; absent in workbooks built before it
     below: list[RowBelow] = field(default_factory=list)  # non-blank rows under the tables after blank rows
 
 
@@ -62,6 +63,7 @@ class Inputs:
     playbooks: Playbooks = field(default_factory=Playbooks)
     sequence_headers: HeaderMatch = NO_HEADERS
     rules_headers: HeaderMatch = NO_HEADERS
+    stage_headers: HeaderMatch = NO_HEADERS
     calendar: TeamCalendar | None = None  # the team's working days (built from settings when not given)
     below: list[RowBelow] = field(default_factory=list)  # rows under the tables, not read (see RowBelow)
     ledger_formulas: dict[str, list[int]] = field(default_factory=dict)  # field key -> rows holding a formula
@@ -80,6 +82,10 @@ def inputs_from_tables(t: Tables) -> Inputs:
     log_headers = match_headers("contacts", list(t.log.columns))
     rules_headers = match_headers("rules", list(t.rules.columns))
     rules = rules_from_table(canonical(t.rules, rules_headers), pairs(t.params), key_rows(t.params))
+    stage_headers = NO_HEADERS
+    if t.stages is not None:
+        stage_headers = match_headers("stages", list(t.stages.columns))
+        rules = with_stages(rules, canonical(t.stages, stage_headers))
     problems: list[SettingProblem] = []
     settings = settings_from_pairs(pairs(t.settings), key_rows(t.settings),
                                    extra_holidays=_dates(t.holidays, "holidays", problems),
@@ -95,7 +101,7 @@ def inputs_from_tables(t: Tables) -> Inputs:
                 if h in ledger_headers.columns}  # a reader that knows formulas says where they are
     return Inputs(canonical(non_blank(t.ledger), ledger_headers), ledger_headers,
                   canonical(non_blank(t.log), log_headers), log_headers, rules, settings, blocks, books,
-                  sequence_headers, rules_headers, below=t.below, ledger_formulas=formulas)
+                  sequence_headers, rules_headers, stage_headers, below=t.below, ledger_formulas=formulas)
 
 
 def canonical(frame: pd.DataFrame, headers: HeaderMatch) -> pd.DataFrame:

@@ -24,6 +24,7 @@ class ParsedLedger:
     numbers: dict[str, np.ndarray]  # float
     kp: np.ndarray  # bool
     tier: pd.Series  # resolved tier code, NA when unknown or blank
+    rules: Rules | None = field(default=None, repr=False)  # resolves stages (the Rules sheet's stage table)
     bad: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells typed but unreadable
     errors: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells holding an Excel error value
     formulas: dict[str, np.ndarray] = field(default_factory=dict)  # key -> cells holding a formula
@@ -43,8 +44,8 @@ class ParsedLedger:
 
     @cached_property
     def stage(self) -> pd.Series:
-        """Stage keys (a stage typed as its label or an alias counts as its code); NA when blank or unknown."""
-        return parse_vocab(self.raw["stage"], "stage")[0]
+        """Stage codes (a stage typed as its name or an alias counts as its code); NA when blank or unknown."""
+        return self.rules.stage_of(self.raw["stage"]) if self.rules else parse_vocab(self.raw["stage"], "stage")[0]
 
     def with_tiers(self, change: pd.Series, tier_since: np.ndarray) -> ParsedLedger:
         """A new parsed ledger in which the rows of ``change`` (row -> tier code) have that tier, typed and
@@ -85,7 +86,8 @@ def parse_ledger(raw: pd.DataFrame, rules: Rules, today: dt.date,
         if f.key not in raw:
             raw[f.key] = pd.Series(None, index=raw.index, dtype=object)
     typed = [f for f in fields("ledger") if not f.computed]
-    parsed = ParsedLedger(raw, {}, {}, np.zeros(len(raw), dtype=bool), rules.tier_of(raw["tier"]))
+    parsed = ParsedLedger(raw, {}, {}, np.zeros(len(raw), dtype=bool), rules.tier_of(raw["tier"]),
+                          rules)
     parsed.errors = {f.key: error_cells(raw[f.key]) for f in typed}
     parsed.formulas = {key: raw.index.isin(list(rows)) for key, rows in (formulas or {}).items()}
     for f in typed:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import pandas as pd
@@ -15,7 +15,7 @@ import pandas as pd
 from .errors import FollowupError
 from .i18n import text
 from .schema import LANGS, TEMPLATES, normalise, vocabulary
-from .values import cell_text, distinct_map, split_list
+from .values import cell_text, distinct_map, parse_vocab, split_list
 
 UNITS = tuple(vocabulary("unit").terms)  # cadence units (templates/schema.toml), "none" last
 NUMERIC = ("min", "max", "payment_days", "target_stock", "quota", "priority", "weight",
@@ -41,6 +41,7 @@ class Rules:
     tiers: pd.DataFrame
     params: dict[str, object]
     problems: list[RuleProblem] = field(default_factory=list)
+    stages: pd.DataFrame = field(default_factory=lambda: empty_stages())  # the stage table (index = stage code)
 
     @property
     def codes(self) -> list[str]:
@@ -57,6 +58,25 @@ class Rules:
         index = _alias_index(tuple(self.tiers.index), tuple(self.tiers["aliases"]))
         codes = distinct_map(values, lambda v: index.get(_tier_key(v)))
         return pd.Series(codes, index=values.index, dtype="string")
+
+    def stage_of(self, values: pd.Series) -> pd.Series:
+        """Typed stage cells -> stage codes (code, either name or an alias of the stage table; without a stage
+        table the built-in stage list); NA when blank or unknown."""
+        if self.stages.empty:
+            return parse_vocab(values, "stage")[0]
+        s = self.stages
+        names = tuple(", ".join(n) for n in zip(s["name_zh"], s["name_en"], s["aliases"]))
+        index = _alias_index(tuple(s.index), names)
+        return pd.Series(distinct_map(values, lambda v: index.get(_tier_key(v))), index=values.index, dtype="string")
+
+    def co_owner_stages(self) -> list[str]:
+        """Stages from which the co-owner works the customer too (seed 003: B2 and on): the stage table's
+        Co-owner column, else (no stage table, an empty one, or one without that column) the Rules parameter
+        ``co_owner_stages``."""
+        co_owner = self.stages["co_owner"]
+        if not self.stages.empty and co_owner.notna().all():
+            return list(self.stages.index[co_owner.eq(True)])
+        return split_list(self.param("co_owner_stages", ""))
 
 
 def _tier_key(value: object) -> str:
@@ -75,7 +95,7 @@ def _alias_index(codes: tuple[str, ...], aliases: tuple[str, ...]) -> dict[str, 
 
 
 # ---------------------------------------------------------------- presets
-PRESETS = ("maturity", "abc")
+PRESETS = ("maturity", "abc", "pipeline")
 
 
 @cache
@@ -111,8 +131,64 @@ def preset_blocks(key: str) -> list[dict]:
     return list(_preset_file(key)["block"])
 
 
+def preset_stages(key: str) -> pd.DataFrame:
+    """The preset's stage table (``[[stage]]``), else the built-in stage list (seed 003, templates/schema.toml
+    ``[vocab.stage]``) with the preset's ``co_owner_stages`` marked; canonical column keys."""
+    rows = _preset_file(key).get("stage")
+    if rows is None:
+        co_owner = split_list(preset_params(key).get("co_owner_stages", ""))
+        rows = [{"code": code, "name_zh": term["zh"], "name_en": term["en"],
+                 "aliases": [a for a in term["aliases"] if a != code], "co_owner": code in co_owner}
+                for code, term in vocabulary("stage").terms.items()]
+    return pd.DataFrame([{**{k: row.get(k, "") for k in STAGE_COLUMNS}, "order": row.get("order", i + 1),
+                          "aliases": ", ".join(row.get("aliases", [])),
+                          "co_owner": "yes" if row.get("co_owner") else "no"} for i, row in enumerate(rows)],
+                        columns=list(STAGE_COLUMNS))
+
+
 def preset_rules(key: str, lang: str = "zh-CN") -> Rules:
-    return rules_from_table(preset_table(key, lang), preset_params(key))
+    rules = rules_from_table(preset_table(key, lang), preset_params(key))
+    return with_stages(rules, preset_stages(key))
+
+
+# ---------------------------------------------------------------- the stage table
+STAGE_COLUMNS = ("code", "name_zh", "name_en", "aliases", "order", "min", "max", "unit", "idle_days", "co_owner")
+_STAGE_NUMERIC = ("order", "min", "max", "idle_days")
+
+
+def empty_stages() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(STAGE_COLUMNS[1:]), index=pd.Index([], name="code", dtype=object))
+
+
+def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
+    """``rules`` with the stage table as typed (canonical column keys; rows without a code skipped). A cell
+    that cannot be used is a problem of table "stages"; a stage without a usable cadence adds none. Co-owner
+    is True/False per stage, None throughout when the table has no such column (the parameter then says)."""
+    if table is None:
+        return rules
+    problems: list[RuleProblem] = []
+    rows = []
+    for pos, raw in zip(table.index, table.to_dict("records")):
+        code = cell_text(raw.get("code"))
+        if not code:
+            continue
+        row = {"code": code, "_pos": pos, **{k: cell_text(raw.get(k)) for k in ("name_zh", "name_en", "aliases")}}
+        row.update({k: _number(raw.get(k), pos, k, problems) for k in _STAGE_NUMERIC})
+        row["unit"] = _choice(cell_text(raw.get("unit")), "unit", pos, "unit", problems, default="none")
+        if "co_owner" in table.columns:
+            typed = cell_text(raw.get("co_owner"))
+            row["co_owner"] = bool(typed) and _choice(typed, "bool", pos, "co_owner", problems, "no") == "yes"
+        rows.append(row)
+    stages = pd.DataFrame(rows, columns=[*STAGE_COLUMNS, "_pos"])
+    dupes = stages["code"].duplicated()
+    problems += [RuleProblem(int(p), "code", c, "unique_code")
+                 for p, c in zip(stages["_pos"][dupes], stages["code"][dupes])]
+    stages = stages[~dupes].set_index("code")
+    stages["refusal_factor"] = math.nan  # _check_cadence checks it too; a stage has none
+    _check_cadence(stages, problems)
+    stages = stages.sort_values("order", kind="stable").drop(columns=["_pos", "refusal_factor"])
+    problems = [replace(p, table="stages") for p in sorted(problems, key=lambda p: p.row)]
+    return replace(rules, stages=stages, problems=[*rules.problems, *problems])
 
 
 # ---------------------------------------------------------------- validation of a typed table
