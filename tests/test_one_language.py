@@ -32,7 +32,7 @@ CODES = re.compile(r"[\w.+-]+@[\w.-]+|\S*\.(?:xlsm|xlsx|bak|ics)\b|\bBOOK\b|\b[A
                    r"|\b(?:Excel|Outlook|KP|WeChat)\b")
 # columns whose cells are codes or bilingual on purpose: (codeName, field key or Settings/Rules key column)
 CODE_COLUMNS = {"shChecks": ("rule",), "shSettings": ("key",),
-                "shRules": ("code", "aliases", "unit", "kp", "refusal_channel", "parameter"),
+                "shRules": ("code", "aliases", "unit", "kp", "refusal_channel", "parameter", "name_zh", "name_en"),
                 "shSequences": ("unit",)}
 
 
@@ -73,9 +73,9 @@ def _code_columns(ws, lang: str) -> set[int]:
         return set()
     t = texts(lang)
     names = {"rule": t["checks_sheet"]["rule"], "key": t["tables"]["settings"][0], "parameter": t["tables"]["params"][0]}
-    names.update({f.key: f.label(lang) for f in fields("rules") if f.key in keys})
-    names.update({f.key: f.label(lang) for f in fields("sequences") if f.key in keys})
     wanted = {names.get(k) for k in keys} - {None}
+    # the Rules sheet's tier and stage tables share keys (code, aliases, unit); a stage has a name in each language
+    wanted |= {f.label(lang) for table in ("rules", "stages", "sequences") for f in fields(table) if f.key in keys}
     return {c.column for row in ws.iter_rows() for c in row if c.value in wanted}  # the header, wherever it is
 
 
