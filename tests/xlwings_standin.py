@@ -554,7 +554,7 @@ class Book:
         by_name = {s._name: s for s in self.sheets}
         with zipfile.ZipFile(path) as z:  # every chart of the product sits on one sheet and reads only that sheet
             for part in sorted(n for n in z.namelist() if n.startswith("xl/charts/chart")):
-                refs = re.findall(r"<c:f>([^<]*)</c:f>", z.read(part).decode())
+                refs = re.findall(r"<(?:c:)?f>([^<]*)</(?:c:)?f>", z.read(part).decode())  # openpyxl: no prefix
                 by_name[refs[0].split("!")[0].strip("'")].api.charts.append(ChartObject(refs))
 
     @property
@@ -575,8 +575,10 @@ def _code_names(z: zipfile.ZipFile):
     """(sheet name, code name) of each sheet, from the package (openpyxl does not keep code names)."""
     workbook = z.read("xl/workbook.xml").decode()
     rels = z.read("xl/_rels/workbook.xml.rels").decode()
-    targets = dict(re.findall(r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
-    for name, rid in re.findall(r'<sheet\b[^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"', workbook):
+    attr = lambda tag, name: re.search(rf'\s{name}="([^"]*)"', tag).group(1)  # noqa: E731 (any order: openpyxl)
+    targets = {attr(t, "Id"): attr(t, "Target") for t in re.findall(r"<Relationship\b[^>]*>", rels)}
+    for tag in re.findall(r"<sheet\b[^>]*>", workbook):
+        name, rid = attr(tag, "name"), attr(tag, "r:id")
         part = "xl/" + targets[rid].lstrip("/").removeprefix("xl/")
         code = re.search(r'<sheetPr\b[^>]*?codeName="([^"]*)"', z.read(part).decode()[:4000])
         yield _unescape(name), code.group(1) if code else None
