@@ -349,3 +349,15 @@ def test_a_column_is_written_at_the_given_rows_in_round_trips_that_do_not_grow_w
     large, ledger = calls(200)
     assert small == large == 3  # rows 2-4, 6-8, 10-200: the formula and the error split the column
     assert (ledger.cell(5, 3).formula, ledger.cell(9, 3).error, ledger.read(6, 3)) == ("=B5", "#REF!", "v6")
+
+
+def test_a_refusal_on_the_ribbon_is_an_alert_naming_why_and_nothing_is_written(tmp_path, flavour, monkeypatch):
+    live = _ribbon(tmp_path, flavour, monkeypatch)
+    live.sheet(L.FORM).write(1, 2, "飞鸽传书")  # a channel the workbook does not know
+    live.sheet(L.CUSTOMERS).range((5, 3)).select()
+    before = len(ExcelBook(live).read_table(L.T_CONTACTS))
+    macros.log_contact()
+    assert len(ExcelBook(live).read_table(L.T_CONTACTS)) == before
+    title, prompt = live.app.alerts[-1]
+    assert (title, live.app.modes[-1], live.app.status_bar) == ("Log", "critical", False)
+    assert "飞鸽传书" in prompt and macros.log_contact.__name__ == "log_contact"

@@ -526,10 +526,18 @@ class Sheets(list):
 class App:
     def __init__(self) -> None:
         self.alerts: list[tuple[str, str]] = []
+        self.modes: list[str | None] = []
         self.status_bar: Any = None
 
-    def alert(self, prompt: str, title: str | None = None, **_: Any) -> None:
+    def alert(self, prompt: str, title: str | None = None, buttons: str = "ok", mode: str | None = None,
+              callback: str | None = None) -> str:
+        """main.py ``App.alert`` (l.829-862): buttons "ok" | "ok_cancel" | "yes_no" | "yes_no_cancel", mode
+        None | "info" | "critical" (_xlwindows.py l.741-763, _xlmac.py l.373-396 index dicts with them)."""
+        if buttons not in ("ok", "ok_cancel", "yes_no", "yes_no_cancel") or mode not in (None, "info", "critical"):
+            raise KeyError((buttons, mode))
         self.alerts.append((title, prompt))
+        self.modes.append(mode)
+        return "ok"
 
 
 class Book:
