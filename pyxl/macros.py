@@ -1,10 +1,13 @@
 """Ribbon entry points (VBA ``RunPython "import pyxl.macros as m; m.refresh()"``): each one wraps the
 calling workbook in ``ExcelBook``, runs one action and reports in a message box, handing the status bar
-back to Excel (xlwings ``App.status_bar = False``)."""
+back to Excel (xlwings ``App.status_bar = False``). A refusal (``FollowupError``) is shown the same way, as
+a warning (``App.alert(..., mode="critical")``), instead of xlwings' traceback box."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,7 @@ import xlwings as xw
 from . import actions
 from .book import layout as L
 from .book.excel import ExcelBook, as_typed
+from .core.errors import FollowupError
 from .core.i18n import text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "excel.md"
@@ -20,6 +24,22 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "excel.md"
 
 def _book() -> ExcelBook:
     return ExcelBook(xw.Book.caller())
+
+
+def _entry_point(title: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """A ribbon entry point whose alerts carry ``title``: a ``FollowupError`` (nothing was written; the
+    message names the cell, in the workbook's language) is shown in an alert rather than raised."""
+    def wrap(entry: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(entry)
+        def run() -> None:
+            try:
+                entry()
+            except FollowupError as error:
+                app = xw.Book.caller().app
+                app.status_bar = False
+                app.alert(str(error), title=title, mode="critical")
+        return run
+    return wrap
 
 
 def _report(book: ExcelBook, outcome: actions.Outcome, title: str) -> None:
@@ -53,17 +73,20 @@ def _id(value: object) -> str | None:
     return None if value is None or pd.isna(value) else str(value).strip()
 
 
+@_entry_point("Refresh")
 def refresh() -> None:
     book = _book()
     _report(book, actions.refresh(book), "Refresh")
 
 
+@_entry_point("Check")
 def check_tiers() -> None:
     book = _book()
     _report(book, actions.check(book), "Check")
     book.sheet_by_codename(L.CHECKS).activate()
 
 
+@_entry_point("Plan")
 def weekly_plan() -> None:
     book = _book()
     outcome, _ = actions.weekly_plan(book)
@@ -71,11 +94,13 @@ def weekly_plan() -> None:
     book.sheet_by_codename(L.PLAN).activate()
 
 
+@_entry_point("IDs")
 def new_customer_ids() -> None:
     book = _book()
     _report(book, actions.new_customer_ids(book), "IDs")
 
 
+@_entry_point("Log")
 def log_contact() -> None:
     """The VBA form left its answers in _form!B1:B6; the customer is the one on the selected row."""
     book = _book()
@@ -94,6 +119,7 @@ def log_contact() -> None:
                                       note or "", hard_call=hard_call == "yes"), "Log")
 
 
+@_entry_point("Manager copy")
 def manager_copy() -> None:
     """Save, write the macro-free copy, and leave its path in _form!B8 for the VBA to attach to a draft mail."""
     from . import export  # the headless package reader (lxml, calamine): only this button needs it
@@ -105,6 +131,7 @@ def manager_copy() -> None:
     wb.app.alert("\n".join(outcome.files), title="Manager copy")
 
 
+@_entry_point("End of day")
 def end_of_day() -> None:
     book = _book()
     _report(book, actions.end_of_day(book), "End of day")

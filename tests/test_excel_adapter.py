@@ -16,12 +16,15 @@ import xlwings_standin as xs
 from pyxl import actions, macros
 from pyxl.book import excel
 from pyxl.book import layout as L
+from pyxl.book.a1 import parse_ref
 from pyxl.book.excel import ExcelBook, addresses
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.build.workbook import build_workbook
+from pyxl.core.values import ErrorValue
 from pyxl.demo import make_demo
 
 from conftest import TODAY
+from support import people
 
 WHEN = dt.datetime.combine(TODAY, dt.time(9, 30))
 
@@ -68,28 +71,66 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("action", list(ACTIONS))
-def test_every_action_writes_the_values_and_formats_the_headless_path_writes(tmp_path, flavour, action):
-    """Every non-empty cell of every sheet: value, number format, bold, italic, font colour, fill (font
+def _content(sheet: xs.Sheet, r: int, c: int) -> object:
+    """What a cell holds, as openpyxl gives it: a formula's text, an error value's text, else the value read."""
+    cell = sheet.cell(r, c)
+    return cell.formula or cell.error or sheet.read(r, c)
+
+
+def _differences(live: xs.Book, want: openpyxl.Workbook) -> list[tuple]:
+    """Every non-empty cell of every sheet: content, number format, bold, italic, font colour, fill (font
     name/size and borders are left to the cell's default in both)."""
-    path = _demo(tmp_path, 30)
-    live = xs.Book(path, flavour)
-    ACTIONS[action](ExcelBook(live), _first_id(path))
-    want = _headless(path, tmp_path, action)
     differences = []
     for sheet in live.sheets:
         ws = want[sheet._name]
-        cells = {k for k, c in sheet.cells_.items() if c.value is not None or c.formula}
+        cells = {k for k, c in sheet.cells_.items() if c.value is not None or c.formula or c.error}
         cells |= {(c.row, c.column) for row in ws.iter_rows() for c in row if c.value is not None}
         for r, c in sorted(cells):
-            got, exp = sheet.read(r, c), ws.cell(r, c).value
+            got, exp = _content(sheet, r, c), ws.cell(r, c).value
             got_fmt, exp_fmt = sheet.fmt(r, c), xs.fmt_of(ws.cell(r, c))
             facets = ("number_format", "bold", "italic", "font_color", "fill")
             if not _same(got, exp) or any(getattr(got_fmt, f) != getattr(exp_fmt, f) for f in facets):
                 differences.append((sheet._name, r, c, got, exp, got_fmt, exp_fmt))
+    return differences
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_action_writes_the_values_and_formats_the_headless_path_writes(tmp_path, flavour, action):
+    path = _demo(tmp_path, 30)
+    live = xs.Book(path, flavour)
+    ACTIONS[action](ExcelBook(live), _first_id(path))
+    want = _headless(path, tmp_path, action)
+    differences = _differences(live, want)
     assert differences == [], differences[:5]
     today = want.defined_names[L.TODAY_NAME].attr_text  # the day the row colours compare with
     assert live.names[L.TODAY_NAME].refers_to == "=" + today
+
+
+@pytest.fixture(scope="module")
+def people_base(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("people") / "base.xlsm"
+    make_demo(path, customers=30, today=TODAY)
+    return path
+
+
+PEOPLE_EDITS = ["formula_in_last_contact", "error_values", "text_in_date_column", "duplicated_id",
+                "customer_without_id"]
+
+
+@pytest.mark.parametrize("action", ["refresh", "end_of_day"])
+@pytest.mark.parametrize("edit", PEOPLE_EDITS)
+def test_edits_people_make_are_written_around_live_as_headless(tmp_path, people_base, flavour, edit, action):
+    """A formula, an error value or text in a synced column, a duplicated or missing ID: the live path writes
+    the cells the headless one writes, and every typed cell keeps what was typed."""
+    path = shutil.copy(people_base, tmp_path / "edited.xlsm")
+    typed = people.EDITS[edit](path)
+    live = xs.Book(path, flavour)
+    ACTIONS[action](ExcelBook(live), None)
+    want = _headless(path, tmp_path, action)
+    assert _differences(live, want) == []
+    for cell in typed:
+        r, c, *_ = parse_ref(cell.cell + ":" + cell.cell)
+        assert _content(next(s for s in live.sheets if s._name == cell.sheet), r, c) == cell.value, cell
 
 
 def test_round_trips_do_not_grow_with_rows(tmp_path, flavour):
@@ -274,3 +315,49 @@ def test_ribbon_manager_copy_leaves_the_copy_path_for_the_draft_mail(tmp_path, f
     macros.manager_copy()
     copy = Path(live.sheet(L.FORM).read(8, 2))
     assert live.saved == 1 and copy.suffix == ".xlsx" and copy.exists()
+
+
+@pytest.mark.parametrize("edit", ["formula_in_last_contact", "error_values"])
+def test_the_live_reader_delivers_error_values_and_formulas_as_the_headless_reader(tmp_path, people_base, flavour,
+                                                                                  edit):
+    path = shutil.copy(people_base, tmp_path / "edited.xlsm")
+    typed = people.EDITS[edit](path)
+    live = xs.Book(path, flavour)
+    live.sheet(L.CUSTOMERS).write(4, 2, "'#N/A")  # text that reads like an error value stays text
+    got, want = ExcelBook(live).read_table(L.T_CUSTOMERS), WorkbookPackage.open(path).read_table(L.T_CUSTOMERS)
+    errors = lambda frame: {(r, c, v) for c in frame for r, v in frame[c].items() if type(v) is ErrorValue}  # noqa: E731
+    assert got.attrs["formulas"] == want.attrs["formulas"] and errors(got) == errors(want)
+    formula = edit == "formula_in_last_contact"
+    assert (len(got.attrs["formulas"]), len(errors(got))) == ((1, 0) if formula else (0, len(typed)))
+    assert type(got.iloc[2, 1]) is str and got.iloc[2, 1] == "#N/A"
+
+
+def test_a_column_is_written_at_the_given_rows_in_round_trips_that_do_not_grow_with_rows(tmp_path, flavour):
+    def calls(n: int) -> tuple[int, xs.Sheet]:
+        live = xs.Book(_demo(tmp_path, n), flavour)
+        book = ExcelBook(live)
+        ledger = live.sheet(L.CUSTOMERS)
+        ledger.cells_[(5, 3)] = xs.Cell(None, formula="=B5")
+        ledger.cells_[(9, 3)] = xs.Cell(error="#REF!")
+        column = book.tables()[L.T_CUSTOMERS].columns[2]
+        book.read_table(L.T_CUSTOMERS)
+        xs.Calls.count = 0
+        book.set_column_values(L.T_CUSTOMERS, column, {r: f"v{r}" for r in range(2, n + 2, 2)})
+        return xs.Calls.count, ledger
+
+    small, _ = calls(20)
+    large, ledger = calls(200)
+    assert small == large == 3  # rows 2-4, 6-8, 10-200: the formula and the error split the column
+    assert (ledger.cell(5, 3).formula, ledger.cell(9, 3).error, ledger.read(6, 3)) == ("=B5", "#REF!", "v6")
+
+
+def test_a_refusal_on_the_ribbon_is_an_alert_naming_why_and_nothing_is_written(tmp_path, flavour, monkeypatch):
+    live = _ribbon(tmp_path, flavour, monkeypatch)
+    live.sheet(L.FORM).write(1, 2, "飞鸽传书")  # a channel the workbook does not know
+    live.sheet(L.CUSTOMERS).range((5, 3)).select()
+    before = len(ExcelBook(live).read_table(L.T_CONTACTS))
+    macros.log_contact()
+    assert len(ExcelBook(live).read_table(L.T_CONTACTS)) == before
+    title, prompt = live.app.alerts[-1]
+    assert (title, live.app.modes[-1], live.app.status_bar) == ("Log", "critical", False)
+    assert "飞鸽传书" in prompt and macros.log_contact.__name__ == "log_contact"

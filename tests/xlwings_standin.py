@@ -7,6 +7,20 @@ to behave, not as the adapter assumes:
 - Reads give ``float`` for every number and ``datetime`` for every date-formatted cell; empty cells and
   error values give None (xlwings/_xlwindows.py ``_clean_value_data_element`` l.455-469: COM time ->
   datetime, error codes -> None; conversion/standard.py l.241: ``dates`` default ``datetime.datetime``).
+  ``Range.options(err_to_str=True)`` reads an error value as its text (``'#N/A'``) instead (main.py
+  l.2235-2237 "will include cell errors such as #N/A as strings. By default, they will be converted to None";
+  _xlwindows.py l.465-467 maps COM error codes through ``cell_errors``; _xlmac.py l.1094-1101 takes them from
+  ``string_value``). A text cell holding ``'#N/A'`` reads the same way with the option: only the default
+  read (None) tells them apart.
+- A cell holds a constant or a formula. ``Range.formula`` reads COM ``Range.Formula`` / AppleScript
+  ``formula`` (_xlwindows.py l.1533-1537, _xlmac.py l.1276-1279; main.py l.2577 returns it unconverted): a
+  cell's formula text, else its constant as text (``''`` when empty, the error's text for an error value);
+  one cell gives a ``str``, several a row-major grid (tuples of tuples from COM on Windows, lists of lists
+  from AppleScript on macOS). A formula the stand-in cannot evaluate (no cached value) reads as None.
+- Writing ``Range.value`` (one cell or a 2-D block) replaces what each cell of the block held, a formula
+  too (_xlwindows.py l.1378-1380 ``self.xl.Value = data``; _xlmac.py l.1105-1107 ``self.xl.value.set``:
+  Excel's Range.Value assignment sets constants); a typed error text such as ``'#N/A'`` becomes the error
+  value, as typing it does.
 - ``Range.value = ...`` hands Python strings to Excel unchanged (_xlwindows.py ``prepare_xl_data_element``
   l.486-498 returns them as they are, ``raw_value`` setter l.1379 ``self.xl.Value = data``; _xlmac.py
   l.107-135 and l.1105 ``self.xl.value.set``), and Excel parses them as typed input (xlwings issue #2247):
@@ -70,11 +84,15 @@ class Fmt:
     wrap: bool = False
 
 
+ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!")  # _xlmac.py ``cell_errors``
+
+
 @dataclass
 class Cell:
     value: Any = None
     formula: str | None = None
     prefix: str = ""
+    error: str | None = None  # an Excel error value (#N/A, #REF!, ...)
 
 
 # --- Excel's parsing of typed input -------------------------------------------------------------------
@@ -91,8 +109,10 @@ def typed(text: str, number_format: str) -> tuple[Cell, str | None]:
         return Cell(text[1:], prefix="'"), None
     if number_format == "@" or not text.strip():
         return Cell(text or None), None
+    if text.strip().upper() in ERRORS:
+        return Cell(error=text.strip().upper()), None
     if text[0] in "=+-@" and len(text) > 1 and not _NUMBER.match(text):
-        return Cell(None, formula=text if text[0] == "=" else "=" + text), None  # #NAME?/#VALUE! -> None
+        return Cell(None, formula=text if text[0] == "=" else "=" + text, error="#NAME?"), None
     if _NUMBER.match(text) and any(ch.isdigit() for ch in text):
         number = float(text.replace(",", "").replace("%", ""))
         return (Cell(number / 100), "0%") if "%" in text else (Cell(number), None)
@@ -149,8 +169,9 @@ def _hex(color: Any) -> str | None:
 
 class Range:
     def __init__(self, sheet: Sheet, areas: list[tuple[int, int, int, int]], ndim: int | None = None,
-                 transpose: bool = False):
+                 transpose: bool = False, err_to_str: bool = False):
         self.sheet, self.areas, self.ndim, self.transpose = sheet, areas, ndim, transpose
+        self.err_to_str = err_to_str
         self.row, self.column, self.last_row, self.last_col = areas[0]
 
     def __repr__(self) -> str:
@@ -160,8 +181,9 @@ class Range:
     def address(self) -> str:
         return ",".join(_ref(*a) for a in self.areas)
 
-    def options(self, ndim: int | None = None, transpose: bool = False, **_: Any) -> Range:
-        return Range(self.sheet, self.areas, ndim, transpose)
+    def options(self, ndim: int | None = None, transpose: bool = False, err_to_str: bool = False,
+                **_: Any) -> Range:
+        return Range(self.sheet, self.areas, ndim, transpose, err_to_str)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -184,7 +206,7 @@ class Range:
     @property
     def value(self) -> Any:
         Calls.count += 1
-        grid = [[self.sheet.read(r, c) for c in range(self.column, self.last_col + 1)]
+        grid = [[self.sheet.read(r, c, self.err_to_str) for c in range(self.column, self.last_col + 1)]
                 for r in range(self.row, self.last_row + 1)]
         if self.transpose:
             grid = [list(col) for col in zip(*grid)]
@@ -211,8 +233,13 @@ class Range:
 
     @property
     def formula(self) -> Any:
+        """One cell: its formula text; several: a row-major grid (tuples on Windows, lists on macOS)."""
         Calls.count += 1
-        return self.sheet.cell(self.row, self.column).formula
+        grid = [[self.sheet.formula_text(r, c) for c in range(self.column, self.last_col + 1)]
+                for r in range(self.row, self.last_row + 1)]
+        if len(grid) == 1 and len(grid[0]) == 1:
+            return grid[0][0]
+        return tuple(map(tuple, grid)) if self.sheet.flavour == "windows" else grid
 
     @formula.setter
     def formula(self, text: str) -> None:
@@ -354,7 +381,7 @@ class Sheet:
     default_width = 8.43
 
     def __init__(self, book: Book, name: str, code: str | None, flavour: str):
-        self.book, self._name = book, name
+        self.book, self._name, self.flavour = book, name, flavour
         self.api = (WindowsApi if flavour == "windows" else MacApi)(code)
         self.code = code  # for tests only: Excel's own code name
         self.cells_: dict[tuple[int, int], Cell] = {}
@@ -377,13 +404,31 @@ class Sheet:
     def fmt(self, r: int, c: int) -> Fmt:
         return self.formats.get((r, c)) or self.column_formats.get(c) or Fmt()
 
-    def read(self, r: int, c: int) -> Any:
-        value = self.cell(r, c).value
+    def read(self, r: int, c: int, err_to_str: bool = False) -> Any:
+        cell = self.cell(r, c)
+        if cell.error is not None:
+            return cell.error if err_to_str else None
+        value = cell.value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if _is_date_format(self.fmt(r, c).number_format):
                 return dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))
             return float(value)
         return value
+
+    def formula_text(self, r: int, c: int) -> str:
+        """What Excel's Range.Formula gives for one cell: the formula, else the constant as text."""
+        cell = self.cell(r, c)
+        if cell.formula is not None:
+            return cell.formula
+        if cell.error is not None:
+            return cell.error
+        if cell.value is None:
+            return ""
+        if isinstance(cell.value, bool):
+            return str(cell.value).upper()
+        if isinstance(cell.value, float) and cell.value.is_integer():
+            return str(int(cell.value))
+        return str(cell.value)
 
     def write(self, r: int, c: int, value: Any) -> None:
         fmt = self.fmt(r, c)
@@ -481,10 +526,18 @@ class Sheets(list):
 class App:
     def __init__(self) -> None:
         self.alerts: list[tuple[str, str]] = []
+        self.modes: list[str | None] = []
         self.status_bar: Any = None
 
-    def alert(self, prompt: str, title: str | None = None, **_: Any) -> None:
+    def alert(self, prompt: str, title: str | None = None, buttons: str = "ok", mode: str | None = None,
+              callback: str | None = None) -> str:
+        """main.py ``App.alert`` (l.829-862): buttons "ok" | "ok_cancel" | "yes_no" | "yes_no_cancel", mode
+        None | "info" | "critical" (_xlwindows.py l.741-763, _xlmac.py l.373-396 index dicts with them)."""
+        if buttons not in ("ok", "ok_cancel", "yes_no", "yes_no_cancel") or mode not in (None, "info", "critical"):
+            raise KeyError((buttons, mode))
         self.alerts.append((title, prompt))
+        self.modes.append(mode)
+        return "ok"
 
 
 class Book:
@@ -509,7 +562,7 @@ class Book:
         by_name = {s._name: s for s in self.sheets}
         with zipfile.ZipFile(path) as z:  # every chart of the product sits on one sheet and reads only that sheet
             for part in sorted(n for n in z.namelist() if n.startswith("xl/charts/chart")):
-                refs = re.findall(r"<c:f>([^<]*)</c:f>", z.read(part).decode())
+                refs = re.findall(r"<(?:c:)?f>([^<]*)</(?:c:)?f>", z.read(part).decode())  # openpyxl: no prefix
                 by_name[refs[0].split("!")[0].strip("'")].api.charts.append(ChartObject(refs))
 
     @property
@@ -530,8 +583,10 @@ def _code_names(z: zipfile.ZipFile):
     """(sheet name, code name) of each sheet, from the package (openpyxl does not keep code names)."""
     workbook = z.read("xl/workbook.xml").decode()
     rels = z.read("xl/_rels/workbook.xml.rels").decode()
-    targets = dict(re.findall(r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
-    for name, rid in re.findall(r'<sheet\b[^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"', workbook):
+    attr = lambda tag, name: re.search(rf'\s{name}="([^"]*)"', tag).group(1)  # noqa: E731 (any order: openpyxl)
+    targets = {attr(t, "Id"): attr(t, "Target") for t in re.findall(r"<Relationship\b[^>]*>", rels)}
+    for tag in re.findall(r"<sheet\b[^>]*>", workbook):
+        name, rid = attr(tag, "name"), attr(tag, "r:id")
         part = "xl/" + targets[rid].lstrip("/").removeprefix("xl/")
         code = re.search(r'<sheetPr\b[^>]*?codeName="([^"]*)"', z.read(part).decode()[:4000])
         yield _unescape(name), code.group(1) if code else None
@@ -566,7 +621,9 @@ def _load_sheet(sheet: Sheet, ws: Any) -> None:
             value = cell.value
             if value is None:
                 continue
-            if isinstance(value, str) and value.startswith("="):
+            if cell.data_type == "e":
+                sheet.cells_[(cell.row, cell.column)] = Cell(error=str(value))
+            elif isinstance(value, str) and value.startswith("="):
                 sheet.cells_[(cell.row, cell.column)] = Cell(None, formula=value)
             elif isinstance(value, (dt.datetime, dt.date)):
                 day = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())

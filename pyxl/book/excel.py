@@ -1,8 +1,16 @@
 """``Book`` over a live workbook through xlwings (Windows/macOS with Excel).
 
-Whole-range reads and writes only: one call reads a table, one writes a column, and replacing a generated
-sheet takes a clear, one value write and a few calls per style role used, so the number of Excel
-round-trips per action does not grow with the number of rows.
+Whole-range reads and writes only: a few calls read a table (values, formulas), a column is written in one
+call per run of rows between the cells it never writes over, and replacing a generated sheet takes a clear,
+one value write and a few calls per style role used, so the number of Excel round-trips per action does not
+grow with the number of rows.
+
+What is read is what the headless reader delivers:
+- An Excel error value as an ``ErrorValue`` (xlwings reads errors as None by default; ``err_to_str=True``
+  gives their text, main.py ``Range.options``, 0.28+ — a text cell holding "#N/A" reads the same way, so a
+  second, default read of a table that has such text tells the two apart).
+- The rows holding a formula, per column, in ``frame.attrs["formulas"]`` (one ``Range.formula`` read of the
+  body: a cell whose formula text starts with "=" and is not its own value).
 
 What lands in a cell is what the headless writer stores:
 - Excel parses text handed to ``Range.value`` as typed input (xlwings issue #2247: ``'012'`` -> 12, ``'1/2'``
@@ -30,9 +38,12 @@ from .locate import TOOL_TABLES, defined_name, locate_sheet
 from .a1 import cell_address, col_index, col_letter
 from .tables import rows_under, share_columns
 from ..core.inputs import RowBelow
+from ..core.values import ErrorValue
 
 ON_MAC = sys.platform == "darwin"
 MAX_ADDRESS = 255  # Excel's Range("...") takes an address of at most 255 characters
+# what xlwings' err_to_str gives for an error value (_xlwindows.py / _xlmac.py ``cell_errors``)
+ERROR_TEXTS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class ExcelBook:
         self.mac = ON_MAC if mac is None else mac
         self._tables: dict[str, tuple[Any, LiveTable]] | None = None
         self._values: dict[str, list[list[Any]]] = {}  # table -> body values as last read or written
+        self._formulas: dict[str, set[tuple[int, int]]] = {}  # table -> (body row, column) holding a formula
         self._sheets: dict[str, Any] = {}  # codeName -> xlwings Sheet
 
     # -- discovery -------------------------------------------------------------------------
@@ -101,10 +113,14 @@ class ExcelBook:
     # -- reading ---------------------------------------------------------------------------
     def read_table(self, table: str) -> pd.DataFrame:
         tbl, info = self._all_tables()[table]
-        rows = self._read_body(tbl)
-        self._values[table] = rows
+        rows = self._read(table, tbl)
         index = range(info.header_row + 1, info.header_row + 1 + len(rows))
-        return pd.DataFrame(rows, columns=list(info.columns), index=pd.Index(list(index)), dtype=object)
+        frame = pd.DataFrame(rows, columns=list(info.columns), index=pd.Index(list(index)), dtype=object)
+        by_column: dict[str, list[int]] = {}
+        for i, j in sorted(self._formulas[table], key=lambda cell: (cell[1], cell[0])):
+            by_column.setdefault(info.columns[j], []).append(info.header_row + 1 + i)
+        frame.attrs["formulas"] = by_column
+        return frame
 
     def rows_below(self, table: str) -> list[RowBelow]:
         """Non-blank rows under a table after blank rows, up to the sheet's used range or the next table below
@@ -124,25 +140,44 @@ class ExcelBook:
         return [RowBelow(info.name, cell_address(info.sheet, info.first_col + next(
             j for j, v in enumerate(grid[r - last - 1]) if _filled(v)), r), gap) for r, gap in below]
 
-    @staticmethod
-    def _read_body(tbl: Any) -> list[list[Any]]:
+    def _read(self, table: str, tbl: Any) -> list[list[Any]]:
+        """The body's values (error values as ``ErrorValue``), remembering them and its formula cells."""
         body = tbl.data_body_range
-        return [] if body is None else [list(r) for r in body.options(ndim=2).value]
+        rows: list[list[Any]] = [] if body is None else [list(r) for r in body.options(ndim=2, err_to_str=True).value]
+        suspects = [(i, j) for i, row in enumerate(rows) for j, v in enumerate(row) if v in ERROR_TEXTS]
+        if suspects:  # an error value, or text that reads like one: only the default read gives None for errors
+            plain = body.options(ndim=2).value
+            for i, j in suspects:
+                if plain[i][j] is None:
+                    rows[i][j] = ErrorValue(rows[i][j])
+        self._values[table] = rows
+        self._formulas[table] = set() if body is None else _formula_cells(body.formula, rows)
+        return rows
 
     def _body(self, table: str) -> list[list[Any]]:
         if table not in self._values:
-            self._values[table] = self._read_body(self._all_tables()[table][0])
+            self._read(table, self._all_tables()[table][0])
         return self._values[table]
 
     # -- writing ---------------------------------------------------------------------------
     def set_column_values(self, table: str, column: str, values: Mapping[int, Any]) -> None:
-        """Write the whole column in one call, with the rows not given kept as read."""
+        """Write the given rows of one column, as the headless writer does, never touching a formula or an
+        error value among the rows not given: one write per run of rows from the first given row to the
+        last, split at such cells; the other rows of a run are written back as read, i.e. unchanged."""
         tbl, info = self._all_tables()[table]
         current = self._body(table)
         j = info.columns.index(column)
+        given = {row - info.header_row - 1 for row in values}
         for row, value in values.items():
             current[row - info.header_row - 1][j] = value
-        tbl.data_body_range.columns[j].options(transpose=True).value = [as_typed(r[j]) for r in current]
+        self._formulas[table] -= {(i, j) for i in given}
+        fixed = {i for i, c in self._formulas[table] if c == j} | {
+            i for i, r in enumerate(current) if type(r[j]) is ErrorValue and i not in given}
+        sheet, top, col = tbl.range.sheet, info.header_row + 1, info.first_col + j
+        span = range(min(given, default=0), max(given, default=-1) + 1)
+        for first, last in _runs([i for i in span if i not in fixed]):
+            cells = sheet.range((top + first, col), (top + last, col))
+            cells.options(transpose=True).value = [as_typed(current[i][j]) for i in range(first, last + 1)]
 
     def append_table_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Rows go after the last row holding a value (a new table's blank first row is filled, as the
@@ -201,6 +236,20 @@ def as_typed(value: Any) -> Any:
     if isinstance(value, str):
         return "'" + value if value else None
     return value
+
+
+def _formula_cells(formulas: Any, values: list[list[Any]]) -> set[tuple[int, int]]:
+    """(row, column) of the body cells holding a formula, from ``Range.formula`` (a str for one cell, else
+    rows of texts: tuples from COM, lists from AppleScript): formula text starts with "=" and is not the
+    cell's value (a text cell "=x" gives "=x" as its formula too)."""
+    if isinstance(formulas, str):
+        grid = [[formulas]]
+    elif formulas and not isinstance(formulas[0], (list, tuple)):  # AppleScript flattens one row or column
+        grid = [list(formulas)] if len(values) == 1 else [[text] for text in formulas]
+    else:
+        grid = [list(r) for r in formulas]
+    return {(i, j) for i, row in enumerate(grid) for j, text in enumerate(row)
+            if isinstance(text, str) and text.startswith("=") and values[i][j] != text}
 
 
 def _filled(value: Any) -> bool:
