@@ -184,7 +184,7 @@ def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan:
     book.replace_sheet_content(L.AGENDA, rows, col_widths=_AGENDA_WIDTHS)
 
 
-_AGENDA_WIDTHS = {1: 6, 2: 12, 3: 8, 4: 12, 5: 18, 6: 6, 7: 9, 8: 10, 9: 7, 10: 14, 11: 14, 12: 24, 13: 11,
+_AGENDA_WIDTHS = {1: 6, 2: 12, 3: 8, 4: 12, 5: 18, 6: 9, 7: 9, 8: 10, 9: 7, 10: 14, 11: 14, 12: 24, 13: 11,
                   14: 8, 15: 8, 16: 60}
 
 
