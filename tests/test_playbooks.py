@@ -4,7 +4,6 @@ languages and never fail on a blank field, escalated customers reach the co-owne
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -16,6 +15,7 @@ from pyxl import actions
 from pyxl.actions import ActionError
 from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
+from support.books import book_with as _book, log as _log, refresh as _refresh
 from pyxl.build.workbook import build_workbook
 from pyxl.cli import app
 from pyxl.core.i18n import texts
@@ -30,30 +30,6 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def built_en(tmp_path_factory) -> Path:
     return build_workbook(tmp_path_factory.mktemp("en") / "en.xlsm", lang="en")
-
-
-def _book(template: Path, tmp_path: Path, customers: list[dict], settings: dict | None = None) -> Path:
-    path = Path(shutil.copy(template, tmp_path / "book.xlsm"))
-    book = WorkbookPackage.open(path)
-    book.append_table_rows(L.T_CUSTOMERS, customers)
-    keys = book.read_table(L.T_SETTINGS)
-    rows = {k: r for r, k in zip(keys.index, keys.iloc[:, 0])}
-    value_header = keys.columns[1]
-    book.set_column_values(L.T_SETTINGS, value_header, {rows[k]: v for k, v in (settings or {}).items()})
-    book.save(backup=False)
-    return path
-
-
-def _log(path: Path, cid: str, when: dt.datetime, channel: str, reached: str, **kw) -> None:
-    book = WorkbookPackage.open(path)
-    actions.log_contact(book, cid, channel, reached, when=when, today=when.date(), **kw)
-    book.save(backup=False)
-
-
-def _refresh(path: Path, day: dt.date) -> None:
-    book = WorkbookPackage.open(path)
-    actions.refresh(book, day)
-    book.save(backup=False)
 
 
 def _ledger(path: Path) -> dict[str, dict]:

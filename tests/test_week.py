@@ -6,7 +6,6 @@ one count of days overdue."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import icalendar
@@ -14,36 +13,13 @@ import openpyxl
 import pandas as pd
 
 from pyxl import actions
-from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
+from support.books import book_with as _book, log as _log, refresh as _refresh
 from pyxl.core.i18n import texts
 from pyxl.core.ical import plan_to_ics
 
 D = dt.date
 T = texts("zh-CN")
-
-
-def _book(template: Path, tmp_path: Path, customers: list[dict], settings: dict | None = None) -> Path:
-    path = Path(shutil.copy(template, tmp_path / "book.xlsm"))
-    book = WorkbookPackage.open(path)
-    book.append_table_rows(L.T_CUSTOMERS, customers)
-    keys = book.read_table(L.T_SETTINGS)
-    rows = {k: r for r, k in zip(keys.index, keys.iloc[:, 0])}
-    book.set_column_values(L.T_SETTINGS, keys.columns[1], {rows[k]: v for k, v in (settings or {}).items()})
-    book.save(backup=False)
-    return path
-
-
-def _log(path: Path, cid: str, when: dt.datetime, channel: str, reached: str, **kw) -> None:
-    book = WorkbookPackage.open(path)
-    actions.log_contact(book, cid, channel, reached, when=when, today=when.date(), **kw)
-    book.save(backup=False)
-
-
-def _refresh(path: Path, day: dt.date) -> None:
-    book = WorkbookPackage.open(path)
-    actions.refresh(book, day)
-    book.save(backup=False)
 
 
 def _plan(path: Path, day: dt.date, week: str | None = None):
