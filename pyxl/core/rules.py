@@ -180,10 +180,7 @@ def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
             row["co_owner"] = bool(typed) and _choice(typed, "bool", pos, "co_owner", problems, "no") == "yes"
         rows.append(row)
     stages = pd.DataFrame(rows, columns=[*STAGE_COLUMNS, "_pos"])
-    dupes = stages["code"].duplicated()
-    problems += [RuleProblem(int(p), "code", c, "unique_code")
-                 for p, c in zip(stages["_pos"][dupes], stages["code"][dupes])]
-    stages = stages[~dupes].set_index("code")
+    stages = _by_unique_code(stages, problems)
     stages["refusal_factor"] = math.nan  # _check_cadence checks it too; a stage has none
     _check_cadence(stages, problems)
     stages = stages.sort_values("order", kind="stable").drop(columns=["_pos", "refusal_factor"])
@@ -192,6 +189,13 @@ def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
 
 
 # ---------------------------------------------------------------- validation of a typed table
+def _by_unique_code(rows: pd.DataFrame, problems: list[RuleProblem]) -> pd.DataFrame:
+    """Typed rows indexed by code; a code typed again is a problem on its row, and the first one counts."""
+    dupes = rows["code"].duplicated()
+    problems += [RuleProblem(int(p), "code", c, "unique_code") for p, c in zip(rows["_pos"][dupes], rows["code"][dupes])]
+    return rows[~dupes].set_index("code")
+
+
 def rules_from_table(table: pd.DataFrame, params: dict[str, object], param_rows: dict[str, int] | None = None
                      ) -> Rules:
     """Validate a tier table as typed on the Rules sheet (canonical column keys, any row order) and its
@@ -211,9 +215,7 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object], param_rows:
         row["kp"] = _choice(row["kp"], "kp", pos, "kp", problems, default="")
         rows.append(row)
     tiers = pd.DataFrame(rows, columns=[*_RULES_ORDER, "_pos"])
-    dupes = tiers["code"].duplicated()
-    problems += [RuleProblem(int(p), "code", c, "unique_code") for p, c in zip(tiers["_pos"][dupes], tiers["code"][dupes])]
-    tiers = tiers[~dupes].set_index("code")
+    tiers = _by_unique_code(tiers, problems)
     _check_cadence(tiers, problems)
     problems.sort(key=lambda p: p.row)
     return Rules(tiers.drop(columns="_pos"), _counts_checked(params, param_rows or {}, problems), problems)
