@@ -192,7 +192,8 @@ def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
 def _by_unique_code(rows: pd.DataFrame, problems: list[RuleProblem]) -> pd.DataFrame:
     """Typed rows indexed by code; a code typed again is a problem on its row, and the first one counts."""
     dupes = rows["code"].duplicated()
-    problems += [RuleProblem(int(p), "code", c, "unique_code") for p, c in zip(rows["_pos"][dupes], rows["code"][dupes])]
+    problems += [RuleProblem(int(p), "code", c, "unique_code")
+                 for p, c in zip(rows["_pos"][dupes], rows["code"][dupes])]
     return rows[~dupes].set_index("code")
 
 
