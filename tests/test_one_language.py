@@ -5,8 +5,8 @@ text cell of every sheet the tool writes (the workbook, the manager copy, the te
 summary and description of the .ics are scanned for words of the other language. What is not the tool's
 wording is taken out first: customer data (the typed columns of the ledger and the contact log, the
 Settings values the demo typed), and codes — IDs, e-mails, file names, dates, Checks rule ids, Settings keys,
-Rules parameter names, tier aliases (both languages on purpose), and the unit/KP/channel codes of the Rules
-and Sequences seed rows (a known gap: the seed rows are written as codes).
+Rules parameter names, tier aliases and a stage's two names (both languages on purpose). The Rules and
+Sequences seed rows' units, KP rules and channels are the tool's wording and scanned like the rest.
 """
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ CODES = re.compile(r"[\w.+-]+@[\w.-]+|\S*\.(?:xlsm|xlsx|bak|ics)\b|\bBOOK\b|\b[A
                    r"|\b(?:Excel|Outlook|KP|WeChat)\b")
 # columns whose cells are codes or bilingual on purpose: (codeName, field key or Settings/Rules key column)
 CODE_COLUMNS = {"shChecks": ("rule",), "shSettings": ("key",),
-                "shRules": ("code", "aliases", "unit", "kp", "refusal_channel", "parameter", "name_zh", "name_en"),
-                "shSequences": ("unit",)}
+                "shRules": ("code", "aliases", "parameter", "name_zh", "name_en")}
 
 
 def _run(lang: str, folder: Path) -> dict[str, Path]:
@@ -75,7 +74,7 @@ def _code_columns(ws, lang: str) -> set[int]:
     names = {"rule": t["checks_sheet"]["rule"], "key": t["tables"]["settings"][0], "parameter": t["tables"]["params"][0]}
     wanted = {names.get(k) for k in keys} - {None}
     # the Rules sheet's tier and stage tables share keys (code, aliases, unit); a stage has a name in each language
-    wanted |= {f.label(lang) for table in ("rules", "stages", "sequences") for f in fields(table) if f.key in keys}
+    wanted |= {f.label(lang) for table in ("rules", "stages") for f in fields(table) if f.key in keys}
     return {c.column for row in ws.iter_rows() for c in row if c.value in wanted}  # the header, wherever it is
 
 

@@ -7,12 +7,16 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
+from pyxl.actions import load
 from pyxl.book import layout as L
+from pyxl.book.xlsx import WorkbookPackage
 from pyxl.build.structure import check_workbook
 from pyxl.build.workbook import build_workbook
-from pyxl.core.schema import fields
+from pyxl.core.rules import PRESETS, preset_rules
+from pyxl.core.schema import field, fields
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,6 +80,30 @@ def test_english_build_has_english_labels(tmp_path):
     assert [rules.cell(r, 1).value for r in range(2, 7)] == ["A", "B", "C", "D", "X"]
     with zipfile.ZipFile(tmp_path / "en.xlsm") as z:
         assert 'label="Follow-up"' in z.read("customUI/customUI14.xml").decode()
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_seed_rows_are_labels_the_readers_take_back_to_the_codes(tmp_path, preset):
+    """The Rules and Sequences seed rows hold the workbook language's labels (单位 工作日, KP 必须, 拒绝后方式
+    短信 …); read back they are the preset's codes, so both languages compute the same dates."""
+    wb = openpyxl.load_workbook(build_workbook(tmp_path / "zh.xlsm", "zh-CN", preset), keep_vba=True)
+    rules = wb["规则"]
+    header = [c.value for c in rules[1]]
+    column = lambda key: [rules.cell(r, header.index(field("rules", key).zh) + 1).value  # noqa: E731
+                          for r in range(2, rules.max_row + 1) if rules.cell(r, 1).value is not None]
+    assert {"工作日", "月"} & set(column("unit")) and not {"workdays", "months", "none"} & set(column("unit"))
+    assert set(column("kp")) <= {None, "必须", "无"} and set(column("refusal_channel")) <= {None, "短信", "邮件"}
+    steps = wb["跟进流程"]
+    units = {steps.cell(r, 6).value for r in range(2, steps.max_row + 1)}
+    assert steps.cell(1, 6).value == field("sequences", "unit").zh and units == {"天", "工作日", "月", "节假日"}
+    read = {lang: load(WorkbookPackage.open(build_workbook(tmp_path / f"{lang}.xlsm", lang, preset)))
+            for lang in ("zh-CN", "en")}
+    codes = preset_rules(preset).tiers[["unit", "kp", "refusal_channel"]]
+    for inputs in read.values():
+        assert inputs.rules.problems == [] and inputs.playbooks.problems == []
+        pd.testing.assert_frame_equal(inputs.rules.tiers[codes.columns], codes)
+    assert ([[s.unit for s in steps] for steps in read["zh-CN"].playbooks.steps.values()]
+            == [[s.unit for s in steps] for steps in read["en"].playbooks.steps.values()])
 
 
 def _ppm_has_colour(ppm: bytes, rgb: tuple[int, int, int]) -> bool:

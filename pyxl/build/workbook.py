@@ -99,7 +99,8 @@ class Builder:
 
     # -- sheets ------------------------------------------------------------------------------
     def _rules(self) -> None:
-        table = presets.preset_table(self.preset, self.lang)
+        table = _labelled(presets.preset_table(self.preset, self.lang),
+                          {"unit": ("unit",), "kp": ("kp",), "refusal_channel": ("channel",)}, self.lang)
         rule_fields = fields("rules")
         self.table(L.RULES, L.T_RULES, 0, 0, [f.label(self.lang) for f in rule_fields],
                    _rows(table[[f.key for f in rule_fields]]),
@@ -121,9 +122,7 @@ class Builder:
     def _stages(self, col: int) -> None:
         """The stage table (seed 003's stages unless the preset has its own); ``FU_Stages`` lists its names in
         the workbook language for the ledger's Stage drop-down."""
-        table = presets.preset_stages(self.preset)
-        table["unit"] = [vocabulary("unit").label(u, self.lang) if u else None for u in table["unit"]]
-        table["co_owner"] = [vocabulary("bool").label(v, self.lang) for v in table["co_owner"]]
+        table = _labelled(presets.preset_stages(self.preset), {"unit": ("unit",), "co_owner": ("bool",)}, self.lang)
         stage_fields = fields("stages")
         self.table(L.RULES, L.T_STAGES, 0, col, [f.label(self.lang) for f in stage_fields],
                    _rows(table[[f.key for f in stage_fields]]), [_role(f.type) for f in stage_fields],
@@ -300,6 +299,19 @@ def _role(kind: str) -> str:
     return {"date": "date", "datetime": "datetime", "money": "money", "int": "int"}.get(kind, "text")
 
 
+def _label(code: str, vocabs: tuple[str, ...], lang: str) -> str | None:
+    """A code as the workbook's language writes it: its label in the first of ``vocabs`` that has it (the
+    readers parse labels back to codes); blank stays blank."""
+    if not code:
+        return None
+    return next((label for v in vocabs if (label := vocabulary(v).label(code, lang))), code)
+
+
+def _labelled(frame: pd.DataFrame, columns: dict[str, tuple[str, ...]], lang: str) -> pd.DataFrame:
+    """``frame`` with the coded ``columns`` (column -> vocabularies) written as labels in ``lang``."""
+    return frame.assign(**{c: [_label(v, vocabs, lang) for v in frame[c]] for c, vocabs in columns.items()})
+
+
 def _rows(frame: pd.DataFrame) -> list[list]:
     return [[None if pd.isna(v) or v == "" else v for v in row] for row in frame.itertuples(index=False)]
 
@@ -314,7 +326,8 @@ def playbook_rows(lang: str) -> list[list]:
         label = lambda ref: names.get(ref) or events.label(ref, lang) or None  # noqa: E731
         for i, step in enumerate(book["step"]):
             rows.append([book[suffix] if i == 0 else None, step[suffix], label(step["start"]), step.get("offset"),
-                         step.get("repeat"), step["unit"], label(step.get("until", "")),
+                         step.get("repeat"), _label(step["unit"], ("unit", "step_unit"), lang),
+                         label(step.get("until", "")),
                          vocabulary("channel").label(step["channel"], lang), step[f"template_{suffix}"]])
     return rows
 

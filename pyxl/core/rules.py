@@ -214,6 +214,8 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object], param_rows:
             row[key] = _number(raw.get(key), pos, key, problems)
         row["unit"] = _choice(row["unit"], "unit", pos, "unit", problems, default="none")
         row["kp"] = _choice(row["kp"], "kp", pos, "kp", problems, default="")
+        if row["refusal_channel"]:  # blank: the last touch's channel
+            row["refusal_channel"] = _choice(row["refusal_channel"], "channel", pos, "refusal_channel", problems, "")
         rows.append(row)
     tiers = pd.DataFrame(rows, columns=[*_RULES_ORDER, "_pos"])
     tiers = _by_unique_code(tiers, problems)
