@@ -125,6 +125,36 @@ def test_status_over_time(today, status, late):
     assert (got["status"], got["days_overdue"]) == (status, late)
 
 
+@pytest.mark.parametrize("tier, last, today, status, late", [
+    # a normal weekend: 3N from Fri Nov 13 is due Fri Nov 20 (Nov 16–20 = 5 working days)
+    ("3N", D(2026, 11, 13), D(2026, 11, 20), "due_today", 0),
+    ("3N", D(2026, 11, 13), D(2026, 11, 21), "overdue", 1),   # Sat: Friday missed
+    ("3N", D(2026, 11, 13), D(2026, 11, 22), "overdue", 1),   # Sun
+    ("3N", D(2026, 11, 13), D(2026, 11, 23), "overdue", 1),   # Mon: still Friday only
+    ("3N", D(2026, 11, 13), D(2026, 11, 24), "overdue", 2),   # Tue: Fri 20, Mon 23
+    # National Day: class 0 (every working day) from Tue Sep 29 is due Wed Sep 30
+    ("0", D(2026, 9, 29), D(2026, 10, 1), "overdue", 1),      # holiday: Sep 30 missed
+    ("0", D(2026, 9, 29), D(2026, 10, 7), "overdue", 1),
+    ("0", D(2026, 9, 29), D(2026, 10, 8), "overdue", 1),      # first working day after the holiday
+    ("0", D(2026, 9, 29), D(2026, 10, 10), "overdue", 3),     # make-up Sat: Sep 30, Oct 8, 9
+    ("0", D(2026, 9, 29), D(2026, 10, 11), "overdue", 4),     # Sun: the make-up Saturday counts too
+    # Spring Festival: class 0 from Thu Feb 12 is due Fri Feb 13; Sat Feb 14 is a make-up working day
+    ("0", D(2026, 2, 12), D(2026, 2, 14), "overdue", 1),      # Feb 13
+    ("0", D(2026, 2, 12), D(2026, 2, 15), "overdue", 2),      # first holiday: Feb 13, 14
+    ("0", D(2026, 2, 12), D(2026, 2, 23), "overdue", 2),      # last holiday
+    ("0", D(2026, 2, 12), D(2026, 2, 24), "overdue", 2),      # back at work: the same two
+])
+def test_days_overdue_are_the_working_days_missed_and_overdue_means_at_least_one(tier, last, today, status, late):
+    got = run(MAT.tiers, tier, last=last, today=today)
+    assert (got["status"], got["days_overdue"]) == (status, late)
+
+
+def test_a_due_date_on_a_non_working_day_is_due_until_a_working_day_passes():
+    # assigned (never contacted) on Sun Nov 22: due that day; Monday nothing missed yet, Tuesday Monday was
+    got = [run(MAT.tiers, "0", assigned=D(2026, 11, 22), today=D(2026, 11, d)) for d in (22, 23, 24)]
+    assert [(g["status"], g["days_overdue"]) for g in got] == [("due_today", 0), ("due_today", 0), ("overdue", 1)]
+
+
 def test_unknown_tier_gets_blank_status():
     got = cadence.schedule(MAT.tiers, pd.Series([pd.NA], dtype="string"), arr(D(2026, 3, 2)), arr(None),
                            arr(None), np.array([1.0]), CAL, D(2026, 3, 10))

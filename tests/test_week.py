@@ -208,3 +208,13 @@ def test_days_overdue_are_working_days_on_the_ledger_and_the_agenda(built_workbo
     _refresh(path, D(2026, 3, 2))
     assert _ledger(path)["JRN01001"]["逾期天数"] == 8
     assert _agenda(path)[0]["延后天数"] == 8
+
+
+def test_on_a_weekend_after_a_friday_due_status_and_days_overdue_agree(built_workbook, tmp_path):
+    # 3N from Fri Nov 13: due Fri Nov 20. On Saturday Nov 21 Friday is the one working day missed: overdue,
+    # 1 day on the ledger, and 1 day late on the Agenda, which on a weekend is Monday Nov 23's list
+    path = _book(built_workbook, tmp_path, [_customer("JRN01001", "3N", 最近联系=D(2026, 11, 13))])
+    _refresh(path, D(2026, 11, 21))
+    row = _ledger(path)["JRN01001"]
+    assert row["到期日"].date() == D(2026, 11, 20) and (row["状态"], row["逾期天数"]) == ("逾期", 1)
+    assert "2026-11-23 周一" in _rows(path, "agenda")[1][0] and _agenda(path)[0]["延后天数"] == 1

@@ -80,10 +80,11 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
     use_agreed = ~np.isnat(agreed) & (np.isnat(last_contact) | (agreed > last_contact))
     due = np.where(use_agreed, agreed, due)
     earliest = np.where(use_agreed & (np.isnat(earliest) | (agreed < earliest)), agreed, earliest)
+    missed = days_overdue(cal, due, today)
     return pd.DataFrame({
         "earliest": earliest, "due": due,
-        "status": status(earliest, due, np.datetime64(today, "D"), known | use_agreed, follow | use_agreed),
-        "days_overdue": days_overdue(cal, due, today),
+        "status": status(earliest, due, np.datetime64(today, "D"), missed, known | use_agreed, follow | use_agreed),
+        "days_overdue": missed,
     }, index=codes.index)
 
 
@@ -108,25 +109,29 @@ def with_steps(plan: pd.DataFrame, step_due: np.ndarray, today: dt.date, cal: Te
     due = np.where(by_step, step_due, due)
     earliest = np.where(by_step & (np.isnat(earliest) | (step_due < earliest)), step_due, earliest)
     known = (st != "") | by_step
+    missed = days_overdue(cal, due, today)
     return pd.DataFrame({
         "earliest": earliest, "due": due,
-        "status": status(earliest, due, np.datetime64(today, "D"), known, known & (st != "no_follow_up")),
-        "days_overdue": days_overdue(cal, due, today), "by_step": by_step,
+        "status": status(earliest, due, np.datetime64(today, "D"), missed, known, known & (st != "no_follow_up")),
+        "days_overdue": missed, "by_step": by_step,
     }, index=plan.index)
 
 
-def status(earliest: np.ndarray, due: np.ndarray, today: np.datetime64, known: np.ndarray,
+def status(earliest: np.ndarray, due: np.ndarray, today: np.datetime64, missed: np.ndarray, known: np.ndarray,
            follow: np.ndarray) -> np.ndarray:
-    """Status keys; blank where the tier is unknown (a check names the cell)."""
-    conditions = [~known, ~follow, np.isnat(due), today > due, today == due, earliest <= today]
+    """Status keys; blank where the tier is unknown (a check names the cell). Overdue is ``missed`` (days
+    overdue) ≥ 1: a working day from Due on has passed without the touch. A Due passed with no working day
+    since (due Sunday, today Monday) is still due today."""
+    conditions = [~known, ~follow, np.isnat(due), missed >= 1, due <= today, earliest <= today]
     choices = ["", "no_follow_up", "", "overdue", "due_today", "in_window"]
     return np.select(conditions, choices, default="not_yet").astype(object)
 
 
 def days_overdue(cal: TeamCalendar, due: np.ndarray, today: dt.date) -> np.ndarray:
-    """Working days after ``due`` up to and including today (0 when not overdue): the one count the ledger
-    and the Agenda show."""
+    """The working days missed: working days from ``due`` (included) up to today (excluded), 0 when Due is
+    today or later. The one count of the ledger, the Agenda, the Plan, the reports and the worksheet functions;
+    on a weekend after a Friday Due it is 1 (Friday), as the Agenda then says for Monday."""
     late = due < np.datetime64(today, "D")
     out = np.zeros(due.shape, dtype="int64")
-    out[late] = cal.networkdays(due[late] + DAY, np.full(late.sum(), np.datetime64(today, "D"))).astype("int64")
-    return np.maximum(out, 0)
+    out[late] = cal.networkdays(due[late], np.full(late.sum(), np.datetime64(today, "D") - DAY)).astype("int64")
+    return out
