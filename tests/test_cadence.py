@@ -149,10 +149,11 @@ def test_days_overdue_are_the_working_days_missed_and_overdue_means_at_least_one
     assert (got["status"], got["days_overdue"]) == (status, late)
 
 
-def test_a_due_date_on_a_non_working_day_is_due_until_a_working_day_passes():
-    # assigned (never contacted) on Sun Nov 22: due that day; Monday nothing missed yet, Tuesday Monday was
+def test_assigned_on_a_non_working_day_is_due_on_the_next_working_day():
+    # never contacted, assigned on Sun Nov 22 (or no assignment date and a refresh that Sunday): due Mon Nov 23
     got = [run(MAT.tiers, "0", assigned=D(2026, 11, 22), today=D(2026, 11, d)) for d in (22, 23, 24)]
-    assert [(g["status"], g["days_overdue"]) for g in got] == [("due_today", 0), ("due_today", 0), ("overdue", 1)]
+    assert {g["due"] for g in got} == {D(2026, 11, 23)} == {run(MAT.tiers, "0", today=D(2026, 11, 22))["due"]}
+    assert [(g["status"], g["days_overdue"]) for g in got] == [("not_yet", 0), ("due_today", 0), ("overdue", 1)]
 
 
 def test_unknown_tier_gets_blank_status():

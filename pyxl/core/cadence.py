@@ -48,7 +48,8 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
     """Earliest, Due, Status and days overdue (working days) for each ledger row.
 
     ``codes`` are resolved tier codes (NA when unknown); ``slow_down`` multiplies the interval (after a
-    refusal, domain §3). Never-contacted rows are due on their assignment date, or today when it is blank;
+    refusal, domain §3). Never-contacted rows are due on their assignment date, or today when it is blank
+    (either on a non-working day: the next working day, as every due date);
     a row whose Last contact is ``unreadable`` (typed, not a date; flagged by the checks) gets no due date
     from the cadence, so a typo never makes it overdue. An agreed date on a non-working day counts from
     the next working day (the customer asked not to be called before it).
@@ -72,7 +73,7 @@ def schedule(tiers: pd.DataFrame, codes: pd.Series, last_contact: np.ndarray, ag
     never = np.isnat(last_contact) & follow
     if unreadable is not None:
         never &= ~unreadable
-    first_due = np.where(np.isnat(assigned), np.datetime64(today, "D"), assigned)
+    first_due = cal.roll_forward(np.where(np.isnat(assigned), np.datetime64(today, "D"), assigned))
     earliest = np.where(never, first_due, earliest)
     due = np.where(never, first_due, due)
 
@@ -120,8 +121,8 @@ def with_steps(plan: pd.DataFrame, step_due: np.ndarray, today: dt.date, cal: Te
 def status(earliest: np.ndarray, due: np.ndarray, today: np.datetime64, missed: np.ndarray, known: np.ndarray,
            follow: np.ndarray) -> np.ndarray:
     """Status keys; blank where the tier is unknown (a check names the cell). Overdue is ``missed`` (days
-    overdue) ≥ 1: a working day from Due on has passed without the touch. A Due passed with no working day
-    since (due Sunday, today Monday) is still due today."""
+    overdue) ≥ 1: a working day from Due on has passed without the touch. Due dates are working days, so on a
+    working day that is today > Due (domain.md §2c) and the row colours (Due < FU_Today) agree."""
     conditions = [~known, ~follow, np.isnat(due), missed >= 1, due <= today, earliest <= today]
     choices = ["", "no_follow_up", "", "overdue", "due_today", "in_window"]
     return np.select(conditions, choices, default="not_yet").astype(object)
