@@ -2,7 +2,8 @@
 
 Vectorised: a whole column in, a spilled column out. Everything a result depends on is an argument — the
 Rules table with its header (``tblRules[#All]``), the Settings table (``tblSettings``), optionally the team's
-Holidays and Workdays and the as-of date (``TODAY()`` or a cell) — so Excel recalculates a result exactly
+Holidays and Workdays, the as-of date (``TODAY()`` or a cell) and the stage table with each row's stage
+(``tblStages[#All]``, ``tblCustomers[Stage]``) — so Excel recalculates a result exactly
 when one of them changes, and a function never reads the workbook through the object model while Excel is
 busy calculating (xlwings utils.py ``prepare_sys_path``: "UDFs can't interact with the book object").
 The team calendar is built once per distinct Settings/Holidays/Workdays content and kept in the process.
@@ -21,7 +22,7 @@ from .core import cadence
 from .core.calendar import TeamCalendar, as_days
 from .core.i18n import status_label
 from .core.inputs import canonical, pairs
-from .core.rules import Rules, rules_from_table
+from .core.rules import Rules, rules_from_table, with_stages
 from .core.schema import match_headers
 from .core.settings import Settings, calendar_for, settings_from_pairs
 
@@ -43,14 +44,21 @@ def _frozen(values, what: str) -> tuple:
 
 
 @lru_cache(maxsize=16)
-def _rules(table: tuple) -> Rules:
+def _rules(table: tuple, stage_table: tuple | None = None) -> Rules:
+    rules = rules_from_table(_with_header(table, "rules", "rules", L.T_RULES), {})
+    if stage_table is None:
+        return rules
+    return with_stages(rules, _with_header(stage_table, "stages", "stage_rules", L.T_STAGES))
+
+
+def _with_header(table: tuple, fields: str, what: str, name: str) -> pd.DataFrame:
+    """A table passed with its header row as a frame under the fields' keys (headers in either language)."""
     header, *body = table
     labels = [str(h) if h is not None else "" for h in header]
-    headers = match_headers("rules", labels)
+    headers = match_headers(fields, labels)
     if headers.header_of("code") is None:
-        raise ValueError("rules: pass the Rules table with its header row, e.g. tblRules[#All]")
-    frame = pd.DataFrame([list(r) for r in body], columns=labels, dtype=object)
-    return rules_from_table(canonical(frame, headers), {})
+        raise ValueError(f"{what}: pass the table with its header row, e.g. {name}[#All]")
+    return canonical(pd.DataFrame([list(r) for r in body], columns=labels, dtype=object), headers)
 
 
 @lru_cache(maxsize=16)
@@ -76,14 +84,24 @@ def _as_of(team: Settings, as_of) -> dt.date:
     return as_of if isinstance(as_of, dt.date) else team.today()
 
 
-def _schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of) -> tuple[pd.DataFrame, str]:
+def _schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of, stage_rules, stages
+              ) -> tuple[pd.DataFrame, str]:
+    """What a refresh computes for these rows (cadence.schedule): the tier's cadence, and with ``stage_rules``
+    (the stage table) and ``stages`` (each row's stage) the tighter of it and the stage's."""
     team, cal = _calendar(settings, holidays, workdays)
-    table = _rules(_frozen(rules, "rules"))
+    if (stage_rules is None) != (stages is None):
+        raise ValueError("stage_rules and stages go together: tblStages[#All] and the stage column, "
+                         f"e.g. {L.T_CUSTOMERS}[Stage]")
+    table = _rules(_frozen(rules, "rules"), _frozen(stage_rules, "stage_rules") if stage_rules is not None else None)
     codes = table.tier_of(pd.Series(_rows(tiers, "tiers"), dtype=object))
     last = as_days(_rows(last_contacts, "last_contacts"))
     agreed_days = as_days(_rows(agreed, "agreed")) if agreed is not None else np.full(len(last), np.datetime64("NaT"))
+    stage = None
+    if stages is not None:
+        stage = table.stages.reindex(table.stage_of(pd.Series(_rows(stages, "stages"), dtype=object)).fillna("")
+                                     .to_numpy())
     plan = cadence.schedule(table.tiers, codes, last, agreed_days, np.full(len(last), np.datetime64("NaT")),
-                            np.ones(len(last)), cal, _as_of(team, as_of))
+                            np.ones(len(last)), cal, _as_of(team, as_of), stage=stage)
     return plan, team.language
 
 
@@ -93,32 +111,39 @@ def _dates(days) -> list[list]:
 
 def _scheduling(func):
     """The arguments the three scheduling functions share, converted as xlwings hands them over."""
-    for name in ("tiers", "last_contacts", "agreed"):
+    for name in ("tiers", "last_contacts", "agreed", "stages"):
         func = xw.arg(name, ndim=1)(func)
-    for name in ("rules", "settings", "holidays", "workdays"):
+    for name in ("rules", "settings", "holidays", "workdays", "stage_rules"):
         func = xw.arg(name, ndim=2)(func)
     return xw.func(func)
 
 
 @_scheduling
-def FU_DUE(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None):
-    """Due date per row from tier and last contact (agreed date overrides when later).
+def FU_DUE(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None,
+           stage_rules=None, stages=None):
+    """Due date per row from tier and last contact (agreed date overrides when later); with the stage table and
+    the stage column, the earlier of the tier's and the stage's, as a refresh.
     =FU_DUE(tblCustomers[Tier], tblCustomers[Last contact], tblCustomers[Agreed], tblRules[#All], tblSettings,
-    tblHolidays, tblWorkdays, TODAY())"""
-    return _dates(_schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of)[0]["due"])
+    tblHolidays, tblWorkdays, TODAY(), tblStages[#All], tblCustomers[Stage])"""
+    args = (rules, settings, holidays, workdays, as_of, stage_rules, stages)
+    return _dates(_schedule(tiers, last_contacts, agreed, *args)[0]["due"])
 
 
 @_scheduling
-def FU_EARLIEST(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None):
+def FU_EARLIEST(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None,
+                stage_rules=None, stages=None):
     """Earliest date per row: contacting sooner annoys. Arguments as FU_DUE."""
-    return _dates(_schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of)[0]["earliest"])
+    args = (rules, settings, holidays, workdays, as_of, stage_rules, stages)
+    return _dates(_schedule(tiers, last_contacts, agreed, *args)[0]["earliest"])
 
 
 @_scheduling
-def FU_STATUS(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None):
+def FU_STATUS(tiers, last_contacts, agreed, rules, settings, holidays=None, workdays=None, as_of=None,
+              stage_rules=None, stages=None):
     """Overdue / Due today / In window / Not yet / No follow-up, in the workbook language. Arguments as FU_DUE;
     pass TODAY() (or the as-of date) so that the status follows the day."""
-    plan, language = _schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays, as_of)
+    args = (rules, settings, holidays, workdays, as_of, stage_rules, stages)
+    plan, language = _schedule(tiers, last_contacts, agreed, *args)
     return [[x] for x in status_label(plan["status"].to_numpy(), language)]
 
 

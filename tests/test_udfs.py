@@ -80,3 +80,22 @@ def test_a_whole_sheet_column_or_a_rules_table_without_header_gets_a_clear_error
         udfs.FU_WORKDAY([AS_OF], 1, [[None, None]] * udfs.WHOLE_COLUMN)
     with pytest.raises(ValueError, match=r"tblRules\[#All\]"):
         udfs.FU_DUE(["重3"], [AS_OF], [None], args["rules"][1:], args["settings"])
+
+
+def test_with_the_stage_table_and_column_due_is_the_earlier_of_tier_and_stage_as_a_refresh(tmp_path):
+    """Preset pipeline: tier P every 1–5 working days; stages 商务谈判 1, 方案演示 (alias 演示) 2, FIRST 3. From
+    Thu 12 Feb 2026 the working days are Fri 13, make-up Sat 14, (Spring Festival 15–23) Tue 24, Wed 25, Thu 26."""
+    book = xs.Book(build_workbook(tmp_path / "p.xlsm", "zh-CN", "pipeline"))
+    args = {**_args(book), "stage_rules": _table(book, L.T_STAGES, header=True)}
+    rows = (["P"] * 4, [dt.datetime(2026, 2, 12)] * 4, [None] * 4)
+    stages = ["商务谈判", "演示", "FIRST", None]
+    due = udfs.FU_DUE(*rows, **args, as_of=AS_OF, stages=stages)
+    assert due == [[dt.date(2026, 2, 13)], [dt.date(2026, 2, 14)], [dt.date(2026, 2, 24)], [dt.date(2026, 2, 26)]]
+    assert udfs.FU_EARLIEST(*rows, **args, as_of=AS_OF, stages=stages) == [[dt.date(2026, 2, 13)]] * 4
+    # Sun 15 Feb: 商务谈判 missed Fri 13 and Sat 14 (overdue), the tier alone is in its window
+    on_sunday = udfs.FU_STATUS(*rows, **args, as_of=dt.datetime(2026, 2, 15), stages=stages)
+    assert on_sunday == [["逾期"], ["逾期"], ["可跟进"], ["可跟进"]]
+    without = {k: v for k, v in args.items() if k != "stage_rules"}
+    assert udfs.FU_DUE(*rows, **without, as_of=AS_OF) == [[dt.date(2026, 2, 26)]] * 4  # tier cadence only
+    with pytest.raises(ValueError, match="stage_rules and stages go together"):
+        udfs.FU_DUE(*rows, **without, as_of=AS_OF, stages=stages)
