@@ -180,8 +180,9 @@ def test_pool_is_off_by_default():
 
 
 def test_pool_warnings_when_enabled():
-    # never contacted -> due on the assignment date; pool day = due + 15 calendar days; warn 3 days before
-    led = ledger({"last_contact": None, "assigned": D(2026, 2, 22)},   # pool day Mar 9: returned (-1)
+    # never contacted -> due on the assignment date (a working day); pool day = due + 15 calendar days; warn 3
+    # days before
+    led = ledger({"last_contact": None, "assigned": D(2026, 2, 14)},   # make-up Sat; pool day Mar 1: returned (-9)
                  {"last_contact": None, "assigned": D(2026, 2, 25)},   # pool day Mar 12: 2 days left -> soon
                  {"last_contact": None, "assigned": D(2026, 2, 22), "tier": "9"},  # no follow-up: never
                  {"last_contact": None, "assigned": D(2026, 3, 5)})    # 10 days left: quiet
@@ -189,7 +190,7 @@ def test_pool_warnings_when_enabled():
     assert "pool.returned" in only(r, 2) and row_flags(r, 2)["pool.returned"]["severity"] == "error"
     assert "pool.soon" in only(r, 3) and "pool.returned" not in only(r, 3)
     assert not {"pool.soon", "pool.returned"} & (only(r, 4) | only(r, 5))
-    assert r.computed["pool_days_left"].tolist() == [-1, 2, None, 10]
+    assert r.computed["pool_days_left"].tolist() == [-9, 2, None, 10]
 
 
 # ---------------------------------------------------------------- stock per owner
