@@ -56,11 +56,20 @@ class _Followup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        t = texts(help_language(os.environ))["cli_help"]
+        from . import cli_words  # options' help, usage line, panels and parsing errors in the help language
+        lang = help_language(os.environ)
+        t = texts(lang)["cli_help"]
         self.help = t["app"]
         for name, command in self.commands.items():
             example = (command.help or "").removeprefix("Example: ")
             command.help = f"{t[name]}\n\n{t['example']} {example}"
+        cli_words.localize(self, lang)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple:
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            from . import cli_words
+            _fail(cli_words.unknown_command(args[0]), REFUSED)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
@@ -68,7 +77,8 @@ class _Followup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except typer.TyperException as exc:  # parsing: an unknown option, a missing argument, not a number
-            _fail(exc.format_message(), REFUSED)
+            from . import cli_words
+            _fail(cli_words.parsing_error(exc), REFUSED)
         except Refusal as exc:
             _fail(exc.message(_language(ctx)), exc.exit_code)
         except FollowupError as exc:
@@ -136,14 +146,14 @@ app = typer.Typer(cls=_Followup, add_completion=False, no_args_is_help=True, ric
 console = Console()
 err = Console(stderr=True)
 
-Book = Annotated[Path, typer.Argument(help="The workbook (.xlsm) to work on.", exists=True, dir_okay=False,
-                                      callback=_remember(_BOOK))]
-Today = Annotated[Optional[str], typer.Option(help="As-of date YYYY-MM-DD (default: Settings, else today).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-NoBackup = Annotated[bool, typer.Option("--no-backup", help="Do not keep BOOK.bak.")]
-Lang = Annotated[str, typer.Option(help="zh-CN or en", callback=_remember(_LANG))]
-Preset = Annotated[str, typer.Option(help=" / ".join(PRESETS))]
-Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
+# Help texts of options and arguments: [cli_options] of the locales (cli_words.localize).
+Book = Annotated[Path, typer.Argument(exists=True, dir_okay=False, callback=_remember(_BOOK))]
+Today = Optional[str]
+AsJson = Annotated[bool, typer.Option("--json")]
+NoBackup = Annotated[bool, typer.Option("--no-backup")]
+Lang = Annotated[str, typer.Option(callback=_remember(_LANG))]
+Preset = str
+Force = Annotated[bool, typer.Option("--force")]
 
 
 def _date(value: str | None, option: str = "--today") -> dt.date | None:
@@ -212,7 +222,7 @@ def _flags_table(outcome: actions.Outcome, limit: int = 40) -> None:
 
 @app.command()
 def new(path: Path, lang: Lang = DEFAULT_LANG, preset: Preset = "maturity",
-        force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
+        force: bool = False) -> None:
     """Example: followup new team.xlsm --lang en --preset abc"""
     _workbook_options(lang, preset)
     if path.exists() and not force:
@@ -228,7 +238,7 @@ def _workbook_options(lang: str, preset: str) -> None:
 
 
 @app.command("build-workbook")
-def build(out: Annotated[Path, typer.Option("-o", help="Where to write.")] = Path("workbook/followup.xlsm"),
+def build(out: Annotated[Path, typer.Option("-o")] = Path("workbook/followup.xlsm"),
           lang: Lang = DEFAULT_LANG, preset: Preset = "maturity") -> None:
     """Example: followup build-workbook -o workbook/followup.xlsm"""
     _workbook_options(lang, preset)
@@ -237,8 +247,7 @@ def build(out: Annotated[Path, typer.Option("-o", help="Where to write.")] = Pat
 
 
 @app.command()
-def demo(path: Annotated[Path, typer.Argument(help="Where to write the demo workbook.")] = Path("demo/followup-demo.xlsm"),
-         customers: Annotated[int, typer.Option(help="How many sample customers (at least 1).")] = 120,
+def demo(path: Annotated[Path, typer.Argument()] = Path("demo/followup-demo.xlsm"), customers: int = 120,
          lang: Lang = DEFAULT_LANG, today: Today = None) -> None:
     """Example: followup demo demo.xlsm --customers 300"""
     _choice(lang, LANGS, "--lang")
@@ -271,13 +280,9 @@ def check(book: Book, today: Today = None, as_json: AsJson = False, no_backup: N
     raise typer.Exit(CHECK_ERRORS if outcome.errors else DONE)
 
 
-WEEK_HELP = "ISO week, e.g. 2026-W48 (default: this week, or the coming one after its last working day)."
-
-
 @app.command()
-def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)] = None,
-         today: Today = None, ics: Annotated[Optional[Path], typer.Option(help="Also write an iCalendar file.")] = None,
-         ics_per: Annotated[str, typer.Option(help="customer or block")] = "customer",
+def plan(book: Book, week: Optional[str] = None, today: Today = None, ics: Optional[Path] = None,
+         ics_per: str = "customer",
          no_backup: NoBackup = False, force: Force = False) -> None:
     """Example: followup plan team.xlsm --week 2026-W48 --ics week.ics"""
     _choice(ics_per, ICS_PER, "--ics-per")
@@ -299,18 +304,11 @@ def plan(book: Book, week: Annotated[Optional[str], typer.Option(help=WEEK_HELP)
 
 
 @app.command()
-def log(book: Book, id: Annotated[str, typer.Option("--id", help="Customer ID.")],
-        channel: Annotated[str, typer.Option(help="phone / sms / email / visit / wechat (or 电话 …)")] = "phone",
-        reached: Annotated[str, typer.Option(help="yes / no")] = "yes",
-        outcome: Annotated[Optional[str], typer.Option(help="progress / considering / refused / deal")] = None,
-        agreed: Annotated[Optional[str], typer.Option(help="Agreed next date YYYY-MM-DD.")] = None,
-        note: str = "", tier: Annotated[Optional[str], typer.Option(help="New tier after this touch.")] = None,
-        step: Annotated[Optional[str], typer.Option(help="The playbook step this touch does.")] = None,
-        event: Annotated[Optional[str], typer.Option(
-            help="A milestone: visit / signed / completed / reply / refused (or 到访 …)")] = None,
-        hard_call: Annotated[bool, typer.Option("--hard-call", help="Ask for a colleague on the next step.")] = False,
-        collected: Annotated[Optional[float], typer.Option(help="Amount collected (回款) at this touch.")] = None,
-        competitor: Annotated[str, typer.Option(help="Competitor news heard at this touch (竞争者动态).")] = "",
+def log(book: Book, id: Annotated[str, typer.Option("--id")], channel: str = "phone", reached: str = "yes",
+        outcome: Optional[str] = None, agreed: Optional[str] = None, note: str = "", tier: Optional[str] = None,
+        step: Optional[str] = None, event: Optional[str] = None,
+        hard_call: Annotated[bool, typer.Option("--hard-call")] = False, collected: Optional[float] = None,
+        competitor: str = "",
         today: Today = None, no_backup: NoBackup = False) -> None:
     """Example: followup log team.xlsm --id JRN01001 --channel phone --reached no"""
     agreed_on, day = _date(agreed, "--agreed"), _date(today)
@@ -339,12 +337,8 @@ def ids(book: Book, no_backup: NoBackup = False) -> None:
 
 @app.command()
 def export(book: Book,
-           mask: Annotated[bool, typer.Option(
-               help="Mask phone, email, WeChat and the Settings' personal columns everywhere in the copy.")] = False,
-           mask_names: Annotated[bool, typer.Option(
-               help="Also mask customer and contact names (implies --mask).")] = False,
-           pdf: Annotated[bool, typer.Option(help="Also render Dashboard and Plan to PDF (LibreOffice).")] = False,
-           out: Annotated[Optional[Path], typer.Option("-o", help="Output .xlsx path.")] = None,
+           mask: bool = False, mask_names: bool = False, pdf: bool = False,
+           out: Annotated[Optional[Path], typer.Option("-o")] = None,
            force: Force = False) -> None:
     """Example: followup export team.xlsm --mask -o manager.xlsx"""
     outcome = export_mod.manager_copy(book, out, mask=mask, mask_names=mask_names, pdf=pdf, force=force)
@@ -352,12 +346,9 @@ def export(book: Book,
 
 
 @app.command()
-def rollup(books: Annotated[list[Path], typer.Argument(
-               help="The owners' workbooks (.xlsm/.xlsx).", exists=True, dir_okay=False, callback=_remember(_BOOK))],
-           out: Annotated[Path, typer.Option("-o", "--out", help="The team workbook to write (.xlsx).")],
-           today: Today = None, as_json: AsJson = False,
-           workers: Annotated[Optional[int], typer.Option(
-               help="Processes reading the books (default 1: a pool did not pay on 2 cores).")] = None,
+def rollup(books: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, callback=_remember(_BOOK))],
+           out: Annotated[Path, typer.Option("-o", "--out")], today: Today = None, as_json: AsJson = False,
+           workers: Optional[int] = None,
            force: Force = False) -> None:
     """Example: followup rollup 张伟.xlsm 李娜.xlsm 王磊.xlsm -o team.xlsx"""
     from . import rollup as rollup_mod
@@ -368,21 +359,12 @@ def rollup(books: Annotated[list[Path], typer.Argument(
 
 
 @app.command("import")
-def import_(sources: Annotated[list[Path], typer.Argument(help="Files to import: .xlsx .xlsm .xls .csv (UTF-8, GBK).",
-                                                         dir_okay=False)],
-            into: Annotated[Path, typer.Option("--into", help="The workbook to import into.", exists=True,
-                                               dir_okay=False, callback=_remember(_BOOK))],
-            dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
-            sheet: Annotated[Optional[str], typer.Option(help="Sheet to read (name or number; default: the one "
-                                                              "that looks most like a ledger).")] = None,
-            map_: Annotated[Optional[list[str]], typer.Option("--map", help='"Source col=Field" (repeatable; '
-                                                              "remembered in BOOK.import-map.json; Field - ignores).")] = None,
-            skip: Annotated[Optional[list[str]], typer.Option("--skip", help="A source column not to import "
-                                                              "(repeatable; = --map \"COL=-\", remembered too). "
-                                                              "Other unknown columns become ledger columns.")] = None,
-            overwrite: Annotated[bool, typer.Option("--overwrite", help="Let the source replace non-blank cells "
-                                                    "(default: fill blanks only, report conflicts).")] = False,
-            kind: Annotated[str, typer.Option(help="auto, ledger (customers) or log (contacts).")] = "auto",
+def import_(sources: Annotated[list[Path], typer.Argument(dir_okay=False)],
+            into: Annotated[Path, typer.Option("--into", exists=True, dir_okay=False, callback=_remember(_BOOK))],
+            dry_run: Annotated[bool, typer.Option("--dry-run")] = False, sheet: Optional[str] = None,
+            map_: Annotated[Optional[list[str]], typer.Option("--map")] = None,
+            skip: Annotated[Optional[list[str]], typer.Option("--skip")] = None,
+            overwrite: Annotated[bool, typer.Option("--overwrite")] = False, kind: str = "auto",
             today: Today = None, as_json: AsJson = False, no_backup: NoBackup = False) -> None:
     """Example: followup import crm.xlsx calls.csv --into team.xlsm --map "Sales Agent=owner" --dry-run"""
     from . import importer  # calamine and the import machinery only for an import

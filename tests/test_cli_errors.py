@@ -177,3 +177,36 @@ def test_command_list_and_summaries_in_the_help_language(monkeypatch, lang, othe
         assert not other.search(re.sub(r"--[\w-]+|Outlook|Excel|JRN\d+|\.xlsx", "", summary)), summary
         page = runner.invoke(app, [name, "--help"]).output
         assert summary[:8] in page and summaries["example"] in page, name
+
+
+ENGLISH_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{3,}(?![A-Za-z])")
+NOT_WORDS = re.compile(r"--?[\w-]+|\b(?:root|followup)\b|\bJSON\b|\.(?:xlsm|xlsx|bak)\b|Excel|Outlook|JRN\d+|FOLLOWUP_LANG")
+
+
+@pytest.mark.parametrize("args", [["refresh", "--help"], ["--help"], ["refresh", "--bogus"], ["refresh", "--tod"],
+                                  ["refresh"], ["refresh", "no-such.xlsm"], ["demo", "--customers", "x"],
+                                  ["plan", "book.xlsm", "--week"], ["bogus"]])
+def test_zh_cn_help_and_parsing_errors_have_no_english_word_but_option_and_command_names(monkeypatch, args):
+    """Usage line, panel titles, the help option, each option's help, value types, argument names and typer's
+    parsing errors in Chinese; what is left in Latin letters is option and command names, the examples and what
+    was typed."""
+    monkeypatch.setenv("FOLLOWUP_LANG", "zh-CN")
+    result = runner.invoke(app, args)
+    assert result.exit_code == (0 if "--help" in args else REFUSED), result.output
+    shown = re.sub(r"示例: .*|" + "|".join(map(re.escape, args)), " ", result.output)  # examples, what was typed
+    shown = NOT_WORDS.sub(" ", re.sub(r"\b(?:{})\b".format("|".join(texts("zh-CN")["cli_help"])), " ", shown))
+    assert not ENGLISH_WORD.findall(shown), result.output
+    assert HAN.search(result.output)
+
+
+def test_en_help_and_parsing_errors_stay_english(monkeypatch):
+    monkeypatch.setenv("FOLLOWUP_LANG", "en")
+    page = " ".join(runner.invoke(app, ["refresh", "--help"]).output.split())
+    for words in ("Usage:", "[OPTIONS]", "Arguments", "Options", "Show this message and exit.",
+                  "The workbook (.xlsm) to work on.", "As-of date YYYY-MM-DD"):
+        assert words in page
+    assert not HAN.search(page)
+    bad = runner.invoke(app, ["refresh", "--bogus"])
+    assert bad.exit_code == REFUSED and "No such option: --bogus" in bad.output and not HAN.search(bad.output)
+    missing = runner.invoke(app, ["demo", "--customers", "x"])
+    assert "Invalid value for '--customers': not a valid integer" in missing.output
