@@ -584,7 +584,9 @@ class SheetValues:
 
     @classmethod
     def of(cls, name: str, grid: list[list[Any]]) -> SheetValues:
-        shape = (len(grid), len(grid[0]) if grid else 0)  # calamine's grid is a rectangle
+        shape = (len(grid), len(grid[0]) if grid else 0)
+        if len(set(map(len, grid))) > 1:  # calamine fills a sheet's used range: rows of one width
+            raise ValueError(f"the rows of sheet {name} as read are not all {shape[1]} cells wide")
         cells = np.fromiter(chain.from_iterable(grid), dtype=object, count=shape[0] * shape[1]).reshape(shape)
         return cls(name, cells, cells == "")
 
