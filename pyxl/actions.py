@@ -55,12 +55,12 @@ def load(book: Book) -> Inputs:
     if L.T_CUSTOMERS not in tables:
         raise NotAFollowupWorkbook(text(language(book), "errors", "not_followup", table=L.T_CUSTOMERS))
     read = book.read_table
-    inputs = inputs_from_tables(Tables(
+    inputs = inputs_from_tables(Tables(  # the tables of one sheet one after the other: each sheet is read once
         ledger=read(L.T_CUSTOMERS), log=read(L.T_CONTACTS), rules=read(L.T_RULES), params=read(L.T_PARAMS),
+        stages=read(L.T_STAGES) if L.T_STAGES in tables else None,
+        sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None,
         settings=read(L.T_SETTINGS), holidays=read(L.T_HOLIDAYS), workdays=read(L.T_WORKDAYS),
         owners=read(L.T_OWNERS), blocks=read(L.T_BLOCKS),
-        sequences=read(L.T_SEQUENCES) if L.T_SEQUENCES in tables else None,
-        stages=read(L.T_STAGES) if L.T_STAGES in tables else None,
         below=[row for name in READ_TABLES if name in tables for row in book.rows_below(name)]))
     if inputs.rules.tiers.empty:  # every cadence, check and plan needs the tiers: nothing to compute
         info = tables[L.T_RULES]

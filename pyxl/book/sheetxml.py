@@ -121,7 +121,8 @@ def set_cols(head: str, cols: str) -> str:
 
 
 _FORMULA = re.compile(rb"<f[ />]")
-_ERROR_TYPE = re.compile(rb'\st="e"')
+_ERROR_TYPE = re.compile(rb't="e"')  # a literal: found by a fast scan; the space before it is checked after
+_SPACE = b" \t\n\r\f\v"
 _REF = re.compile(rb'\sr="([A-Z]+)(\d+)"')
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
 
@@ -133,7 +134,10 @@ def marked_cells(xml: bytes) -> tuple[dict[tuple[int, int], str], set[tuple[int,
     errors, formulas = {}, set()
     for marker, found in ((_ERROR_TYPE, "error"), (_FORMULA, "formula")):
         for m in marker.finditer(data):
-            start = data.rfind(b"<c ", 0, m.start())
+            at = m.start() - (found == "error")  # an error marker starts at the space before t="e"
+            if found == "error" and data[at] not in _SPACE:  # e.g. an attribute ending in t="e"
+                continue
+            start = data.rfind(b"<c ", 0, at)
             ref = _REF.search(data, start, data.index(b">", start))
             if ref is None:  # a cell without r= (rare; Excel always writes it): not located
                 continue

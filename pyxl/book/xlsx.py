@@ -31,6 +31,7 @@ import zipfile
 from xml.sax.saxutils import escape
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,8 @@ class WorkbookPackage:
         self._filled: dict[str, np.ndarray] = {}  # table -> whether each sheet row has a value in its columns
         self._below: dict[str, list[RowBelow]] = {}  # table -> rows under it after blank rows
         self._calamine: python_calamine.CalamineWorkbook | None = None
+        self._last_read: SheetValues | None = None  # the sheet read last (tables of one sheet are read together)
+        self._marks: dict[str, tuple[dict[tuple[int, int], str], set[tuple[int, int]]]] = {}  # sheet -> marked_cells
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> WorkbookPackage:
@@ -141,15 +144,15 @@ class WorkbookPackage:
         it (LibreOffice and scripts do not): the next save moves its ref, autoFilter, validations and
         conditional formats down to them. Non-blank rows further down, after blank rows, are ``rows_below``."""
         info = self._table(table)
-        cells = self._table_cells(info)
-        last = self._extent(info, cells)
+        cells, blank = self._table_cells(info)
+        last = self._extent(info, blank)
         rows = range(info.data_rows.start, info.data_rows.stop + last - info.last_row)
         # column-major: each column's cells lie together, so the engine's passes over a column read one
         # contiguous array instead of every len(columns)-th pointer of the rows
         data = np.full((len(rows), len(info.columns)), None, dtype=object, order="F")
         typed = cells[rows.start - 1: rows.stop - 1]
         data[: len(typed)] = typed
-        data[: len(typed)][typed == ""] = None
+        data[: len(typed)][blank[rows.start - 1: rows.stop - 1]] = None
         formulas = self._mark_errors_and_formulas(info, data)
         frame = pd.DataFrame(data, columns=list(info.columns), index=pd.Index(list(rows)), dtype=object, copy=False)
         frame.attrs["formulas"] = formulas
@@ -158,7 +161,9 @@ class WorkbookPackage:
     def _mark_errors_and_formulas(self, info: TableInfo, data: np.ndarray) -> dict[str, list[int]]:
         """Put each Excel error value of the table's data cells into ``data`` as an ``ErrorValue`` (calamine
         reads them as blank); return the rows holding a formula, per column header."""
-        errors, formulas = marked_cells(self._archive.read(self.sheet(info.sheet).part))
+        if info.sheet not in self._marks:
+            self._marks[info.sheet] = marked_cells(self._archive.read(self.sheet(info.sheet).part))
+        errors, formulas = self._marks[info.sheet]
         rows, c0, width = info.data_rows, info.first_col, len(info.columns)
         inside = lambda r, c: r in rows and c0 <= c < c0 + width  # noqa: E731
         for (r, c), code in errors.items():
@@ -179,16 +184,17 @@ class WorkbookPackage:
 
     def read_sheet_values(self, code_or_name: str) -> list[list[Any]]:
         """The sheet's values as a grid from A1 (None for empty cells)."""
-        return [[None if v == "" else v for v in row] for row in self._grid(self.sheet(code_or_name).name)]
+        cells = self._sheet_values(self.sheet(code_or_name).name).cells
+        return [[None if v == "" else v for v in row] for row in cells.tolist()]
 
     def style_roles(self) -> dict[str, int]:
         """Role name -> cellXfs index, from the very hidden style swatch sheet (codeName shStyles)."""
         sheet = self.sheet_by_codename("shStyles")
-        grid = self._grid(sheet.name)
+        cells = self._sheet_values(sheet.name).cells
         roles = {}
         for cell in xpath(parse(self._archive.read(sheet.part), sheet.part), "c"):
             row, col, *_ = parse_ref(cell.get("r"))
-            text = grid[row - 1][0] if col == 1 and row <= len(grid) else ""
+            text = cells[row - 1, 0] if col == 1 and row <= len(cells) else ""
             if isinstance(text, str) and text:
                 roles[text] = int(cell.get("s", "0"))
         return roles
@@ -210,10 +216,10 @@ class WorkbookPackage:
         """New columns at the right of a table, headed ``labels`` (unstyled; the cells there must be empty)."""
         info = self._table(table)
         first, last = info.first_col + len(info.columns), self._table_last.get(info.name, info.last_row)
-        grid = self._grid(info.sheet)
+        blank = self._sheet_values(info.sheet).blank
         for c in range(first, first + len(labels)):
-            filled = [r for r in range(info.header_row, min(last, len(grid)) + 1)
-                      if c <= len(grid[r - 1]) and grid[r - 1][c - 1] != ""]
+            filled = [r for r in range(info.header_row, min(last, len(blank)) + 1)
+                      if c <= blank.shape[1] and not blank[r - 1, c - 1]]
             if filled:
                 raise WorkbookError(f"cannot add column {labels[c - first]!r} to table {info.name}: "
                                     f"{cell_address(info.sheet, c, filled[0])} is not empty")
@@ -377,8 +383,16 @@ class WorkbookPackage:
         """A sheet, table or column the tool needs is not in the workbook."""
         return WorkbookError(text(language(self), "errors", key, **args))
 
+    def _sheet_values(self, sheet_name: str) -> SheetValues:
+        """The sheet's values, parsed once for the tables read from it one after the other; only the sheet read
+        last is kept (big grids are not)."""
+        if self._last_read is None or self._last_read.name != sheet_name:
+            self._last_read = None  # the previous grid is let go before the next is parsed
+            self._last_read = SheetValues.of(sheet_name, self._grid(sheet_name))
+        return self._last_read
+
     def _grid(self, sheet_name: str) -> list[list[Any]]:
-        """The sheet's values from A1, "" for empty cells (parsed on each call: big grids are not kept)."""
+        """The sheet's values from A1, "" for empty cells."""
         try:
             if self._calamine is None:
                 self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._archive.raw))
@@ -386,18 +400,19 @@ class WorkbookPackage:
         except python_calamine.CalamineError as exc:
             raise self._archive.damaged("unreadable", detail=exc) from None
 
-    def _table_cells(self, info: TableInfo) -> np.ndarray:
-        """The sheet's cells within the table's columns, one row per sheet row from row 1 ("" when empty);
-        notes which rows hold a value there (for appends)."""
-        grid, c0, width = self._grid(info.sheet), info.first_col - 1, len(info.columns)
-        cells = np.full((len(grid), width), "", dtype=object)
-        if grid and len(grid[0]) > c0:
-            block = np.array(grid, dtype=object)[:, c0: c0 + width]
-            cells[:, : block.shape[1]] = block
-        self._filled[info.name] = (cells != "").any(axis=1)
-        return cells
+    def _table_cells(self, info: TableInfo) -> tuple[np.ndarray, np.ndarray]:
+        """The sheet's cells within the table's columns, one row per sheet row from row 1 ("" when empty), and
+        which of them are empty; notes which rows hold a value there (for appends)."""
+        sheet, c0, width = self._sheet_values(info.sheet), info.first_col - 1, len(info.columns)
+        cells, blank = sheet.cells[:, c0: c0 + width], sheet.blank[:, c0: c0 + width]
+        if cells.shape[1] < width:  # the sheet's values end before the table's last columns: those are empty
+            missing = (len(cells), width - cells.shape[1])
+            cells = np.hstack([cells, np.full(missing, "", dtype=object)])
+            blank = np.hstack([blank, np.ones(missing, dtype=bool)])
+        self._filled[info.name] = ~blank.all(axis=1)
+        return cells, blank
 
-    def _extent(self, info: TableInfo, cells: np.ndarray) -> int:
+    def _extent(self, info: TableInfo, blank: np.ndarray) -> int:
         """The table's last row counting the rows typed directly below it (growth pending until save); notes the
         non-blank rows further down (``rows_below``). Another table below ends the search."""
         filled = self._filled[info.name]
@@ -406,7 +421,7 @@ class WorkbookPackage:
         last, below = rows_under(filled[:end], info.last_row) if not info.totals_rows else (info.last_row, [])
         if last > info.last_row and info.name not in self._table_last:
             self._grow(info, last)
-        first_value = [info.first_col + int(np.flatnonzero(cells[r - 1] != "")[0]) for r, _ in below]
+        first_value = [info.first_col + int(np.flatnonzero(~blank[r - 1])[0]) for r, _ in below]
         self._below[info.name] = [RowBelow(info.name, cell_address(info.sheet, c, r), gap)
                                   for c, (r, gap) in zip(first_value, below)]
         return last
@@ -558,6 +573,22 @@ class WorkbookPackage:
         parts, removed = self._new_parts(recalc_on_load)
         return [(info, *parts[name]) if name in parts else self._archive.kept(name)
                 for name, info in self._archive.infos.items() if name not in removed]
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetValues:
+    """A sheet's values as calamine reads them, from A1 ("" for an empty cell), and which cells are empty."""
+    name: str
+    cells: np.ndarray  # rows x columns, dtype object
+    blank: np.ndarray  # bool, the shape of cells
+
+    @classmethod
+    def of(cls, name: str, grid: list[list[Any]]) -> SheetValues:
+        shape = (len(grid), len(grid[0]) if grid else 0)
+        if len(set(map(len, grid))) > 1:  # calamine fills a sheet's used range: rows of one width
+            raise ValueError(f"the rows of sheet {name} as read are not all {shape[1]} cells wide")
+        cells = np.fromiter(chain.from_iterable(grid), dtype=object, count=shape[0] * shape[1]).reshape(shape)
+        return cls(name, cells, cells == "")
 
 
 def _set_defined_name(xml: str, name: str, formula: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from itertools import groupby
 from operator import attrgetter
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from . import reports
 from .cadence import add_months, followed_up
 from .calendar import DAY, TeamCalendar
 from .contacts import DerivedLog
-from .flags import RULES as RULES_BY_ID, concat, flag, rule
+from .flags import RULES as RULES_BY_ID, concat, flag, no_flags, rule
 from .i18n import texts
 from .ids import shared
 from .inputs import RowBelow
@@ -85,8 +86,10 @@ class CheckContext:
         """Flags of a ledger rule on the rows where ``mask`` holds, with the cells' typed values; none on a
         required column that is missing (its header is flagged once instead)."""
         mask = np.asarray(mask, dtype=bool) & (field not in self.missing_columns("ledger"))
+        if not mask.any():
+            return no_flags()
         rows = self.ledger.index[mask]
-        values = self.ledger.raw.loc[rows, field] if field in self.ledger.raw else None
+        values = self.ledger.raw[field].iloc[np.flatnonzero(mask)] if field in self.ledger.raw else None
         if isinstance(suggested, pd.Series):
             suggested = suggested.loc[rows].to_numpy()
         return flag(rule_, rows, field, values, suggested, args)
@@ -425,14 +428,13 @@ def check_stock(ctx: CheckContext) -> list[pd.DataFrame]:
     """Customers per owner and tier against the tier's target stock: one line per owner that is short,
     naming each tier below target with what the owner has and the target (owner-level, not row-level)."""
     owners = ctx.ledger.text("owner").to_numpy(dtype=object)
-    pairs = pd.DataFrame({"owner": np.where(owners == "", "-", owners),
-                          "tier": ctx.ledger.tier.fillna("?").to_numpy(dtype=object)})
-    counts = pairs.groupby(["owner", "tier"]).size().unstack(fill_value=0)
+    counts = Counter(zip(np.where(owners == "", "-", owners).tolist(), ctx.ledger.tier.fillna("?").tolist()))
+    by_name = sorted({owner for owner, _ in counts})
     short: dict[str, list[tuple[str, int, int]]] = {}
     for code, target in ctx.rules.tiers["target_stock"].dropna().items():
-        have = counts[code] if code in counts else pd.Series(0, index=counts.index)
-        for owner, n in have[have < target].items():
-            short.setdefault(owner, []).append((code, int(n), int(target)))
+        for owner in by_name:
+            if (n := counts[owner, code]) < target:
+                short.setdefault(owner, []).append((code, n, int(target)))
     return [flag(STOCK_SHORT, list(short), "tier", [",".join(c for c, _, _ in s) for s in short.values()],
                  args=[{"owner": o, "short": [f"{c} {n}/{t}" for c, n, t in s], "tiers": len(s)}
                        for o, s in short.items()])]

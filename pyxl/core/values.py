@@ -273,7 +273,15 @@ def phone_key(value: object) -> str:
     """The number a phone cell names, so that one number typed several ways is one key: digits only, the
     international prefix (00 or +) and China's country code 86 dropped, and the trunk 0 of a landline typed
     after +86 restored (0086-138… = +86 138… = 138…; +86 21 1234 5678 = 021-12345678). '' when not a number."""
-    text = cell_text(value)
+    return _phone_key_of_text(cell_text(value))
+
+
+def phone_keys(values: np.ndarray) -> np.ndarray:
+    """``phone_key`` of each cell of a column."""
+    return np.array([_phone_key_of_text(text) for text in _texts(values)], dtype=object)
+
+
+def _phone_key_of_text(text: str) -> str:
     digits = text if text.isdigit() else _NON_DIGIT.sub("", text)
     if digits.startswith("00"):
         digits = digits[2:]
@@ -282,11 +290,6 @@ def phone_key(value: object) -> str:
         if not digits.startswith(("0", "1")):
             digits = "0" + digits
     return digits if len(digits) >= _MIN_PHONE_DIGITS else ""
-
-
-def phone_keys(values: np.ndarray) -> np.ndarray:
-    """``phone_key`` of each cell of a column."""
-    return np.array([phone_key(v) for v in values], dtype=object)
 
 
 _NAME_NOISE = re.compile("[ \t\n\r\xa0\u3000()（）]")  # not \s: it matches the join separator \x1f
