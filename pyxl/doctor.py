@@ -77,10 +77,12 @@ class System:
 CLICK_TO_RUN = r"SOFTWARE\Microsoft\Office\ClickToRun\Configuration"
 
 
-def diagnose(book: Path, system: System | None = None, lang: str = "en") -> list[Finding]:
+def diagnose(book: Path, system: System | None = None, lang: str = "en", *, in_excel: bool = False) -> list[Finding]:
+    """Every check on ``book``; ``in_excel``: run from the workbook's own ribbon, where it is open by design."""
     s = system or System()
     t = lambda name, **kw: text(lang, "doctor", name, **kw)  # noqa: E731
-    found = [_workbook(book, t), _locked(book, s, t), _xlwings(book, s, t), _interpreter(book, s, t)]
+    locked = Finding(t("locked"), SKIP, t("locked_in_excel")) if in_excel else _locked(book, s, t)
+    found = [_workbook(book, t), locked, _xlwings(book, s, t), _interpreter(book, s, t)]
     if s.windows:
         found += [_store_python(s, t), _bitness(s, t), _dll(s, t), _onedrive(book, s, t), _web_mark(book, s, t)]
     elif s.mac:
@@ -88,6 +90,22 @@ def diagnose(book: Path, system: System | None = None, lang: str = "en") -> list
     else:
         found.append(Finding(t("excel"), SKIP, t("no_excel", platform=s.platform)))
     return found
+
+
+MARKS = {FAIL: "✘", OK: "✔", SKIP: "–"}
+
+
+def message(findings: list[Finding], lang: str) -> str:
+    """The report as plain text for a message box: the verdict, each failure with its fix, then the rest."""
+    failed = [f for f in findings if f.verdict == FAIL]
+    head = (text(lang, "doctor", "report_failed", failed=len(failed), total=len(findings)) if failed
+            else text(lang, "doctor", "report_passed", total=len(findings)))
+    lines = [head, ""]
+    for f in failed:
+        lines += [f"{MARKS[FAIL]} {f.check}" + (f": {f.detail}" if f.detail else ""), f"    → {f.fix}"]
+    lines += [f"{MARKS[f.verdict]} {f.check}" + (f": {f.detail}" if f.verdict == SKIP else "")
+              for f in findings if f.verdict != FAIL]
+    return "\n".join(lines)
 
 
 def _workbook(book: Path, t) -> Finding:

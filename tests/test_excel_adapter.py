@@ -361,3 +361,31 @@ def test_a_refusal_on_the_ribbon_is_an_alert_naming_why_and_nothing_is_written(t
     title, prompt = live.app.alerts[-1]
     assert (title, live.app.modes[-1], live.app.status_bar) == ("Log", "critical", False)
     assert "飞鸽传书" in prompt and macros.log_contact.__name__ == "log_contact"
+
+
+def test_the_doctor_button_reports_in_the_workbooks_language_and_still_reports_when_checks_fail(
+        tmp_path, flavour, monkeypatch):
+    from pyxl.core.i18n import text
+
+    live = _ribbon(tmp_path, flavour, monkeypatch)  # a zh-CN workbook, open in "Excel" (no ~$ file needed)
+    macros.doctor()
+    title, report = live.app.alerts[-1]
+    assert (title, live.app.status_bar) == ("Doctor", False)
+    assert report.splitlines()[0] == "全部 5 项检查通过"  # Linux: the Excel checks are skipped with the reason
+    assert f"✔ {text('zh-CN', 'doctor', 'xlwings')}" in report
+    assert f"– {text('zh-CN', 'doctor', 'locked')}: {text('zh-CN', 'doctor', 'locked_in_excel')}" in report
+    Path(live.fullname).write_bytes(b"")  # the file behind the open workbook is unreadable
+    macros.doctor()
+    lines = live.app.alerts[-1][1].splitlines()
+    assert lines[0].startswith("5 项检查中有 2 项未通过")
+    assert lines[2].startswith(f"✘ {text('zh-CN', 'doctor', 'workbook')}: ")
+    assert lines[3] == f"    → {text('zh-CN', 'doctor', 'workbook_fix')}"
+    assert lines[4:6] == [f"✘ {text('zh-CN', 'doctor', 'xlwings')}: {text('zh-CN', 'doctor', 'xlwings_missing')}",
+                          f"    → {text('zh-CN', 'doctor', 'workbook_fix')}"]
+
+
+def test_the_doctor_button_speaks_english_in_a_workbook_without_its_language_name(tmp_path, flavour, monkeypatch):
+    live = _ribbon(tmp_path, flavour, monkeypatch)
+    del live.names._names["FU_LANG"]  # a workbook built before the name existed
+    macros.doctor()
+    assert live.app.alerts[-1][1].splitlines()[0] == "All 5 checks pass"
