@@ -169,18 +169,20 @@ def _timed(run) -> float:
 
 
 def _round_trips(path: Path) -> dict:
+    """Per action the round-trips that could grow with rows (reads, writes) and, apart, the styling of the
+    generated sheets: a fixed number of calls per style role and address, so it follows which situations the
+    sheets show (overdue, not placed, warnings, ...) and how their cells group, whatever the row count."""
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from xlwings_standin import Book, Calls  # the same stand-in the tests use
+    from xlwings_standin import Book, round_trips  # the same stand-in the tests use
     from pyxl import actions
     from pyxl.book.excel import ExcelBook
-    counts = {}
+    counts, styling = {}, {}
     for name, run in (("refresh", lambda b: actions.refresh(b, TODAY)), ("check", lambda b: actions.check(b, TODAY)),
                       ("plan", lambda b: actions.weekly_plan(b, None, TODAY))):
-        fake = Book(path)
-        Calls.count = 0
-        run(ExcelBook(fake))
-        counts[name] = Calls.count
-    return {"round_trips": counts}
+        book = ExcelBook(Book(path))
+        trips = round_trips(lambda: run(book))
+        counts[name], styling[name] = trips.data, [trips.styling, trips.areas]
+    return {"round_trips": counts, "styling": styling}
 
 
 MEASURES = {"warm": _warm, "engine": _engine, "round_trips": _round_trips}
@@ -228,7 +230,7 @@ def run_case(customers: int, touches: int, skip_round_trips_over: int = 20_000) 
         row["warm"] = measure("warm", source, work)
         row["engine"] = measure("engine", source, work)
         if customers <= skip_round_trips_over:
-            row["round_trips"] = measure("round_trips", source, work)["round_trips"]
+            row.update(measure("round_trips", source, work))
         return row
 
 
@@ -246,7 +248,15 @@ def targets(r: dict) -> list[tuple[str, bool]]:
 
 def round_trips_target(rows: list[dict]) -> tuple[str, bool]:
     counts = {json.dumps(r["round_trips"], sort_keys=True) for r in rows if "round_trips" in r}
-    return f"round-trips per action the same at every size: {' | '.join(sorted(counts))}", len(counts) <= 1
+    return (f"round-trips per action the same at every size: {' | '.join(sorted(counts))} (styling apart: a fixed "
+            f"number of calls per style area)", len(counts) <= 1)
+
+
+def _styling(r: dict) -> str:
+    """Styling calls (in style areas) per action: refresh / check / plan."""
+    if "styling" not in r:
+        return "-"
+    return " / ".join(f"{calls} ({areas})" for calls, areas in r["styling"].values())
 
 
 def label(r: dict) -> str:
@@ -260,7 +270,8 @@ def print_row(r: dict) -> None:
           f"{warm / floor:5.2f} | openpyxl load+save {r['openpyxl']['wall_s']:7.2f} s | engine "
           f"{r['engine']['engine_s']:.2f} s (parsing {r['engine']['parse_s']:.2f}; on typed input "
           f"{r['engine']['typed_input_s']:.2f}) | planner {r['engine']['planner_s']:.2f} s | round-trips "
-          f"{r.get('round_trips', '-')} | CPU time: cold/floor {r['cold']['cpu_s'] / r['floor']['cpu_s']:.2f}, "
+          f"{r.get('round_trips', '-')} + styling {_styling(r)} | CPU time: cold/floor "
+          f"{r['cold']['cpu_s'] / r['floor']['cpu_s']:.2f}, "
           f"warm/floor {r['warm']['warm_cpu_s'] / r['floor']['cpu_s']:.2f}", flush=True)
     for what, met in targets(r):
         print(f"{'':>18}   {'PASS' if met else 'FAIL'}  {what}", flush=True)
@@ -268,12 +279,14 @@ def print_row(r: dict) -> None:
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| customers | cold refresh | floor | cold/floor | warm refresh | warm/floor | peak RSS | "
-             "openpyxl load+save | engine alone | planner alone | round-trips (refresh / check / plan) | "
+             "openpyxl load+save | engine alone | planner alone | round-trips (refresh / check / plan) + styling calls "
+             "(style areas) | "
              "CPU time cold/floor, warm/floor |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cold, floor, warm = r["cold"]["wall_s"], r["floor"]["wall_s"], r["warm"]["warm_s"]
-        trips = " / ".join(str(v) for v in r["round_trips"].values()) if "round_trips" in r else "–"
+        trips = (" / ".join(str(v) for v in r["round_trips"].values()) + f" + styling {_styling(r)}"
+                 if "round_trips" in r else "–")
         lines.append(f"| {label(r)} | {cold:.2f} s | {floor:.2f} s | {cold / floor:.1f} | {warm:.2f} s | "
                      f"{warm / floor:.1f} | {r['cold']['rss_mib']:.0f} MiB | {r['openpyxl']['wall_s']:.1f} s | "
                      f"{r['engine']['engine_s']:.2f} s | {r['engine']['planner_s']:.2f} s | {trips} | "

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import actions, export as export_mod, files
+from . import actions, files
 from .book.base import language
 from .book.xlsx import WorkbookPackage
 from .core.calendar import parse_week
@@ -31,7 +31,7 @@ from .core.ical import plan_to_ics
 from .core.rules import PRESETS
 from .core.schema import LANGS, vocabulary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # export (the masked copy's reader) and the importer are imported by their commands only
     from . import importer
 
 DEFAULT_LANG = LANGS[0]
@@ -341,6 +341,7 @@ def export(book: Book,
            out: Annotated[Optional[Path], typer.Option("-o")] = None,
            force: Force = False) -> None:
     """Example: followup export team.xlsm --mask -o manager.xlsx"""
+    from . import export as export_mod
     outcome = export_mod.manager_copy(book, out, mask=mask, mask_names=mask_names, pdf=pdf, force=force)
     _summary(outcome, False, f"export {book.name}")
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePath, PureWindowsPath
 
+from .book import opc
 from .book.xlsx import WorkbookPackage
+from .book.zipio import Archive
+from .build.vba import declared_xlwings_version
 from .core.i18n import text
 
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
@@ -74,19 +77,12 @@ class System:
 CLICK_TO_RUN = r"SOFTWARE\Microsoft\Office\ClickToRun\Configuration"
 
 
-def pinned_xlwings() -> str | None:
-    """The xlwings version the workbook's VBA module was built from (the package's exact pin)."""
-    try:
-        requires = metadata.requires("followup") or []
-    except metadata.PackageNotFoundError:
-        return None
-    return next((r.split("==")[1].strip() for r in requires if r.replace(" ", "").startswith("xlwings==")), None)
-
-
-def diagnose(book: Path, system: System | None = None, lang: str = "en") -> list[Finding]:
+def diagnose(book: Path, system: System | None = None, lang: str = "en", *, in_excel: bool = False) -> list[Finding]:
+    """Every check on ``book``; ``in_excel``: run from the workbook's own ribbon, where it is open by design."""
     s = system or System()
     t = lambda name, **kw: text(lang, "doctor", name, **kw)  # noqa: E731
-    found = [_workbook(book, t), _locked(book, s, t), _xlwings(s, t), _interpreter(book, s, t)]
+    locked = Finding(t("locked"), SKIP, t("locked_in_excel")) if in_excel else _locked(book, s, t)
+    found = [_workbook(book, t), locked, _xlwings(book, s, t), _interpreter(book, s, t)]
     if s.windows:
         found += [_store_python(s, t), _bitness(s, t), _dll(s, t), _onedrive(book, s, t), _web_mark(book, s, t)]
     elif s.mac:
@@ -94,6 +90,22 @@ def diagnose(book: Path, system: System | None = None, lang: str = "en") -> list
     else:
         found.append(Finding(t("excel"), SKIP, t("no_excel", platform=s.platform)))
     return found
+
+
+MARKS = {FAIL: "✘", OK: "✔", SKIP: "–"}
+
+
+def message(findings: list[Finding], lang: str) -> str:
+    """The report as plain text for a message box: the verdict, each failure with its fix, then the rest."""
+    failed = [f for f in findings if f.verdict == FAIL]
+    head = (text(lang, "doctor", "report_failed", failed=len(failed), total=len(findings)) if failed
+            else text(lang, "doctor", "report_passed", total=len(findings)))
+    lines = [head, ""]
+    for f in failed:
+        lines += [f"{MARKS[FAIL]} {f.check}" + (f": {f.detail}" if f.detail else ""), f"    → {f.fix}"]
+    lines += [f"{MARKS[f.verdict]} {f.check}" + (f": {f.detail}" if f.verdict == SKIP else "")
+              for f in findings if f.verdict != FAIL]
+    return "\n".join(lines)
 
 
 def _workbook(book: Path, t) -> Finding:
@@ -111,11 +123,25 @@ def _locked(book: Path, s: System, t) -> Finding:
     return Finding(t("locked"), OK)
 
 
-def _xlwings(s: System, t) -> Finding:
-    pinned = pinned_xlwings()
-    if pinned and pinned != s.xlwings_version:
-        return Finding(t("xlwings"), FAIL, f"{s.xlwings_version} != {pinned}", t("xlwings_fix", version=pinned))
-    return Finding(t("xlwings"), OK, s.xlwings_version)
+def _xlwings(book: Path, s: System, t) -> Finding:
+    """Excel runs the workbook's copy of xlwings.bas, which must match the installed package (its DLL, its
+    AppleScript file and what RunPython hands over are named after that version)."""
+    declared = _declared_xlwings(book)
+    if declared is None:
+        return Finding(t("xlwings"), FAIL, t("xlwings_missing"), t("workbook_fix"))
+    if declared != s.xlwings_version:
+        return Finding(t("xlwings"), FAIL, f"{declared} != {s.xlwings_version}", t("xlwings_fix", version=declared))
+    return Finding(t("xlwings"), OK, declared)
+
+
+def _declared_xlwings(book: Path) -> str | None:
+    """The ``XLWINGS_VERSION`` the workbook's VBA project declares; None without one or when unreadable."""
+    try:
+        archive = Archive(book.read_bytes(), book)
+        projects = opc.related(archive, opc.office_document(archive), "vbaProject")
+        return declared_xlwings_version(archive.read(projects[0])) if projects else None
+    except Exception:  # noqa: BLE001 - an unreadable workbook is reported by the workbook check
+        return None
 
 
 def _conf(book: Path) -> dict[str, object]:

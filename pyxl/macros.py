@@ -140,3 +140,22 @@ def end_of_day() -> None:
 
 def show_help() -> None:
     webbrowser.open(DOCS.as_uri())
+
+
+def doctor() -> None:
+    """Help > Doctor: ``followup doctor`` on this workbook's file, reported in one message box in its language.
+    Reads the file, not the live workbook, so it reports even when nothing else works."""
+    from .doctor import diagnose, message
+
+    wb = xw.Book.caller()
+    lang = _built_language(wb)
+    wb.app.status_bar = False
+    wb.app.alert(message(diagnose(Path(wb.fullname), lang=lang, in_excel=True), lang), title="Doctor")
+
+
+def _built_language(wb: xw.Book) -> str:
+    """The workbook's language as its VBA reads it (the defined name FU_LANG, ="zh-CN" or ="en"); else English."""
+    try:
+        return "zh-CN" if "zh" in str(wb.names["FU_LANG"].refers_to).lower() else "en"
+    except Exception:  # noqa: BLE001 - no such name (a workbook built before it): English, as the VBA does
+        return "en"

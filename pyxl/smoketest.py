@@ -98,6 +98,7 @@ def _steps(wb, alerts: list[tuple[str, str]]) -> list[Step]:
         ("log contact", log_contact),
         ("end of day", pressed(macros.end_of_day, "End of day")),
         ("manager copy", pressed(macros.manager_copy, "Manager copy")),
+        ("doctor", pressed(macros.doctor, "Doctor")),
         ("worksheet functions", udf),
         ("caller", lambda: f"xw.Book.caller() is {xw.Book.caller().name}"),
     ]

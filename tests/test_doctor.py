@@ -9,6 +9,9 @@ from pathlib import Path, PureWindowsPath
 
 import pytest
 
+from pyxl.book import layout as L
+from pyxl.book.zipio import Archive, repack
+from pyxl.build import vba
 from pyxl.build.workbook import build_workbook
 from pyxl.doctor import FAIL, OK, SKIP, System, diagnose
 
@@ -95,6 +98,55 @@ def test_macos_needs_the_applescript_file(tmp_path, book):
     assert missing["xlwings AppleScript installed"] == FAIL and missing["Python the workbook starts"] == OK
     installed = _verdicts(diagnose(book, mac({"/usr/local/bin/python3", str(script)})))
     assert installed["xlwings AppleScript installed"] == OK
+
+
+def _with_xlwings_module(book: Path, copy: Path, version: str) -> Path:
+    """A copy of ``book`` whose VBA project carries xlwings.bas declaring ``version`` (as an older workbook does)."""
+    import xlwings
+
+    bas = (Path(xlwings.__file__).parent / "xlwings.bas").read_bytes().decode(vba.ENCODING)
+    older = copy.with_suffix(".bas")
+    older.write_bytes(bas.replace(xlwings.__version__, version).encode(vba.ENCODING))
+    project = vba.build_vba_project(vba.workbook_modules(list(L.SHEETS), xlwings_bas=older, xlwings_version=version))
+    swap = lambda name, read: project if name == "xl/vbaProject.bin" else None  # noqa: E731
+    copy.write_bytes(repack(Archive(book.read_bytes(), book), (), swap))
+    return copy
+
+
+def test_xlwings_version_is_read_from_the_workbooks_vba_module(tmp_path, book):
+    linux = System(platform="linux", xlwings_version="0.37.8")
+    built = next(f for f in diagnose(book, linux) if f.check.startswith("xlwings version"))
+    assert (built.verdict, built.detail) == (OK, "0.37.8")  # xlwings.bas: Public Const XLWINGS_VERSION = "0.37.8"
+    older = _with_xlwings_module(book, tmp_path / "older.xlsm", "0.30.0")
+    assert vba.declared_xlwings_version(Archive(older.read_bytes(), older).read("xl/vbaProject.bin")) == "0.30.0"
+    found = next(f for f in diagnose(older, linux) if f.check.startswith("xlwings version"))
+    assert found.verdict == FAIL and found.detail == "0.30.0 != 0.37.8"
+    assert found.fix.startswith("pip install xlwings==0.30.0")
+
+
+def test_a_workbook_without_the_xlwings_module_fails_the_version_check(tmp_path, book):
+    bare = tmp_path / "bare.xlsm"
+    drop_module = lambda name, read: (vba.build_vba_project(  # noqa: E731
+        [m for m in vba.workbook_modules(list(L.SHEETS)) if m.name != "xlwings"]) if name == "xl/vbaProject.bin" else None)
+    bare.write_bytes(repack(Archive(book.read_bytes(), book), (), drop_module))
+    found = next(f for f in diagnose(bare, System(platform="linux")) if f.check.startswith("xlwings version"))
+    assert found.verdict == FAIL and "no xlwings VBA module" in found.detail
+
+
+def test_vba_sources_read_back_as_olevba_reads_them_from_an_excel_saved_project():
+    """Excel stores compiled p-code before each module's source (MODULEOFFSET > 0): xlwings' own add-in."""
+    import xlwings
+    from oletools.olevba import VBA_Parser
+
+    data = Archive((Path(xlwings.__file__).parent / "addin" / "xlwings.xlam").read_bytes(), "xlwings.xlam").read(
+        "xl/vbaProject.bin")
+    parser = VBA_Parser("vbaProject.bin", data=data)
+    theirs = {stream.rsplit("/", 1)[-1]: code for _, stream, _, code in parser.extract_macros()}
+    parser.close()
+    mine = vba.module_sources(data)
+    assert set(mine) == set(theirs) and len(mine) > 5
+    assert all(mine[name].rstrip() == theirs[name].rstrip() for name in theirs)
+    assert vba.declared_xlwings_version(data) == xlwings.__version__
 
 
 def test_the_command_prints_the_report_and_exits_0_when_nothing_fails(book):

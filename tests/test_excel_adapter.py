@@ -133,16 +133,25 @@ def test_edits_people_make_are_written_around_live_as_headless(tmp_path, people_
         assert _content(next(s for s in live.sheets if s._name == cell.sheet), r, c) == cell.value, cell
 
 
-def test_round_trips_do_not_grow_with_rows(tmp_path, flavour):
-    def calls(n: int) -> int:
-        live = xs.Book(_demo(tmp_path, n), flavour)
-        xs.Calls.count = 0
-        actions.refresh(ExcelBook(live), TODAY)
-        return xs.Calls.count
+def test_round_trips_do_not_grow_with_rows(tmp_path):
+    """Each action makes the same reads and writes at 200 and 2,000 customers. Styling the generated sheets is a
+    fixed number of calls per style role and address: it follows which situations a sheet shows (who does not fit
+    the week, warnings, ...) and how its cells group, not the number of rows."""
+    runs = {"refresh": lambda book: actions.refresh(book, TODAY), "check": lambda book: actions.check(book, TODAY),
+            "plan": lambda book: actions.weekly_plan(book, None, TODAY)}
 
-    small, large = calls(20), calls(200)
-    assert large <= small * 1.1 + 10  # style roles: one call per 255-character address of areas
-    assert small < 400
+    def trips(n: int) -> dict[str, xs.RoundTrips]:
+        path = _demo(tmp_path, n)
+        books = {name: ExcelBook(xs.Book(path)) for name in runs}
+        return {name: xs.round_trips(lambda: run(books[name])) for name, run in runs.items()}
+
+    small, large = trips(200), trips(2000)
+    assert {n: t.data for n, t in small.items()} == {n: t.data for n, t in large.items()}
+    assert small["refresh"].data < 200
+    most = max(2 + len(props) for props in excel.ROLES.values())  # apply_role: one call per property (+ font)
+    for t in (*small.values(), *large.values()):
+        assert 0 < t.styling <= most * t.areas
+    assert all(large[n].areas <= small[n].areas + 10 for n in runs)
 
 
 def test_mac_finds_every_sheet_without_code_names(tmp_path, monkeypatch):
@@ -361,3 +370,31 @@ def test_a_refusal_on_the_ribbon_is_an_alert_naming_why_and_nothing_is_written(t
     title, prompt = live.app.alerts[-1]
     assert (title, live.app.modes[-1], live.app.status_bar) == ("Log", "critical", False)
     assert "飞鸽传书" in prompt and macros.log_contact.__name__ == "log_contact"
+
+
+def test_the_doctor_button_reports_in_the_workbooks_language_and_still_reports_when_checks_fail(
+        tmp_path, flavour, monkeypatch):
+    from pyxl.core.i18n import text
+
+    live = _ribbon(tmp_path, flavour, monkeypatch)  # a zh-CN workbook, open in "Excel" (no ~$ file needed)
+    macros.doctor()
+    title, report = live.app.alerts[-1]
+    assert (title, live.app.status_bar) == ("Doctor", False)
+    assert report.splitlines()[0] == "全部 5 项检查通过"  # Linux: the Excel checks are skipped with the reason
+    assert f"✔ {text('zh-CN', 'doctor', 'xlwings')}" in report
+    assert f"– {text('zh-CN', 'doctor', 'locked')}: {text('zh-CN', 'doctor', 'locked_in_excel')}" in report
+    Path(live.fullname).write_bytes(b"")  # the file behind the open workbook is unreadable
+    macros.doctor()
+    lines = live.app.alerts[-1][1].splitlines()
+    assert lines[0].startswith("5 项检查中有 2 项未通过")
+    assert lines[2].startswith(f"✘ {text('zh-CN', 'doctor', 'workbook')}: ")
+    assert lines[3] == f"    → {text('zh-CN', 'doctor', 'workbook_fix')}"
+    assert lines[4:6] == [f"✘ {text('zh-CN', 'doctor', 'xlwings')}: {text('zh-CN', 'doctor', 'xlwings_missing')}",
+                          f"    → {text('zh-CN', 'doctor', 'workbook_fix')}"]
+
+
+def test_the_doctor_button_speaks_english_in_a_workbook_without_its_language_name(tmp_path, flavour, monkeypatch):
+    live = _ribbon(tmp_path, flavour, monkeypatch)
+    del live.names._names["FU_LANG"]  # a workbook built before the name existed
+    macros.doctor()
+    assert live.app.alerts[-1][1].splitlines()[0] == "All 5 checks pass"

@@ -25,7 +25,7 @@ from pyxl.build.structure import check_workbook
 CODENAMES = ["shCustomers", "shContacts", "shRules", "shSettings", "shAgenda", "shPlan", "shChecks",
              "shDashboard", "shStyles", "shForm", "shXlwingsConf"]
 CALLBACKS = {"FU_Refresh", "FU_WeeklyPlan", "FU_CheckTiers", "FU_LogContact", "FU_NewIds",
-             "FU_ManagerCopy", "FU_EndOfDay", "FU_ImportUdfs", "FU_Help", "FU_RestartPython"}
+             "FU_ManagerCopy", "FU_EndOfDay", "FU_ImportUdfs", "FU_Help", "FU_RestartPython", "FU_Doctor"}
 XLWINGS_DIR = Path(xlwings.__file__).parent
 RIBBON_BAS = vba.VBA_TEMPLATES / "FollowupRibbon.bas"
 
@@ -193,8 +193,8 @@ def test_ribbon_parts(lang: str) -> None:
         groups = root.findall(f".//{{{namespace}}}group")
         buttons = root.findall(f".//{{{namespace}}}button")
         assert len(tabs) == 1 and tabs[0].get("label") == labels["tab"]
-        assert [g.get("label") for g in groups] == [labels["group_daily"], labels["group_tools"]]
-        assert {b.get("onAction") for b in buttons} == CALLBACKS and len(buttons) == 10
+        assert [g.get("label") for g in groups] == [labels["group_daily"], labels["group_tools"], labels["group_help"]]
+        assert {b.get("onAction") for b in buttons} == CALLBACKS and len(buttons) == 11
         assert all(b.get("size") == "large" and b.get("imageMso") and b.get("supertip") for b in buttons)
         assert buttons[0].get("label") == labels["refresh"] and buttons[0].get("supertip") == labels["refresh_tip"]
 
@@ -320,7 +320,8 @@ def test_vba_module_sources_are_safe() -> None:
     text = RIBBON_BAS.read_text("cp1252")
     assert text.isascii() and "Option Explicit" in text
     # RunPython only ever gets one literal string: user input never reaches Python code.
-    calls = re.findall(r"^\s*RunPython (.*)$", text, re.M)
+    code = [line for line in text.splitlines() if "RunPython" in line and not line.lstrip().startswith("'")]
+    calls = [re.search(r"\bRunPython[ (](.*?)\)?$", line).group(1) for line in code]  # RunPython "..." or (...)
     assert calls and all(re.fullmatch(r'"import pyxl\.macros as m; m\.\w+\(\)"', c) for c in calls)
     with pytest.raises(vba.VbaBuildError):
         vba.build_vba_project([vba.VbaModule.document("shA"), vba.VbaModule.document("SHA")])
@@ -368,3 +369,19 @@ def test_ribbon_uses_excel_icons_hides_import_functions_on_mac_and_survives_outl
     assert visible.index("#If Mac Then\n    visible = False") < visible.index("End Sub")
     mail = vba[vba.index("Private Sub DraftMail"):]
     assert mail.index("On Error GoTo NoMail") < mail.index("outlook.CreateItem") < mail.index("NoMail:")
+
+
+def test_the_help_group_has_a_doctor_button_that_says_what_to_do_when_python_cannot_start():
+    root = ET.fromstring(ribbon.render_custom_ui("en"))
+    group = root.find(f".//{{{ribbon.NS_2009}}}group[@id='fuHelpGroup']")
+    assert group is not None and group.get("label") == "Help"
+    assert [b.get("onAction") for b in group] == ["FU_Help", "FU_Doctor"]
+    assert ET.fromstring(ribbon.render_custom_ui("zh-CN")).find(
+        f".//{{{ribbon.NS_2009}}}button[@id='fuDoctor']").get("label") == "\u8bca\u65ad"  # 诊断
+    text = RIBBON_BAS.read_text("cp1252").replace("\r\n", "\n")
+    sub = text[text.index("Public Sub FU_Doctor"):]
+    sub = sub[:sub.index("End Sub")]
+    # RunPython raises (UDF server: XLPy cannot load the DLL or start Python) or returns a non-zero exit code
+    assert sub.index("On Error GoTo NoPython") < sub.index("RunPython(") < sub.index("If status = 0 Then Exit Sub")
+    assert sub.index("NoPython:") < sub.index('"followup doctor ""') and 'Msg("no_python")' in sub
+    assert 'Case "no_python": Msg = U(' in text and 'Case "no_python": Msg = "Python did not start' in text

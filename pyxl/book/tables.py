@@ -4,10 +4,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
 
 from .a1 import parse_ref, range_ref
-from .xmltext import attr, decode_xstring, parse, set_attr, xpath
+from .xmltext import attr, decode_xstring, parse, quoteattr, set_attr, xpath
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ import os
 import re
 import time
 import zipfile
-from xml.sax.saxutils import escape
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from itertools import chain
@@ -54,7 +53,7 @@ from .rows import RowPatcher, SheetPatch
 from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, marked_cells, set_code_name, set_cols,
                        set_dimension, set_merges)
 from .tables import TableInfo, add_table_columns, retarget_table, rows_under, share_columns, table_info
-from .xmltext import attr, parse, set_attr, xpath
+from .xmltext import attr, escape, parse, set_attr, xpath
 from .zipio import Archive, Entry, Packed, pack, write_zip
 from ..core.i18n import text
 

@@ -19,6 +19,19 @@ def parse(data: bytes, part: str) -> etree._Element:
     return root
 
 
+def escape(text: str) -> str:
+    """Text as XML character data: as ``xml.sax.saxutils.escape``, whose module imports urllib, http and email."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    """An attribute value with its quotes, the bytes ``xml.sax.saxutils.quoteattr`` gives."""
+    data = escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in data:
+        return f'"{data}"'
+    return f"'{data}'" if "'" not in data else '"' + data.replace('"', "&quot;") + '"'
+
+
 def xpath(root: etree._Element, name: str) -> list[etree._Element]:
     """Every element named ``name``, whatever its namespace."""
     return root.xpath(f"//*[local-name()='{name}']")

@@ -5,7 +5,8 @@ The project is written as source only: the ``_VBA_PROJECT`` stream carries versi
 modules from their source on open (MS-OVBA 2.3.4.1), as xlwings' own
 ``quickstart_standalone.xlsm`` ships its xlwings module.
 
-Public API: :class:`VbaModule`, :func:`build_vba_project`, :func:`workbook_modules`.
+Public API: :class:`VbaModule`, :func:`build_vba_project`, :func:`workbook_modules`; reading back:
+:func:`module_sources`, :func:`declared_xlwings_version`.
 """
 
 from __future__ import annotations
@@ -209,6 +210,35 @@ def _match(chunk: bytes, i: int, candidates: list[int]) -> tuple[int, int, int]:
     if best_len < 3:
         return 0, 0, bit_count
     return i - best_pos, best_len, bit_count
+
+
+def decompress(container: bytes) -> bytes:
+    """Inverse of :func:`compress` for any CompressedContainer Office writes (MS-OVBA 2.4.1.3.1)."""
+    if not container or container[0] != 1:
+        raise VbaBuildError("not a compressed VBA container")
+    out, pos = bytearray(), 1
+    while pos + 2 <= len(container):
+        header = struct.unpack_from("<H", container, pos)[0]
+        end, pos, start = min(pos + (header & 0x0FFF) + 3, len(container)), pos + 2, len(out)
+        if not header & 0x8000:  # a raw chunk: 4096 bytes as they are
+            out += container[pos:pos + 4096]
+            pos += 4096
+            continue
+        while pos < end:
+            flags, pos = container[pos], pos + 1
+            for bit in range(8):
+                if pos >= end:
+                    break
+                if not flags & (1 << bit):
+                    out.append(container[pos])
+                    pos += 1
+                    continue
+                token, pos = struct.unpack_from("<H", container, pos)[0], pos + 2
+                bit_count = max(4, (len(out) - start - 1).bit_length())
+                offset, length = (token >> (16 - bit_count)) + 1, (token & (0xFFFF >> bit_count)) + 3
+                for _ in range(length):  # may overlap its own output
+                    out.append(out[-offset])
+    return bytes(out)
 
 
 # ---------------------------------------------------------------------------
@@ -488,3 +518,45 @@ def _dir_entry(e: _Entry) -> bytes:
 def _empty_entry() -> bytes:
     return struct.pack("<64sHBBIII16sIQQIII", b"", 0, 0, 0, _NOSTREAM, _NOSTREAM, _NOSTREAM,
                        bytes(16), 0, 0, 0, 0, 0, 0)
+
+
+# ---------------------------------------------------------------------------
+# Reading a project back (any Office-saved vbaProject.bin, not only ours)
+# ---------------------------------------------------------------------------
+
+def _module_offsets(dir_stream: bytes) -> dict[str, int]:
+    """Module stream name -> where its compressed source starts (MODULESTREAMNAME, MODULEOFFSET records)."""
+    offsets: dict[str, int] = {}
+    stream, pos = "", 0
+    while pos + 6 <= len(dir_stream):
+        rid, size = struct.unpack_from("<HI", dir_stream, pos)
+        size = 6 if rid == 0x0009 else size  # PROJECTVERSION: its size field is a reserved 4, its data 6 bytes
+        data, pos = dir_stream[pos + 6:pos + 6 + size], pos + 6 + size
+        if rid == 0x001A:
+            stream = data.decode(ENCODING, errors="replace")
+        elif rid == 0x0031:
+            offsets[stream] = struct.unpack("<I", data)[0]
+    return offsets
+
+
+def module_sources(vba_project: bytes) -> dict[str, str]:
+    """Stream name -> source text of every module of a vbaProject.bin (Attribute lines included)."""
+    import olefile  # only the doctor reads projects at run time
+
+    with olefile.OleFileIO(vba_project) as ole:
+        offsets = _module_offsets(decompress(ole.openstream("VBA/dir").read()))
+        return {name: decompress(ole.openstream(f"VBA/{name}").read()[offset:]).decode(ENCODING, errors="replace")
+                for name, offset in offsets.items() if ole.exists(f"VBA/{name}")}
+
+
+#: The constant xlwings.bas declares its version in (``Public Const XLWINGS_VERSION As String = "0.37.8"``); its
+#: RunPython, DLL name and AppleScript file name follow it.
+_XLWINGS_CONSTANT = re.compile(r'^\s*Public\s+Const\s+XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', re.M | re.I)
+
+
+def declared_xlwings_version(vba_project: bytes) -> str | None:
+    """The xlwings version the project's xlwings module declares (``XLWINGS_VERSION``), None without one."""
+    for source in module_sources(vba_project).values():
+        if found := _XLWINGS_CONSTANT.search(source):
+            return found.group(1)
+    return None

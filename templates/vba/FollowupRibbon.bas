@@ -92,6 +92,21 @@ Public Sub FU_Help(control As IRibbonControl)
     RunPython "import pyxl.macros as m; m.show_help()"
 End Sub
 
+' Doctor: the checks of `followup doctor` on this workbook, shown by Python in a message box. When Python
+' cannot start (no interpreter found, the xlwings DLL missing or quarantined, a package that fails to import)
+' RunPython raises (the UDF server) or returns a non-zero exit code (a process per press; xlwings has shown its
+' error then): this says how to run the same checks from a terminal. RunPython returns Empty on success.
+Public Sub FU_Doctor(control As IRibbonControl)
+    Dim status As Variant
+    On Error GoTo NoPython
+    status = RunPython("import pyxl.macros as m; m.doctor()")
+    On Error GoTo 0
+    If status = 0 Then Exit Sub
+NoPython:
+    MsgBox Msg("no_python") & vbLf & vbLf & "followup doctor """ & ThisWorkbook.FullName & """" & vbLf & vbLf _
+        & Msg("no_python_docs"), vbExclamation, Msg("doctor")
+End Sub
+
 ' Log contact: ask channel, reached, outcome, agreed next date, note, hard call; Cancel aborts.
 ' shForm gets labels in A1:A6 and normalised answers in B1:B6 (as text):
 ' channel (free text), reached (yes|no), outcome (progress|considering|refused|deal),
@@ -200,6 +215,9 @@ Private Function Msg(ByVal key As String) As String
             Case "note": Msg = U("\u5907\u6CE8\uFF08\u53EF\u7559\u7A7A\uFF09\uFF1A")
             Case "hard_call": Msg = U("\u9700\u8981\u7ECF\u7406/\u603B\u76D1\u534F\u52A9\u4E0B\u4E00\u6B65\u5417\uFF1F\uFF08\u662F / \u5426\uFF0C\u53EF\u7559\u7A7A\uFF09")
             Case "invalid": Msg = U("\u8F93\u5165\u65E0\u6548\uFF0C\u8BF7\u91CD\u65B0\u8F93\u5165\u3002")
+            Case "doctor": Msg = U("\u8BCA\u65AD")
+            Case "no_python": Msg = U("Python \u672A\u80FD\u542F\u52A8\uFF0C\u68C0\u67E5\u65E0\u6CD5\u5728 Excel \u4E2D\u8FD0\u884C\u3002\u8BF7\u6253\u5F00\u7EC8\u7AEF\uFF0C\u7528\u5DE5\u4F5C\u7C3F\u6240\u7528\u7684 Python \u8FD0\u884C\uFF1A")
+            Case "no_python_docs": Msg = U("\u62A5\u544A\u4E3A\u6BCF\u4E2A\u95EE\u9898\u7ED9\u51FA\u4E00\u884C\u4FEE\u590D\u65B9\u6CD5\uFF1B\u53E6\u89C1 docs/excel.md \u7684\u201C\u51FA\u73B0\u95EE\u9898\uFF1F\u201D\u4E00\u8282\u3002")
         End Select
     Else
         Select Case key
@@ -211,6 +229,9 @@ Private Function Msg(ByVal key As String) As String
             Case "note": Msg = "Note (optional):"
             Case "hard_call": Msg = "Hard call: ask a manager or director to help with the next step? (yes / no, may be blank)"
             Case "invalid": Msg = "Invalid answer, please try again."
+            Case "doctor": Msg = "Doctor"
+            Case "no_python": Msg = "Python did not start, so the checks cannot run in Excel. Open a terminal and run them with the Python the workbook uses:"
+            Case "no_python_docs": Msg = "Its report gives a one-line fix for each problem; see also docs/excel.md, ""Something does not work?"""
         End Select
     End If
 End Function
