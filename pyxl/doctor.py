@@ -77,16 +77,18 @@ class System:
 CLICK_TO_RUN = r"SOFTWARE\Microsoft\Office\ClickToRun\Configuration"
 
 
-def diagnose(book: Path, system: System | None = None, lang: str = "en", *, in_excel: bool = False) -> list[Finding]:
-    """Every check on ``book``; ``in_excel``: run from the workbook's own ribbon, where it is open by design."""
-    s = system or System()
+def diagnose(where: str | Path, system: System | None = None, lang: str = "en", *,
+             in_excel: bool = False) -> list[Finding]:
+    """Every check on the workbook at ``where`` (a path, or the URL Excel reports for a workbook opened from
+    OneDrive/SharePoint); ``in_excel``: run from the workbook's own ribbon, where it is open by design."""
+    book, s = Path(where), system or System()
     t = lambda name, **kw: text(lang, "doctor", name, **kw)  # noqa: E731
     locked = Finding(t("locked"), SKIP, t("locked_in_excel")) if in_excel else _locked(book, s, t)
     found = [_workbook(book, t), locked, _xlwings(book, s, t), _interpreter(book, s, t)]
     if s.windows:
-        found += [_store_python(s, t), _bitness(s, t), _dll(s, t), _onedrive(book, s, t), _web_mark(book, s, t)]
+        found += [_store_python(s, t), _bitness(s, t), _dll(s, t), _onedrive(str(where), s, t), _web_mark(book, s, t)]
     elif s.mac:
-        found += [_applescript(s, t), _onedrive(book, s, t)]
+        found += [_applescript(s, t), _onedrive(str(where), s, t)]
     else:
         found.append(Finding(t("excel"), SKIP, t("no_excel", platform=s.platform)))
     return found
@@ -207,10 +209,9 @@ def _dll(s: System, t) -> Finding:
     return Finding(t("dll"), OK, name)
 
 
-def _onedrive(book: Path, s: System, t) -> Finding:
+def _onedrive(path: str, s: System, t) -> Finding:
     roots = [s.env[k] for k in ("OneDrive", "OneDriveConsumer", "OneDriveCommercial") if s.env.get(k)]
     roots.append(str(s.home / "Library" / "CloudStorage"))
-    path = str(book)
     if "://" in path or any(path.lower().startswith(r.lower()) for r in roots):
         return Finding(t("onedrive"), FAIL, path, t("onedrive_fix"))
     return Finding(t("onedrive"), OK)

@@ -23,7 +23,7 @@ from .book import layout as L
 from .book import opc
 from .book.base import language
 from .book.xlsx import WorkbookPackage
-from .book.xmltext import attr
+from .book.xmltext import attr, escape
 from .book.zipio import Archive, repack
 from .core.calendar import week_start
 from .core.errors import FollowupError
@@ -91,7 +91,7 @@ def _masker(book: WorkbookPackage, marked: tuple[str, ...], names: bool) -> Mask
     """A masker of every personal value of the ledger and the log, as XML character data writes them."""
     personal = (table_personal("ledger", book.read_table(L.T_CUSTOMERS), marked, names)
                 | table_personal("contacts", book.read_table(L.T_CONTACTS), marked, names))
-    return Masker(personal, encode=_xml_escape, decode=_xml_unescape)
+    return Masker(personal, encode=escape, decode=_xml_unescape)
 
 
 def mask_package(package: bytes, masker: Masker) -> bytes:
@@ -132,10 +132,6 @@ def _readable(xml: str, start: int) -> bool:
     if name is None:
         return False
     return name[1] in TEXT_ATTRIBUTES or (name[1] == "Target" and 'TargetMode="External"' in tag)
-
-
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _xml_unescape(text: str) -> str:

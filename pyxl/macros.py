@@ -150,7 +150,7 @@ def doctor() -> None:
     wb = xw.Book.caller()
     lang = _built_language(wb)
     wb.app.status_bar = False
-    wb.app.alert(message(diagnose(Path(wb.fullname), lang=lang, in_excel=True), lang), title="Doctor")
+    wb.app.alert(message(diagnose(wb.fullname, lang=lang, in_excel=True), lang), title="Doctor")
 
 
 def _built_language(wb: xw.Book) -> str:

@@ -393,6 +393,21 @@ def test_the_doctor_button_reports_in_the_workbooks_language_and_still_reports_w
                           f"    → {text('zh-CN', 'doctor', 'workbook_fix')}"]
 
 
+def test_the_doctor_button_on_a_workbook_opened_from_onedrive_names_its_url(tmp_path, flavour, monkeypatch):
+    from pyxl import doctor
+    from pyxl.core.i18n import text
+
+    live = _ribbon(tmp_path, flavour, monkeypatch)
+    live.fullname = "https://d.docs.live.net/4f2a/Documents/team.xlsm"  # Excel's FullName for such a workbook
+    windows_pc = doctor.System
+    monkeypatch.setattr(doctor, "System", lambda: windows_pc(
+        platform="win32", env={}, home=tmp_path, exists=lambda p: False, registry=lambda key, name: None,
+        stream=lambda path, name: None))
+    macros.doctor()
+    expected = f"✘ {text('zh-CN', 'doctor', 'onedrive')}: https://d.docs.live.net/4f2a/Documents/team.xlsm"
+    assert expected in live.app.alerts[-1][1].splitlines()
+
+
 def test_the_doctor_button_speaks_english_in_a_workbook_without_its_language_name(tmp_path, flavour, monkeypatch):
     live = _ribbon(tmp_path, flavour, monkeypatch)
     del live.names._names["FU_LANG"]  # a workbook built before the name existed
