@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from pyxl import export
 from pyxl.book import layout as L
+from pyxl.book import xmltext
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.cli import app
 from pyxl.core.masking import Masker, mask_text, personal_headers, personal_values
@@ -192,7 +193,7 @@ def _package(parts: dict[str, str]) -> bytes:
 def test_mask_package_masks_every_text_and_keeps_markup():
     masker = Masker(personal_values([pd.Series(["A&B 装饰", "sheet1", "zhang@qq.com"])],
                                     [pd.Series(["13800000001"])]),
-                    encode=export._xml_escape, decode=export._xml_unescape)
+                    encode=xmltext.escape, decode=export._xml_unescape)
     parts = {
         "xl/worksheets/sheet1.xml": '<worksheet><sheetData><row r="1"><c r="A1"><v>13800000001</v></c>'
                                     '<c r="B1" t="s"><v>0</v></c><c r="C1"><v>46350</v></c></row></sheetData>'
