@@ -3,6 +3,7 @@ elements as text (no DOM of big sheets): existing cells keep their style, new ro
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -97,24 +98,25 @@ class RowPatcher:
                        else [False] * len(values))
         used_shared: set[str] = set()
         i = last = 0
+        n, pending = len(pending), [*pending, math.inf]  # the end marked
         for rows in pieces:
             out: list[str] = []
             pos = 0
             for m in _ROW_TAG.finditer(rows):
-                r = last = int(m.group(1)) if m.group(1) else last + 1
+                r = last = int(m[1] or last + 1)
                 if r in wanted:
-                    tag = m.group()
+                    tag = m[0]
                     inner = rows[m.end(): _row_end(rows, m) - 6] if not tag.endswith("/>") else ""
                     self.templates[r] = (tag, {c: cell_style(x) for c, x in row_cells(inner, r).items()})
-                while i < len(pending) and pending[i] < r:
+                while pending[i] < r:
                     out += [rows[pos: m.start()], self._new_row(pending[i], i)]
                     pos, i = m.start(), i + 1
-                if i < len(pending) and pending[i] == r:
+                if pending[i] == r:
                     pos, i = self._patch_row(out, rows, pos, m, r, i), i + 1
             out.append(rows[pos:])
             yield self._note_shared("".join(out), used_shared)
-        for start in range(i, len(pending), NEW_ROWS_AT_ONCE):  # rows appended below the last one, in pieces
-            stop = min(start + NEW_ROWS_AT_ONCE, len(pending))
+        for start in range(i, n, NEW_ROWS_AT_ONCE):  # rows appended below the last one, in pieces
+            stop = min(start + NEW_ROWS_AT_ONCE, n)
             yield self._note_shared("".join(self._new_row(pending[k], k) for k in range(start, stop)), used_shared)
         self._check_shared(used_shared)
 
@@ -138,12 +140,13 @@ class RowPatcher:
     def _patch_row(self, out: list[str], rows: str, pos: int, row: re.Match[str], r: int, i: int) -> int:
         """Append to ``out`` the piece's text from ``pos`` to the written cells of ``row`` (the i-th row written)
         and them; the position in ``rows`` where the text kept goes on."""
-        tag, start = row.group(), row.end()
-        end = start if tag.endswith("/>") else _row_end(rows, row)
-        stop = end if tag.endswith("/>") else end - 6  # the end of the row's cells
+        tag, start = row[0], row.end()
+        closed = tag.endswith("/>")
+        end = start if closed else _row_end(rows, row)
+        stop = end if closed else end - 6  # the end of the row's cells
         if " spans=" in tag:  # spans is an optional hint that may no longer hold
             tag = _SPANS.sub("", tag)
-        if tag.endswith("/>"):
+        if closed:
             tag = tag[:-2].rstrip() + ">"
         a, b = self._starts[i], self._starts[i + 1]
         cols = tuple(self._cols[a:b])
@@ -153,14 +156,14 @@ class RowPatcher:
         if found is None:  # a target cell is missing: the row is laid out again
             out += [rows[pos: row.start()], self._patch_row_slow(tag, rows[start:stop], r, i)]
             return end
-        out += [rows[pos:at]] if tag == row.group() else [rows[pos: row.start()], tag, rows[start:at]]
-        # groups: cell 1, its row number, its style, then (gap, cell, style) for each further cell
-        groups = found.groups()
-        olds, styles, gaps = (groups[0], *groups[4::3]), (groups[2], *groups[5::3]), ("", *groups[3::3])
+        out += [rows[pos:at]] if tag == row[0] else [rows[pos: row.start()], tag, rows[start:at]]
+        groups = found.groups()  # the row number, the first cell's style, then (gap, style) for each further cell
+        styles, gaps = groups[1::2], ("", *groups[2::2])
         if rows.find("<f", at, found.end()) >= 0:
-            for old in olds:
-                if "<f" in old:
-                    self._lose_formula(old)
+            ends = [found.start(k) for k in range(3, len(groups), 2)] + [found.end()]
+            for a_cell, end_cell in zip([at] + [found.end(k) for k in range(3, len(groups), 2)], ends):
+                if "<f" in rows[a_cell:end_cell]:
+                    self._lose_formula(rows[a_cell:end_cell])
         attrs = map(self._attrs.__getitem__, zip(self._dated[a:b], styles))
         ref = f'{r}"'
         out += [f"{gap}{cell}{ref}{s}{tail}" if s or tail != EMPTY else gap
@@ -173,8 +176,8 @@ class RowPatcher:
         (atomic groups: a cell once found is never sought further on, so a missing one costs one scan); and
         the start of each cell as written, up to its row number."""
         cell = '<c r="{}{}"(?:[^>]*?\\ss="(\\d+)")?[^>]*?(?:/>|>.*?</c>)'
-        first = "(?>(" + cell.format(col_letter(cols[0]), "(\\d+)") + "))"
-        rest = "".join("(?>(.*?)(" + cell.format(col_letter(c), "\\2") + "))" for c in cols[1:])
+        first = "(?>" + cell.format(col_letter(cols[0]), "(\\d+)") + ")"
+        rest = "".join("(?>(.*?)" + cell.format(col_letter(c), "\\1") + ")" for c in cols[1:])
         self._runs[cols] = found = re.compile(first + rest, re.S), [f'<c r="{col_letter(c)}' for c in cols]
         return found
 
