@@ -54,7 +54,7 @@ from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, mar
                        set_dimension, set_merges)
 from .tables import TableInfo, add_table_columns, retarget_table, rows_under, share_columns, table_info
 from .xmltext import attr, parse, set_attr, xpath
-from .zipio import Archive, Entry, Packed, pack, write_zip
+from .zipio import SAVE_LEVEL, Archive, Entry, Packed, pack, write_zip
 from ..core.i18n import text
 
 __all__ = ["WorkbookPackage", "WorkbookError", "WorkbookOpenInExcelError", "NotAWorkbookError",
@@ -569,8 +569,8 @@ class WorkbookPackage:
         return date_style_ids([(i, int(xf.get("numFmtId", "0"))) for i, xf in enumerate(xfs)], formats), str(fallback)
 
     def _pack(self, part: str, pieces: Iterable[str | bytes]) -> Packed:
-        """A rewritten part packed as its entry will hold it: deflated, unless the original entry was stored."""
-        return pack(pieces, stored=self._archive.infos[part].compress_type == zipfile.ZIP_STORED)
+        """A rewritten part packed as its entry will hold it: deflated (fast), unless the original entry was stored."""
+        return pack(pieces, stored=self._archive.infos[part].compress_type == zipfile.ZIP_STORED, level=SAVE_LEVEL)
 
     def _text(self, part: str) -> str:
         return self._archive.read(part).decode("utf-8")
