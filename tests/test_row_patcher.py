@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import xlsxwriter
 
+from pyxl.book import rows
 from pyxl.book.xlsx import WorkbookPackage
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -85,3 +86,24 @@ def test_written_cells_found_among_kept_ones_in_any_layout(tmp_path: Path) -> No
     assert [ws["B3"].value, ws["D3"].value, ws["B4"].value] == [None, None, 7]
     for ref, day in (("D4", dt.date(2026, 3, 4)), ("D5", dt.date(2026, 3, 5)), ("B5", dt.date(2026, 3, 6))):
         assert (ws[ref].value, ws[ref].number_format) == (dt.datetime.combine(day, dt.time()), "yyyy-mm-dd"), ref
+
+
+def test_cells_encoded_a_block_of_rows_at_a_time_give_the_same_sheet(tmp_path: Path, monkeypatch) -> None:
+    """Rows written and appended are encoded NEW_ROWS_AT_ONCE rows at a time; blocks of 2 rows change nothing."""
+    def patched(path: Path) -> bytes:
+        pkg = WorkbookPackage.open(build(path))
+        pkg.set_column_values("tblCustomers", "Written", {r: f"w{r}" for r in range(2, 6)})
+        pkg.set_column_values("tblCustomers", "Due", {r: dt.date(2026, 4, r) for r in range(2, 6)})
+        pkg.append_table_rows("tblCustomers", [{"ID": i, "Due": dt.date(2026, 5, i), "Note": f"n{i}"}
+                                               for i in range(5, 10)])
+        pkg.save(backup=False)
+        with zipfile.ZipFile(path) as z:
+            return z.read(SHEET)
+
+    whole = patched(tmp_path / "whole.xlsx")
+    monkeypatch.setattr(rows, "NEW_ROWS_AT_ONCE", 2)
+    assert patched(tmp_path / "blocks.xlsx") == whole
+    ws = openpyxl.load_workbook(tmp_path / "blocks.xlsx")["Customers"]
+    assert [ws[f"B{r}"].value for r in range(2, 6)] == ["w2", "w3", "w4", "w5"]
+    assert [(ws[f"A{r}"].value, ws[f"D{r}"].value, ws[f"E{r}"].value) for r in (6, 10)] == [
+        (5, dt.datetime(2026, 5, 5), "n5"), (9, dt.datetime(2026, 5, 9), "n9")]

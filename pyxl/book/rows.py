@@ -70,6 +70,16 @@ class _StyleAttrs(dict[tuple[bool, str | None], str]):
         return attr
 
 
+@dataclass
+class _Block:
+    """The cells of a block of rows written, encoded: row ``first`` + k has the cells ``starts[k]:starts[k + 1]``."""
+    first: int
+    starts: list[int]
+    cols: list[int]
+    tails: list[str]
+    dated: list[bool]  # whether a date is written (it may change the cell's style)
+
+
 class RowPatcher:
     """One streaming pass over a sheet's rows applying buffered cell writes."""
 
@@ -91,11 +101,9 @@ class RowPatcher:
     def run(self, pieces: Iterable[str]) -> Iterator[str]:
         """The patched rows, piece by piece (each input piece holds whole rows)."""
         wanted = {t for *_, t in self.patch.templates}
-        pending, starts, cols, values = self.patch.by_row()
-        pending, self._starts, self._cols, values = pending.tolist(), starts.tolist(), cols.tolist(), values.tolist()
-        self._tails = cell_tails(values, self.date1904)
-        self._dated = (list(map(isinstance, values, repeat((dt.date, np.datetime64)))) if self.date_style is not None
-                       else [False] * len(values))
+        pending, *self._writes = self.patch.by_row()
+        pending = pending.tolist()
+        self._block = _Block(0, [0], [], [], [])
         used_shared: set[str] = set()
         i = last = 0
         n, pending = len(pending), [*pending, math.inf]  # the end marked
@@ -126,10 +134,24 @@ class RowPatcher:
             used.update(_SHARED_USE.findall(xml))
         return xml
 
-    def _written(self, i: int) -> Iterator[tuple[int, str, bool]]:
-        """(column, tail, whether it is a date) of each cell of the i-th row written, in column order."""
-        a, b = self._starts[i], self._starts[i + 1]
-        return zip(self._cols[a:b], self._tails[a:b], self._dated[a:b])
+    def _written(self, i: int) -> tuple[list[int], list[str], list[bool]]:
+        """The columns of the cells of the i-th row written, in order, their tails and whether each is a date."""
+        block = self._block
+        if not block.first <= i < block.first + len(block.starts) - 1:
+            block = self._block = self._encode(i)
+        a, b = block.starts[i - block.first], block.starts[i - block.first + 1]
+        return block.cols[a:b], block.tails[a:b], block.dated[a:b]
+
+    def _encode(self, i: int) -> _Block:
+        """The cells of the rows written from the i-th on, NEW_ROWS_AT_ONCE rows of them (so that even a million
+        appended rows are never all encoded at once)."""
+        starts, cols, values = self._writes
+        starts = starts[i: i + NEW_ROWS_AT_ONCE + 1]
+        a, b = starts[0], starts[-1]
+        values = values[a:b].tolist()
+        dated = (list(map(isinstance, values, repeat((dt.date, np.datetime64)))) if self.date_style is not None
+                 else [False] * len(values))
+        return _Block(i, (starts - a).tolist(), cols[a:b].tolist(), cell_tails(values, self.date1904), dated)
 
     def _written_style(self, dated: bool, style: str | None) -> str | None:
         """The style a cell of ``style`` keeps, unless it gets a date and its style shows none."""
@@ -148,8 +170,8 @@ class RowPatcher:
             tag = _SPANS.sub("", tag)
         if closed:
             tag = tag[:-2].rstrip() + ">"
-        a, b = self._starts[i], self._starts[i + 1]
-        cols = tuple(self._cols[a:b])
+        written, tails, dated = self._written(i)
+        cols = tuple(written)
         run, starts = self._runs.get(cols) or self._new_run(cols)
         at = rows.find(f"{starts[0]}{r}\"", start, stop)
         found = run.match(rows, at, stop) if at >= 0 else None
@@ -164,10 +186,10 @@ class RowPatcher:
             for a_cell, end_cell in zip([at] + [found.end(k) for k in range(3, len(groups), 2)], ends):
                 if "<f" in rows[a_cell:end_cell]:
                     self._lose_formula(rows[a_cell:end_cell])
-        attrs = map(self._attrs.__getitem__, zip(self._dated[a:b], styles))
+        attrs = map(self._attrs.__getitem__, zip(dated, styles))
         ref = f'{r}"'
         out += [f"{gap}{cell}{ref}{s}{tail}" if s or tail != EMPTY else gap
-                for gap, cell, s, tail in zip(gaps, starts, attrs, self._tails[a:b])]
+                for gap, cell, s, tail in zip(gaps, starts, attrs, tails)]
         return found.end()
 
     def _new_run(self, cols: tuple[int, ...]) -> tuple[re.Pattern[str], list[str]]:
@@ -184,7 +206,7 @@ class RowPatcher:
     def _patch_row_slow(self, tag: str, inner: str, r: int, i: int) -> str:
         """Re-lay the row's cells in column order (used when a target cell is missing)."""
         cells = row_cells(inner, r)
-        for c, tail, dated in self._written(i):
+        for c, tail, dated in zip(*self._written(i)):
             cells[c] = self._rewrite(cells.get(c), c, f"{col_letter(c)}{r}", tail, dated, tag)
         return tag + "".join(cells[c] for c in sorted(cells)) + "</row>"
 
@@ -192,7 +214,7 @@ class RowPatcher:
         attrs, styles = self._new_row_format(self.patch.template_of(r))
         tag = f'<row r="{r}"{attrs}>'
         cells = []
-        for c, tail, dated in self._written(i):
+        for c, tail, dated in zip(*self._written(i)):
             if c not in styles:
                 styles[c] = self._default_style(c, tag)
             cells.append(cell_xml(f"{col_letter(c)}{r}", self._written_style(dated, styles[c]), tail))
