@@ -102,11 +102,10 @@ class RowPatcher:
         """The patched rows, piece by piece (each input piece holds whole rows)."""
         wanted = {t for *_, t in self.patch.templates}
         pending, *self._writes = self.patch.by_row()
-        pending = pending.tolist()
+        n, pending = len(pending), [*pending.tolist(), math.inf]  # the end marked
         self._block = _Block(0, [0], [], [], [])
         used_shared: set[str] = set()
         i = last = 0
-        n, pending = len(pending), [*pending, math.inf]  # the end marked
         for rows in pieces:
             out: list[str] = []
             pos = 0
@@ -182,15 +181,19 @@ class RowPatcher:
         groups = found.groups()  # the row number, the first cell's style, then (gap, style) for each further cell
         styles, gaps = groups[1::2], ("", *groups[2::2])
         if rows.find("<f", at, found.end()) >= 0:
-            ends = [found.start(k) for k in range(3, len(groups), 2)] + [found.end()]
-            for a_cell, end_cell in zip([at] + [found.end(k) for k in range(3, len(groups), 2)], ends):
-                if "<f" in rows[a_cell:end_cell]:
-                    self._lose_formula(rows[a_cell:end_cell])
+            self._lose_formulas(rows, at, found)
         attrs = map(self._attrs.__getitem__, zip(dated, styles))
         ref = f'{r}"'
         out += [f"{gap}{cell}{ref}{s}{tail}" if s or tail != EMPTY else gap
                 for gap, cell, s, tail in zip(gaps, starts, attrs, tails)]
         return found.end()
+
+    def _lose_formulas(self, rows: str, at: int, found: re.Match[str]) -> None:
+        """Note the formulas of the written cells ``found`` from ``at`` (not of the cells kept between them)."""
+        gaps = range(3, found.re.groups + 1, 2)  # the gaps' group numbers
+        for a, b in zip([at, *(found.end(g) for g in gaps)], [*(found.start(g) for g in gaps), found.end()]):
+            if "<f" in rows[a:b]:
+                self._lose_formula(rows[a:b])
 
     def _new_run(self, cols: tuple[int, ...]) -> tuple[re.Pattern[str], list[str]]:
         """The written cells of a row with these columns, from the first: each the first ``<c r="REF"`` after
