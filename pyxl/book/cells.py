@@ -1,5 +1,8 @@
 """Cell values and cell XML: Python values encoded as a sheet's ``<c>`` elements (inline strings, Excel
-serial dates), and the cells of one ``<row>`` read as text."""
+serial dates), and the cells of one ``<row>`` read as text.
+
+A value is written as its *tail*: what follows ``<c r="..." s="..."`` (``' t="inlineStr"><is>…</is></c>'``,
+``'><v>…</v></c>'``, or ``EMPTY`` for an empty cell), so a cell is its reference, its style and its tail."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +10,7 @@ import decimal
 import math
 import numbers
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -22,6 +26,8 @@ _ALWAYS_ENCODABLE = frozenset({float, int, bool, type(None)})
 _ALWAYS_FITS = MAX_CELL_TEXT // 7  # escaping grows text at most 7-fold ("\r" -> "_x000D_")
 _DAYS = frozenset({dt.date, dt.datetime})
 _EPOCH = {False: dt.date(1899, 12, 31).toordinal(), True: dt.date(1904, 1, 1).toordinal()}
+EMPTY = "/>"  # the tail of an empty cell
+_SAME_TAIL = frozenset({str, int, dt.date, type(None)})  # equal values of these types encode alike (0.0 == -0.0 not)
 
 
 def _text_xml(text: str) -> str:
@@ -84,6 +90,33 @@ def encode_value(value: Any, date1904: bool = False) -> tuple[str, str] | None:
     raise TypeError(f"cannot write a {type(value).__name__} to a cell: {value!r}")
 
 
+def cell_tail(value: Any, date1904: bool = False) -> str:
+    """The tail of a cell holding the value (``encode_value``'s pair as cell XML)."""
+    enc = encode_value(value, date1904)
+    return EMPTY if enc is None else f"{enc[0]}>{enc[1]}</c>"
+
+
+def cell_tails(values: Iterable[Any], date1904: bool) -> list[str]:
+    """``cell_tail`` of each value; each distinct text, integer, day or blank is encoded once."""
+    values = list(values)
+    return list(map(_Tails(date1904).__getitem__, zip(map(type, values), values)))
+
+
+class _Tails(dict[tuple[type, Any], str]):
+    """(type, value) -> cell tail, kept for the types whose equal values encode alike."""
+
+    def __init__(self, date1904: bool) -> None:
+        super().__init__()
+        self.date1904 = date1904
+
+    def __missing__(self, key: tuple[type, Any]) -> str:
+        kind, value = key
+        tail = cell_tail(value, self.date1904)
+        if kind in _SAME_TAIL:
+            self[key] = tail
+        return tail
+
+
 def surely_encodable(value: Any, date1904: bool) -> bool:
     """Whether ``encode_value`` cannot raise for the value (checked without encoding it)."""
     kind = type(value)
@@ -127,11 +160,10 @@ def row_cells(inner: str, r: int) -> dict[int, str]:
     return out
 
 
-def cell_xml(ref: str, style: str | None, enc: tuple[str, str] | None) -> str:
+def cell_xml(ref: str, style: str | None, tail: str) -> str:
+    """The cell ``ref`` with a style and a tail; an empty cell without a style is left out."""
     s = f' s="{style}"' if style is not None else ""
-    if enc is None:
-        return f'<c r="{ref}"{s}/>' if s else ""
-    return f'<c r="{ref}"{s}{enc[0]}>{enc[1]}</c>'
+    return f'<c r="{ref}"{s}{tail}' if s or tail != EMPTY else ""
 
 
 def cell_style(cell: str) -> str | None:

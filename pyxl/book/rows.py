@@ -3,21 +3,22 @@ elements as text (no DOM of big sheets): existing cells keep their style, new ro
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
-import pandas as pd
 
 from .a1 import col_letter
-from .cells import S_ATTR, cell_style, cell_xml, encode_value, row_cells
+from .cells import EMPTY, cell_style, cell_tails, cell_xml, row_cells
 from .errors import WorkbookError
 from .xmltext import attr
 
 NEW_ROWS_AT_ONCE = 10_000  # appended rows rendered per piece of the streamed sheet
 
-_ROW_TAG = re.compile(r"<row\b[^>]*>")
+_ROW_TAG = re.compile(r'<row\b(?:[^>]*?\sr="(\d+)")?[^>]*>')  # its first r="..." captured
 _ROW_R = re.compile(r'\sr="(\d+)"')
 _SPANS = re.compile(r'\sspans="[^"]*"')
 _SHARED_MASTER = re.compile(r'<f\b(?=[^>]*\bt="shared")(?=[^>]*\bref=)[^>]*\bsi="(\d+)"')
@@ -55,6 +56,30 @@ class SheetPatch:
 
 
 
+class _StyleAttrs(dict[tuple[bool, str | None], str]):
+    """(whether a date is written, style of the cell written over) -> the ``s`` attribute of the cell written
+    ("" for none), each worked out once by ``style_of``."""
+
+    def __init__(self, style_of: Callable[[bool, str | None], str | None]) -> None:
+        super().__init__()
+        self.style_of = style_of
+
+    def __missing__(self, key: tuple[bool, str | None]) -> str:
+        s = self.style_of(*key)
+        self[key] = attr = "" if s is None else f' s="{s}"'
+        return attr
+
+
+@dataclass
+class _Block:
+    """The cells of a block of rows written, encoded: row ``first`` + k has the cells ``starts[k]:starts[k + 1]``."""
+    first: int
+    starts: list[int]
+    cols: list[int]
+    tails: list[str]
+    dated: list[bool]  # whether a date is written (it may change the cell's style)
+
+
 class RowPatcher:
     """One streaming pass over a sheet's rows applying buffered cell writes."""
 
@@ -69,38 +94,37 @@ class RowPatcher:
         self.templates: dict[int, tuple[str, dict[int, str]]] = {}  # row -> (row attrs, col -> s)
         self.formats: dict[int | None, tuple[str, dict[int, str | None]]] = {}  # see _new_row_format
         self.lost_formula = False
-        self._dated: set[int] = set()  # columns of the row being written that get a date
         self.dead_shared: set[str] = set()
+        self._attrs = _StyleAttrs(self._written_style)
+        self._runs: dict[tuple[int, ...], tuple[re.Pattern[str], list[str]]] = {}  # see _new_run
 
     def run(self, pieces: Iterable[str]) -> Iterator[str]:
         """The patched rows, piece by piece (each input piece holds whole rows)."""
         wanted = {t for *_, t in self.patch.templates}
-        pending, self._starts, self._cols, self._values = self.patch.by_row()
+        pending, *self._writes = self.patch.by_row()
+        n, pending = len(pending), [*pending.tolist(), math.inf]  # the end marked
+        self._block = _Block(0, [0], [], [], [])
         used_shared: set[str] = set()
         i = last = 0
         for rows in pieces:
             out: list[str] = []
             pos = 0
             for m in _ROW_TAG.finditer(rows):
-                tag = m.group()
-                m_r = _ROW_R.search(tag)
-                r = int(m_r.group(1)) if m_r else last + 1
-                end = m.end() if tag.endswith("/>") else rows.index("</row>", m.end()) + 6
-                inner = "" if tag.endswith("/>") else rows[m.end(): end - 6]
+                r = last = int(m[1] or last + 1)
                 if r in wanted:
+                    tag = m[0]
+                    inner = rows[m.end(): _row_end(rows, m) - 6] if not tag.endswith("/>") else ""
                     self.templates[r] = (tag, {c: cell_style(x) for c, x in row_cells(inner, r).items()})
-                while i < len(pending) and pending[i] < r:
-                    out += [rows[pos: m.start()], self._new_row(int(pending[i]), i)]
+                while pending[i] < r:
+                    out += [rows[pos: m.start()], self._new_row(pending[i], i)]
                     pos, i = m.start(), i + 1
-                if i < len(pending) and pending[i] == r:
-                    out += [rows[pos: m.start()], self._patch_row(tag, inner, r, self._puts(i))]
-                    pos, i = end, i + 1
-                last = r
+                if pending[i] == r:
+                    pos, i = self._patch_row(out, rows, pos, m, r, i), i + 1
             out.append(rows[pos:])
             yield self._note_shared("".join(out), used_shared)
-        for start in range(i, len(pending), NEW_ROWS_AT_ONCE):  # rows appended below the last one, in pieces
-            stop = min(start + NEW_ROWS_AT_ONCE, len(pending))
-            yield self._note_shared("".join(self._new_row(int(pending[k]), k) for k in range(start, stop)), used_shared)
+        for start in range(i, n, NEW_ROWS_AT_ONCE):  # rows appended below the last one, in pieces
+            stop = min(start + NEW_ROWS_AT_ONCE, n)
+            yield self._note_shared("".join(self._new_row(pending[k], k) for k in range(start, stop)), used_shared)
         self._check_shared(used_shared)
 
     @staticmethod
@@ -109,55 +133,94 @@ class RowPatcher:
             used.update(_SHARED_USE.findall(xml))
         return xml
 
-    def _puts(self, i: int) -> dict[int, tuple[str, str] | None]:
-        """Column -> encoded value of the i-th row written (noting the columns that get a date)."""
-        a, b = self._starts[i], self._starts[i + 1]
-        cells = list(zip(self._cols[a:b].tolist(), self._values[a:b].tolist()))
-        self._dated = {c for c, v in cells if isinstance(v, (dt.date, np.datetime64, pd.Timestamp))}
-        return {c: encode_value(v, self.date1904) for c, v in cells}
+    def _written(self, i: int) -> tuple[list[int], list[str], list[bool]]:
+        """The columns of the cells of the i-th row written, in order, their tails and whether each is a date."""
+        block = self._block
+        if not block.first <= i < block.first + len(block.starts) - 1:
+            block = self._block = self._encode(i)
+        a, b = block.starts[i - block.first], block.starts[i - block.first + 1]
+        return block.cols[a:b], block.tails[a:b], block.dated[a:b]
 
-    def _style(self, c: int, style: str | None) -> str | None:
-        """The style a written cell keeps, unless it gets a date and its style shows none."""
-        if c in self._dated and self.date_style is not None and style not in self.date_styles:
+    def _encode(self, i: int) -> _Block:
+        """The cells of the rows written from the i-th on, NEW_ROWS_AT_ONCE rows of them (so that even a million
+        appended rows are never all encoded at once)."""
+        starts, cols, values = self._writes
+        starts = starts[i: i + NEW_ROWS_AT_ONCE + 1]
+        a, b = starts[0], starts[-1]
+        values = values[a:b].tolist()
+        dated = (list(map(isinstance, values, repeat((dt.date, np.datetime64)))) if self.date_style is not None
+                 else [False] * len(values))
+        return _Block(i, (starts - a).tolist(), cols[a:b].tolist(), cell_tails(values, self.date1904), dated)
+
+    def _written_style(self, dated: bool, style: str | None) -> str | None:
+        """The style a cell of ``style`` keeps, unless it gets a date and its style shows none."""
+        if dated and self.date_style is not None and style not in self.date_styles:
             return self.date_style
         return style
 
-    def _patch_row(self, tag: str, inner: str, r: int, puts: dict[int, tuple[str, str] | None]) -> str:
+    def _patch_row(self, out: list[str], rows: str, pos: int, row: re.Match[str], r: int, i: int) -> int:
+        """Append to ``out`` the piece's text from ``pos`` to the written cells of ``row`` (the i-th row written)
+        and them; the position in ``rows`` where the text kept goes on."""
+        tag, start = row[0], row.end()
+        closed = tag.endswith("/>")
+        end = start if closed else _row_end(rows, row)
+        stop = end if closed else end - 6  # the end of the row's cells
         if " spans=" in tag:  # spans is an optional hint that may no longer hold
             tag = _SPANS.sub("", tag)
-        if tag.endswith("/>"):
+        if closed:
             tag = tag[:-2].rstrip() + ">"
-        pieces, pos = [tag], 0
-        for c in sorted(puts):  # fast path: target cells exist as <c r="REF"...>, in column order
-            ref = f"{col_letter(c)}{r}"
-            a = inner.find(f'<c r="{ref}"', pos)
-            if a < 0:
-                return self._patch_row_slow(tag, inner, r, puts)
-            b = inner.index(">", a)
-            end = b + 1 if inner[b - 1] == "/" else inner.index("</c>", b) + 4
-            style = S_ATTR.search(inner, a, b)
-            if inner.find("<f", b, end) >= 0:
-                self._lose_formula(inner[a:end])
-            pieces += [inner[pos:a], cell_xml(ref, self._style(c, style and style.group(1)), puts[c])]
-            pos = end
-        pieces += [inner[pos:], "</row>"]
-        return "".join(pieces)
+        written, tails, dated = self._written(i)
+        cols = tuple(written)
+        run, starts = self._runs.get(cols) or self._new_run(cols)
+        at = rows.find(f"{starts[0]}{r}\"", start, stop)
+        found = run.match(rows, at, stop) if at >= 0 else None
+        if found is None:  # a target cell is missing: the row is laid out again
+            out += [rows[pos: row.start()], self._patch_row_slow(tag, rows[start:stop], r, i)]
+            return end
+        out += [rows[pos:at]] if tag == row[0] else [rows[pos: row.start()], tag, rows[start:at]]
+        groups = found.groups()  # the row number, the first cell's style, then (gap, style) for each further cell
+        styles, gaps = groups[1::2], ("", *groups[2::2])
+        if rows.find("<f", at, found.end()) >= 0:
+            self._lose_formulas(rows, at, found)
+        attrs = map(self._attrs.__getitem__, zip(dated, styles))
+        ref = f'{r}"'
+        out += [f"{gap}{cell}{ref}{s}{tail}" if s or tail != EMPTY else gap
+                for gap, cell, s, tail in zip(gaps, starts, attrs, tails)]
+        return found.end()
 
-    def _patch_row_slow(self, tag: str, inner: str, r: int, puts: dict[int, tuple[str, str] | None]) -> str:
+    def _lose_formulas(self, rows: str, at: int, found: re.Match[str]) -> None:
+        """Note the formulas of the written cells ``found`` from ``at`` (not of the cells kept between them)."""
+        gaps = range(3, found.re.groups + 1, 2)  # the gaps' group numbers
+        for a, b in zip([at, *(found.end(g) for g in gaps)], [*(found.start(g) for g in gaps), found.end()]):
+            if "<f" in rows[a:b]:
+                self._lose_formula(rows[a:b])
+
+    def _new_run(self, cols: tuple[int, ...]) -> tuple[re.Pattern[str], list[str]]:
+        """The written cells of a row with these columns, from the first: each the first ``<c r="REF"`` after
+        the one before, up to its first ">" ("/>" ends it, else its first "</c>"), its first s="..." captured
+        (atomic groups: a cell once found is never sought further on, so a missing one costs one scan); and
+        the start of each cell as written, up to its row number."""
+        cell = '<c r="{}{}"(?:[^>]*?\\ss="(\\d+)")?[^>]*?(?:/>|>.*?</c>)'
+        first = "(?>" + cell.format(col_letter(cols[0]), "(\\d+)") + ")"
+        rest = "".join("(?>(.*?)" + cell.format(col_letter(c), "\\1") + ")" for c in cols[1:])
+        self._runs[cols] = found = re.compile(first + rest, re.S), [f'<c r="{col_letter(c)}' for c in cols]
+        return found
+
+    def _patch_row_slow(self, tag: str, inner: str, r: int, i: int) -> str:
         """Re-lay the row's cells in column order (used when a target cell is missing)."""
         cells = row_cells(inner, r)
-        for c, enc in puts.items():
-            cells[c] = self._rewrite(cells.get(c), c, f"{col_letter(c)}{r}", enc, tag)
+        for c, tail, dated in zip(*self._written(i)):
+            cells[c] = self._rewrite(cells.get(c), c, f"{col_letter(c)}{r}", tail, dated, tag)
         return tag + "".join(cells[c] for c in sorted(cells)) + "</row>"
 
     def _new_row(self, r: int, i: int) -> str:
         attrs, styles = self._new_row_format(self.patch.template_of(r))
         tag = f'<row r="{r}"{attrs}>'
         cells = []
-        for c, enc in self._puts(i).items():
+        for c, tail, dated in zip(*self._written(i)):
             if c not in styles:
                 styles[c] = self._default_style(c, tag)
-            cells.append(cell_xml(f"{col_letter(c)}{r}", self._style(c, styles[c]), enc))
+            cells.append(cell_xml(f"{col_letter(c)}{r}", self._written_style(dated, styles[c]), tail))
         return f"{tag}{''.join(cells)}</row>"
 
     def _new_row_format(self, template_row: int | None) -> tuple[str, dict[int, str | None]]:
@@ -171,12 +234,12 @@ class RowPatcher:
             self.formats[template_row] = (attrs.rstrip(), {})
         return self.formats[template_row]
 
-    def _rewrite(self, old: str | None, c: int, ref: str, enc: tuple[str, str] | None, row_tag: str) -> str:
-        """XML of cell `ref` (column c) holding `enc`, keeping the old cell's style."""
+    def _rewrite(self, old: str | None, c: int, ref: str, tail: str, dated: bool, row_tag: str) -> str:
+        """XML of cell `ref` (column c) holding `tail`, keeping the old cell's style."""
         if old is not None and "<f" in old:
             self._lose_formula(old)
-        return cell_xml(ref, self._style(c, cell_style(old) if old is not None else self._default_style(c, row_tag)),
-                        enc)
+        style = cell_style(old) if old is not None else self._default_style(c, row_tag)
+        return cell_xml(ref, self._written_style(dated, style), tail)
 
     def _lose_formula(self, old: str) -> None:
         self.lost_formula = True
@@ -200,3 +263,7 @@ class RowPatcher:
             raise WorkbookError(
                 f"cannot overwrite the master cell of shared formula #{min(dead)}: other cells still use it")
 
+
+def _row_end(rows: str, row: re.Match[str]) -> int:
+    """Where a (not self-closing) row ends in the piece: after its "</row>"."""
+    return rows.index("</row>", row.end()) + 6

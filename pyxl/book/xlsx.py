@@ -43,7 +43,7 @@ from ..core.inputs import RowBelow
 from ..core.settings import settings_from_pairs
 from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
-from .cells import cell_xml, date_style_ids, encode_value, surely_encodable
+from .cells import EMPTY, cell_tail, cell_tails, cell_xml, date_style_ids, surely_encodable
 from .locate import locate_sheet
 from .errors import ChangedOnDiskError, NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, language, split_cell
@@ -54,7 +54,7 @@ from .sheetxml import (SheetStream, cols_xml, extend_sqrefs, grow_dimension, mar
                        set_dimension, set_merges)
 from .tables import TableInfo, add_table_columns, retarget_table, rows_under, share_columns, table_info
 from .xmltext import attr, escape, parse, set_attr, xpath
-from .zipio import Archive, Entry, Packed, pack, write_zip
+from .zipio import SAVE_LEVEL, Archive, Entry, Packed, pack, write_zip
 from ..core.i18n import text
 
 __all__ = ["WorkbookPackage", "WorkbookError", "WorkbookOpenInExcelError", "NotAWorkbookError",
@@ -268,12 +268,7 @@ class WorkbookPackage:
         sheet part (views, conditional formats, drawings, page setup...) is kept."""
         sheet = self.sheet_by_codename(code)
         roles = self.style_roles() if any(isinstance(c, tuple) for row in rows for c in row) else {}
-        xml_rows, max_col = [], 0
-        for r, row in enumerate(rows, start=1):
-            cells = "".join(self._generated_cell(sheet.name, r, c, cell, roles) for c, cell in enumerate(row, 1))
-            if cells:
-                xml_rows.append(f'<row r="{r}">{cells}</row>')
-                max_col = max(max_col, len(row))
+        xml_rows, max_col = self._generated_rows(sheet.name, rows, roles)
         dimension = range_ref(1, 1, len(rows), max_col) if xml_rows else "A1"
         cols = None if col_widths is None else cols_xml(col_widths)
         merges = [range_ref(*parse_ref(m)) for m in merges]
@@ -466,9 +461,10 @@ class WorkbookPackage:
                 self._encode(value, sheet, r, c)
         return out
 
-    def _encode(self, value: Any, sheet: str, r: int, c: int) -> tuple[str, str] | None:
+    def _encode(self, value: Any, sheet: str, r: int, c: int) -> str:
+        """The value's cell tail; a value that cannot be written is named by its cell."""
         try:
-            return encode_value(value, self.date1904)
+            return cell_tail(value, self.date1904)
         except ValueError as exc:  # text too long, a date before Excel's epoch
             raise WorkbookError(text(language(self), "errors", "bad_cell", cell=cell_address(sheet, c, r),
                                      problem=exc)) from None
@@ -481,6 +477,32 @@ class WorkbookPackage:
             raise KeyError(f"unknown style role {role!r}; the _styles sheet has {sorted(roles)}")
         style = str(roles[role]) if role is not None else None
         return cell_xml(f"{col_letter(c)}{r}", style, self._encode(value, sheet, r, c))
+
+    def _generated_rows(self, sheet: str, rows: Sequence[Sequence[Cell]],
+                        roles: Mapping[str, int]) -> tuple[list[str], int]:
+        """The XML of each row of a generated sheet that has cells, and the widest of them. The cells are
+        encoded all at once; if one cannot be written, ``_generated_cell`` names the first such."""
+        cells = [split_cell(cell) for row in rows for cell in row]
+        attrs = {None: "", **{role: f' s="{i}"' for role, i in roles.items()}}
+        try:
+            styles = [attrs[role] for _, role in cells]
+            tails = cell_tails([value for value, _ in cells], self.date1904)
+        except (KeyError, ValueError, TypeError):
+            for r, row in enumerate(rows, start=1):
+                for c, cell in enumerate(row, start=1):
+                    self._generated_cell(sheet, r, c, cell, roles)
+            raise
+        starts = [f'<c r="{col_letter(c)}' for c in range(1, max(map(len, rows), default=0) + 1)]
+        xml_rows, max_col, k = [], 0, 0
+        for r, row in enumerate(rows, start=1):
+            ref, n = f'{r}"', len(row)
+            xml = "".join([f"{start}{ref}{s}{t}" for start, s, t in zip(starts, styles[k: k + n], tails[k: k + n])
+                           if s or t != EMPTY])
+            k += n
+            if xml:
+                xml_rows.append(f'<row r="{r}">{xml}</row>')
+                max_col = max(max_col, n)
+        return xml_rows, max_col
 
     # --- internals: save -----------------------------------------------------------------------
     def _refuse_if_open_in_excel(self, path: Path) -> None:
@@ -561,8 +583,8 @@ class WorkbookPackage:
         return date_style_ids([(i, int(xf.get("numFmtId", "0"))) for i, xf in enumerate(xfs)], formats), str(fallback)
 
     def _pack(self, part: str, pieces: Iterable[str | bytes]) -> Packed:
-        """A rewritten part packed as its entry will hold it: deflated, unless the original entry was stored."""
-        return pack(pieces, stored=self._archive.infos[part].compress_type == zipfile.ZIP_STORED)
+        """A rewritten part packed as its entry will hold it: deflated (fast), unless the original entry was stored."""
+        return pack(pieces, stored=self._archive.infos[part].compress_type == zipfile.ZIP_STORED, level=SAVE_LEVEL)
 
     def _text(self, part: str) -> str:
         return self._archive.read(part).decode("utf-8")
