@@ -405,7 +405,9 @@ def test_the_doctor_button_on_a_workbook_opened_from_onedrive_names_its_url(tmp_
         stream=lambda path, name: None))
     macros.doctor()
     expected = f"✘ {text('zh-CN', 'doctor', 'onedrive')}: https://d.docs.live.net/4f2a/Documents/team.xlsm"
-    assert expected in live.app.alerts[-1][1].splitlines()
+    report = live.app.alerts[-1][1].splitlines()
+    assert expected in report
+    assert f"– {text('zh-CN', 'doctor', 'workbook')}: {text('zh-CN', 'doctor', 'web_address')}" in report
 
 
 def test_the_doctor_button_speaks_english_in_a_workbook_without_its_language_name(tmp_path, flavour, monkeypatch):
