@@ -3,6 +3,7 @@ greetings are added, and each day's touches go into time blocks. Column names as
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Literal
 
 import numpy as np
@@ -89,22 +90,32 @@ def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> p
                             na_position="last", kind="stable")
     if cand.empty:
         return no_touches()
-    p = planned.assign(owner=c.loc[planned["row"], "owner"].to_numpy(), tier=c.loc[planned["row"], "tier"].to_numpy())
-    p = p[p["kind"] != "agreed"]
-    day_room = room.day.sub(p.groupby(["owner", "day"]).size().reindex(room.day.index, fill_value=0))
-    tier_room = room.tier.sub(p.groupby(["owner", "tier", "day"]).size().reindex(room.tier.index, fill_value=0))
-    taken = np.zeros(len(c), dtype=bool)
-    out = []
+    owner, tier = c["owner"].to_numpy(), c["tier"].to_numpy()
+    used = planned[planned["kind"] != "agreed"]
+    rows, days = used["row"].to_numpy(), used["day"].tolist()
+    day_used = Counter(zip(owner[rows].tolist(), days))
+    tier_used = Counter(zip(owner[rows].tolist(), tier[rows].tolist(), days))
+    day_room = {key: left - day_used[key] for key, left in room.day.items()}
+    tier_room = {key: left - tier_used[key] for key, left in room.tier.items()}
+    members = list(zip(cand.index.tolist(), cand["owner"].tolist(), cand["tier"].tolist(), cand["first_day"].tolist()))
+    taken, out_rows, out_days = set(), [], []
     for day in range(n):
-        now = cand[(cand["first_day"] <= day) & ~taken[cand.index]]
-        key = pd.MultiIndex.from_arrays([now["owner"], now["tier"], np.full(len(now), day)])
-        left = tier_room.reindex(key).fillna(BIG).to_numpy()
-        now = now[now.groupby(["owner", "tier"]).cumcount().to_numpy() < left]
-        left = day_room.reindex(pd.MultiIndex.from_arrays([now["owner"], np.full(len(now), day)])).fillna(0).to_numpy()
-        now = now[now.groupby("owner").cumcount().to_numpy() < left]
-        taken[now.index] = True
-        out.append(pd.DataFrame({"row": now.index, "day": day, "kind": "ahead"}))
-    return pd.concat(out, ignore_index=True)
+        by_tier: Counter = Counter()
+        by_owner: Counter = Counter()
+        for row, o, t, first in members:  # in order: the first ones of each (owner, tier), then of each owner
+            if first > day or row in taken:
+                continue
+            by_tier[o, t] += 1
+            if by_tier[o, t] > tier_room.get((o, t, day), BIG):
+                continue
+            by_owner[o] += 1
+            if by_owner[o] > day_room.get((o, day), 0):
+                continue
+            taken.add(row)
+            out_rows.append(row)
+            out_days.append(day)
+    return pd.DataFrame({"row": np.array(out_rows, dtype=np.int64), "day": np.array(out_days, dtype=np.int64),
+                         "kind": "ahead"})
 
 
 def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
