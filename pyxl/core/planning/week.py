@@ -260,7 +260,7 @@ def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: p
     tier_used = pd.Series(1, index=pd.MultiIndex.from_arrays([*owner_tier.T, touches["day"].to_numpy()]) if len(
         touches) else pd.MultiIndex.from_tuples([], names=[None] * 3)).groupby(level=[0, 1, 2]).size()
     key = pd.MultiIndex.from_arrays([u["owner"], u["tier"], best])
-    quota = room.tier.reindex(key).to_numpy(float)
+    quota = np.array([room.tier.get(k, np.nan) for k in key], dtype=float)
     full = tier_used.reindex(key, fill_value=0).to_numpy() >= np.nan_to_num(quota, nan=np.inf)
     deadline = ~np.isnat(c.loc[u["row"], "payment_deadline"].to_numpy())
     ok, daily = u["placeable"], u["every_workday"]
