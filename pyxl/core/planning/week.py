@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import TeamCalendar
-from .blocks import place_in_blocks
+from .blocks import place_in_blocks, running_count, stable_order
 from .model import (BIG, ENTRY_COLUMNS, TOTAL_COLUMNS, UNPLACED_COLUMNS, PlanResult, PlanSettings, Room,
                     agreed_touches, customer_frame, day_capacity, due_units, next_workday, no_touches, objective,
                     room_left)
@@ -67,17 +67,18 @@ def with_co_owners(entries: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFra
     B2 on, or after a hard call, the manager or director works the customer too). A copy uses none of the
     co-owner's capacity; ``for_owner`` names the owner it helps, and the copies follow the co-owner's own
     touches of the day. ``entries`` (from ``plan_for``) and ``customers`` (the view) are keyed by ledger row."""
-    escalated = customers[customers["escalated"] & customers["co_owner"].ne(customers["owner"])]
-    helped = entries[entries["ledger_row"].isin(escalated.index)]
+    co_owner = customers["co_owner"][customers["escalated"] & customers["co_owner"].ne(customers["owner"])]
+    helped = entries[entries["ledger_row"].isin(co_owner.index)]
     out = entries.assign(for_owner="")
     if helped.empty:
         return out
-    co_owner = helped["ledger_row"].map(escalated["co_owner"])
-    copies = helped.assign(for_owner=helped["owner"], owner=co_owner, reason="co_owner")
-    both = pd.concat([out, copies], ignore_index=True).sort_values(["owner", "date", "for_owner", "order"],
-                                                                   kind="stable")
-    both["order"] = both.groupby(["owner", "date"]).cumcount() + 1
-    return both.reset_index(drop=True)
+    copies = helped.assign(for_owner=helped["owner"], owner=helped["ledger_row"].map(co_owner), reason="co_owner")
+    both = pd.concat([out, copies], ignore_index=True)
+    owner, date = both["owner"].tolist(), both["date"].tolist()
+    rank = stable_order([owner, date, both["for_owner"].tolist(), both["order"].tolist()])
+    both = both.iloc[rank].reset_index(drop=True)
+    both["order"] = running_count([(owner[i], date[i]) for i in rank])
+    return both
 
 
 # ---------------------------------------------------------------- after the solve
@@ -184,13 +185,18 @@ def _greetings_within(planned: pd.DataFrame, c: pd.DataFrame, capacity: int | No
     return planned.drop(over), planned.loc[over, ["row", "day"]]
 
 
+# the customer's columns an entry is built from
+_ENTRY_FIELDS = ["owner", "customer_id", "name", "tier", "next_content", "preferred_time", "channel", "priority",
+                 "revenue", "due", "due_day", "every_workday", "payment_deadline"]
+
+
 def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capacity: pd.DataFrame,
              s: PlanSettings) -> pd.DataFrame:
     """The plan's entries (ENTRY_COLUMNS): touches with their customer, reason, lateness, block and slot."""
     if planned.empty:
         return pd.DataFrame(columns=ENTRY_COLUMNS)
     p = planned.sort_values(["row", "day"], kind="stable").reset_index(drop=True)
-    cust = c.loc[p["row"]].reset_index(drop=True)
+    cust = c.loc[p["row"], _ENTRY_FIELDS].reset_index(drop=True)
     n = len(days)
     due = p[p["kind"] == "due"]
     prev = due.groupby("row")["day"].shift().reindex(p.index)  # the chain's touch before, every-workday tiers
@@ -236,12 +242,12 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
     u = due[~due["row"].isin(touches["row"])].reset_index(drop=True)
     best = np.clip(np.maximum(u["start_day"], u["lateness_from"]), 0, max(n - 1, 0)).to_numpy()
     why = _why_unplaced(u, best, touches, c, room, n)
-    cust = c.loc[u["row"]].reset_index(drop=True)
-    res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": cust["name"],
+    name = c["name"].iloc[u["row"].to_numpy()].reset_index(drop=True)
+    res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": name,
                         "tier": u["tier"], "due": pd.to_datetime(u["due"]).dt.date, "why": why,
                         "late_at_best": (n - u["due_day"]).astype(int),
                         "best_day": [days[b] if ok else None for b, ok in zip(best, u["placeable"])]})
-    greet = c.loc[crowded["row"]].reset_index(drop=True)
+    greet = c.loc[crowded["row"], ["owner", "customer_id", "name", "tier"]].reset_index(drop=True)
     res = pd.concat([res.sort_values(["owner", "due", "customer_id"], kind="stable"), pd.DataFrame({
         "owner": greet["owner"], "customer_id": greet["customer_id"], "name": greet["name"], "tier": greet["tier"],
         "due": None, "why": "greetings", "late_at_best": 0, "best_day": [days[d] for d in crowded["day"]]})],
@@ -271,13 +277,14 @@ def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: p
 
 def _day_totals(entries: pd.DataFrame, capacity: pd.DataFrame, s: PlanSettings) -> pd.DataFrame:
     """Per owner and plan day: capacity, planned touches, greetings, over and free room, and the targets."""
-    uses = ~entries["reason"].isin(GREETINGS)
-    planned = entries[uses].groupby(["owner", "date"]).size()
-    greet = entries["greeting"].ne("").groupby([entries["owner"], entries["date"]]).sum()
-    t = capacity.drop(columns="day").set_index(["owner", "date"])
-    t["planned"] = planned.reindex(t.index, fill_value=0).astype(int)
-    t["greetings"] = greet.reindex(t.index, fill_value=0).astype(int)
+    touches = list(zip(entries["owner"].tolist(), entries["date"].tolist()))
+    planned = Counter(k for k, reason in zip(touches, entries["reason"].tolist()) if reason not in GREETINGS)
+    greet = Counter(k for k, greeting in zip(touches, entries["greeting"].tolist()) if greeting != "")
+    t = capacity.drop(columns="day")
+    days = list(zip(t["owner"].tolist(), t["date"].tolist()))
+    t["planned"] = np.array([planned[k] for k in days], dtype=int)
+    t["greetings"] = np.array([greet[k] for k in days], dtype=int)
     t["over"] = (t["planned"] - t["capacity"]).clip(lower=0)
     t["free"] = (t["capacity"] - t["planned"]).clip(lower=0)
     t["effective_target"], t["new_key_target"] = s.effective_target, s.new_key_target
-    return t.reset_index()[TOTAL_COLUMNS]
+    return t[TOTAL_COLUMNS]
