@@ -86,9 +86,10 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, ce
     """Agenda/Plan rows; ``view`` (the refreshed customers by ledger row) adds status, playbook step, message,
     co-owner; ``cells`` names the customers without a unique ID by their ID cell (``_id_cells``); ``greetings``:
     (ledger row, greeting) -> its message, shown when no playbook step's message is."""
-    view = view[view.index.isin(entries["ledger_row"])]  # only the customers listed
-    look = {k: view[k].to_dict() for k in ("status", "step", "step_due", "step_channel", "message", "co_owner",
-                                           "escalated") if k in view}
+    listed = view.index.isin(entries["ledger_row"])  # only the customers listed
+    rows_listed = view.index[listed].tolist()
+    look = {k: dict(zip(rows_listed, view[k][listed].tolist()))
+            for k in ("status", "step", "step_due", "step_channel", "message", "co_owner", "escalated") if k in view}
     get = lambda key, row, default="": look.get(key, {}).get(row, default)  # noqa: E731
     channel = vocabulary("channel")
     rows = []

@@ -66,7 +66,7 @@ def owners(view: pd.DataFrame, week: pd.DataFrame, rules: Rules, settings: Setti
     listed = settings.owners.get("owner", pd.Series(dtype=object))
     listed = listed[~is_blank(listed)].astype(str).str.strip()
     by_owner = by_owner.reindex(by_owner.index.union(pd.Index(listed.unique(), name="owner")), fill_value=0)  # all
-    owner_of = dict(zip(view["customer_id"], owner))
+    owner_of = dict(zip(view["customer_id"].tolist(), owner.tolist()))
     touch_owner = week["customer_id"].map(owner_of)
     by_owner["touches_week"] = touch_owner.value_counts().reindex(by_owner.index, fill_value=0)
     by_owner["effective_week"] = touch_owner[week["reached"]].value_counts().reindex(by_owner.index, fill_value=0)
