@@ -262,13 +262,12 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
 def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: pd.DataFrame, room: Room,
                   n: int) -> np.ndarray:
     """No working day, payment deadline passed, earliest after the week, the tier's quota, or capacity."""
-    owner_tier = c.loc[touches["row"], ["owner", "tier"]].to_numpy()
-    tier_used = pd.Series(1, index=pd.MultiIndex.from_arrays([*owner_tier.T, touches["day"].to_numpy()]) if len(
-        touches) else pd.MultiIndex.from_tuples([], names=[None] * 3)).groupby(level=[0, 1, 2]).size()
-    key = pd.MultiIndex.from_arrays([u["owner"], u["tier"], best])
-    quota = np.array([room.tier.get(k, np.nan) for k in key], dtype=float)
-    full = tier_used.reindex(key, fill_value=0).to_numpy() >= np.nan_to_num(quota, nan=np.inf)
-    deadline = ~np.isnat(c.loc[u["row"], "payment_deadline"].to_numpy())
+    owner, tier, rows = c["owner"].to_numpy(), c["tier"].to_numpy(), touches["row"].to_numpy()
+    tier_used = Counter(zip(owner[rows].tolist(), tier[rows].tolist(), touches["day"].tolist()))
+    keys = list(zip(u["owner"].tolist(), u["tier"].tolist(), best.tolist()))
+    quota = np.array([room.tier.get(k, np.nan) for k in keys], dtype=float)
+    full = np.array([tier_used[k] for k in keys], dtype=np.int64) >= np.nan_to_num(quota, nan=np.inf)
+    deadline = ~np.isnat(c["payment_deadline"].to_numpy()[u["row"].to_numpy()])
     ok, daily = u["placeable"], u["every_workday"]
     return np.select([n == 0, ~ok & daily & deadline, ~ok, full],
                      ["no working day this week", "payment deadline passed", "earliest after the week", "quota"],
