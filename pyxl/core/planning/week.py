@@ -150,7 +150,7 @@ def _birthdays(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.Da
     born = {(d.month, d.day): index.get(on_or_before(d), -1) for d in span}
     born.setdefault((2, 29), born.get((2, 28), -1))  # 29 February, in a common year: on the 28th
     bd = pd.to_datetime(pd.Series(c["birthday"]))
-    key = list(zip(bd.dt.month.fillna(0).astype(int), bd.dt.day.fillna(0).astype(int)))
+    key = list(zip(bd.dt.month.fillna(0).astype(int).tolist(), bd.dt.day.fillna(0).astype(int).tolist()))
     day = np.array([born.get(k, -1) for k in key]) if len(c) else np.zeros(0, int)
     hit = c["active"].to_numpy() & (day >= 0)
     return pd.DataFrame({"row": np.nonzero(hit)[0], "day": day[hit], "kind": "birthday", "greeting": "birthday"})
