@@ -198,19 +198,23 @@ def due_units(c: pd.DataFrame, n: int) -> pd.DataFrame:
     return u.reset_index(drop=True)
 
 
+def touches_per_day(touches: pd.DataFrame, c: pd.DataFrame) -> tuple[Counter, Counter]:
+    """How many of ``touches`` fall on each (owner, day) and each (owner, tier, day)."""
+    rows, days = touches["row"].to_numpy(), touches["day"].tolist()
+    owner = c["owner"].to_numpy()[rows].tolist()
+    return Counter(zip(owner, days)), Counter(zip(owner, c["tier"].to_numpy()[rows].tolist(), days))
+
+
 def room_left(fixed: pd.DataFrame, c: pd.DataFrame, capacity: pd.DataFrame) -> Room:
     """Room left per (owner, day) and per (owner, tier, day) once the fixed touches are in (never below 0)."""
-    owner, tier = c["owner"].to_numpy(), c["tier"].to_numpy()
-    rows, days = fixed["row"].to_numpy(), fixed["day"].tolist()
-    day_used = Counter(zip(owner[rows].tolist(), days))
-    tier_used = Counter(zip(owner[rows].tolist(), tier[rows].tolist(), days))
+    day_used, tier_used = touches_per_day(fixed, c)
     plan_days: dict[str, list[int]] = {}
     day_room = {}
     for o, d, cap in zip(capacity["owner"].tolist(), capacity["day"].tolist(), capacity["capacity"].tolist()):
         plan_days.setdefault(o, []).append(d)
         day_room[o, d] = max(cap - day_used[o, d], 0)
     quota: dict[tuple[str, str], float] = {}
-    for o, t, q in zip(owner.tolist(), tier.tolist(), c["quota"].tolist()):
+    for o, t, q in zip(c["owner"].tolist(), c["tier"].tolist(), c["quota"].tolist()):
         quota.setdefault((o, t), q)
     tier_room = {(o, t, d): int(max(q - tier_used[o, t, d], 0)) for (o, t), q in quota.items() if not np.isnan(q)
                  for d in plan_days.get(o, [])}

@@ -13,7 +13,7 @@ from ..calendar import TeamCalendar
 from .blocks import place_in_blocks, running_count, stable_order
 from .model import (BIG, ENTRY_COLUMNS, TOTAL_COLUMNS, UNPLACED_COLUMNS, PlanResult, PlanSettings, Room,
                     agreed_touches, customer_frame, day_capacity, due_units, next_workday, no_touches, objective,
-                    room_left)
+                    room_left, touches_per_day)
 from .solver import solve_greedy, solve_milp
 
 # the order of a day's calls, by why the customer is on the list
@@ -91,11 +91,7 @@ def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> p
                             na_position="last", kind="stable")
     if cand.empty:
         return no_touches()
-    owner, tier = c["owner"].to_numpy(), c["tier"].to_numpy()
-    used = planned[planned["kind"] != "agreed"]
-    rows, days = used["row"].to_numpy(), used["day"].tolist()
-    day_used = Counter(zip(owner[rows].tolist(), days))
-    tier_used = Counter(zip(owner[rows].tolist(), tier[rows].tolist(), days))
+    day_used, tier_used = touches_per_day(planned[planned["kind"] != "agreed"], c)
     day_room = {key: left - day_used[key] for key, left in room.day.items()}
     tier_room = {key: left - tier_used[key] for key, left in room.tier.items()}
     members = list(zip(cand.index.tolist(), cand["owner"].tolist(), cand["tier"].tolist(), cand["first_day"].tolist()))
@@ -262,8 +258,7 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
 def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: pd.DataFrame, room: Room,
                   n: int) -> np.ndarray:
     """No working day, payment deadline passed, earliest after the week, the tier's quota, or capacity."""
-    owner, tier, rows = c["owner"].to_numpy(), c["tier"].to_numpy(), touches["row"].to_numpy()
-    tier_used = Counter(zip(owner[rows].tolist(), tier[rows].tolist(), touches["day"].tolist()))
+    _, tier_used = touches_per_day(touches, c)
     keys = list(zip(u["owner"].tolist(), u["tier"].tolist(), best.tolist()))
     quota = np.array([room.tier.get(k, np.nan) for k in keys], dtype=float)
     full = np.array([tier_used[k] for k in keys], dtype=np.int64) >= np.nan_to_num(quota, nan=np.inf)
@@ -276,13 +271,13 @@ def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: p
 
 def _day_totals(entries: pd.DataFrame, capacity: pd.DataFrame, s: PlanSettings) -> pd.DataFrame:
     """Per owner and plan day: capacity, planned touches, greetings, over and free room, and the targets."""
-    touches = list(zip(entries["owner"].tolist(), entries["date"].tolist()))
-    planned = Counter(k for k, reason in zip(touches, entries["reason"].tolist()) if reason not in GREETINGS)
-    greet = Counter(k for k, greeting in zip(touches, entries["greeting"].tolist()) if greeting != "")
+    on = list(zip(entries["owner"].tolist(), entries["date"].tolist()))
+    planned = Counter(k for k, reason in zip(on, entries["reason"].tolist()) if reason not in GREETINGS)
+    greet = Counter(k for k, greeting in zip(on, entries["greeting"].tolist()) if greeting != "")
     t = capacity.drop(columns="day")
-    days = list(zip(t["owner"].tolist(), t["date"].tolist()))
-    t["planned"] = np.array([planned[k] for k in days], dtype=int)
-    t["greetings"] = np.array([greet[k] for k in days], dtype=int)
+    owner_days = list(zip(t["owner"].tolist(), t["date"].tolist()))
+    t["planned"] = np.array([planned[k] for k in owner_days], dtype=int)
+    t["greetings"] = np.array([greet[k] for k in owner_days], dtype=int)
     t["over"] = (t["planned"] - t["capacity"]).clip(lower=0)
     t["free"] = (t["capacity"] - t["planned"]).clip(lower=0)
     t["effective_target"], t["new_key_target"] = s.effective_target, s.new_key_target
