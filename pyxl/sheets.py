@@ -6,7 +6,8 @@ Dashboard blocks sit where ``layout`` says, because native charts read those cel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import namedtuple
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
 STATUS_ROLE = {"overdue": "overdue", "due_today": "due_today", "in_window": "in_window"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "suggestion": 2}
 
+
+
+def _tuples(frame: pd.DataFrame) -> Iterator[tuple]:
+    """``frame.itertuples(index=False)`` from each column's ``tolist()``: the same Python values, without
+    pandas 3 boxing string cells one at a time."""
+    row = namedtuple("Row", frame.columns, rename=True)
+    return map(row._make, zip(*(frame.iloc[:, k].tolist() for k in range(frame.shape[1]))))
 
 
 def _header(t: dict, section: str, keys: list[str]) -> list[tuple[str, str]]:
@@ -56,19 +64,21 @@ def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult, locat
     flags = located
     order = flags["severity"].map(SEVERITY_ORDER)
     flags = flags.assign(_o=order).sort_values(["_o", "table", "rule"], kind="stable")
-    ids = result.view["customer_id"]
-    names = result.view["name"]
+    rows_of_view = result.view.index.tolist()
+    ids = dict(zip(rows_of_view, result.view["customer_id"].tolist()))
+    names = dict(zip(rows_of_view, result.view["name"].tolist()))
     counts = flags["severity"].value_counts()
     summary = t["generated"]["checks_summary"].format(
         errors=int(counts.get("error", 0)), warnings=int(counts.get("warning", 0)),
         suggestions=int(counts.get("suggestion", 0)))
     rows = [*_title(t, "checks", f"{_stamp(t, result.today)} · {summary}")[:2], *preface]
     rows.append(_header(t, "checks_sheet", CHECK_COLUMNS))
-    for f in flags.itertuples(index=False):
-        on_ledger = f.table == "ledger"
-        rows.append([(t["severity"][f.severity], f.severity), (f.rule, "muted"), (f.cell, "text"),
-                     ids.get(f.row, "") if on_ledger else "", names.get(f.row, "") if on_ledger else "",
-                     (f.message, "text"), f.suggested_tier or None])
+    columns = ("table", "severity", "rule", "cell", "row", "message", "suggested_tier")
+    for table, severity, rule, cell, row, message, suggested in zip(*(flags[c].tolist() for c in columns)):
+        on_ledger = table == "ledger"
+        rows.append([(t["severity"][severity], severity), (rule, "muted"), (cell, "text"),
+                     ids.get(row, "") if on_ledger else "", names.get(row, "") if on_ledger else "",
+                     (message, "text"), suggested or None])
     rows += appendix
     book.replace_sheet_content(L.CHECKS, rows, col_widths=col_widths or _CHECK_WIDTHS)
 
@@ -81,18 +91,19 @@ AGENDA_COLUMNS = ["order", "block", "owner", "customer_id", "name", "tier", "sta
                   "phone", "step", "next_content", "due", "days_late", "co_owner", "message"]
 
 
-def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, cells: pd.Series, lang: str,
+def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: dict[int, object], cells: dict[int, str], lang: str,
                 t: dict, greetings: dict[tuple[int, str], str] | None = None) -> list[list]:
     """Agenda/Plan rows; ``view`` (the refreshed customers by ledger row) adds status, playbook step, message,
     co-owner; ``cells`` names the customers without a unique ID by their ID cell (``_id_cells``); ``greetings``:
     (ledger row, greeting) -> its message, shown when no playbook step's message is."""
-    view = view[view.index.isin(entries["ledger_row"])]  # only the customers listed
-    look = {k: view[k].to_dict() for k in ("status", "step", "step_due", "step_channel", "message", "co_owner",
-                                           "escalated") if k in view}
+    listed = view.index.isin(entries["ledger_row"])  # only the customers listed
+    rows_listed = view.index[listed].tolist()
+    look = {k: dict(zip(rows_listed, view[k][listed].tolist()))
+            for k in ("status", "step", "step_due", "step_channel", "message", "co_owner", "escalated") if k in view}
     get = lambda key, row, default="": look.get(key, {}).get(row, default)  # noqa: E731
     channel = vocabulary("channel")
     rows = []
-    for e in entries.itertuples(index=False):
+    for e in _tuples(entries):
         st, row = get("status", e.ledger_row), e.ledger_row
         step_due = get("step_due", row, None)
         step_now = step_due is not None and not pd.isna(step_due) and pd.Timestamp(step_due).date() <= e.date
@@ -109,12 +120,12 @@ def _entry_rows(entries: pd.DataFrame, view: pd.DataFrame, phones: pd.Series, ce
     return rows
 
 
-def _listed_name(name: str, row: int, cells: pd.Series) -> str:
+def _listed_name(name: str, row: int, cells: dict[int, str]) -> str:
     """A listed customer's name, followed by its ID cell when the ID is blank or shared: 张三 (客户台账!A14)."""
-    return f"{name} ({cells[row]})" if row in cells.index else name
+    return f"{name} ({cells[row]})" if row in cells else name
 
 
-def _id_cells(book: Book, inputs: Inputs) -> pd.Series:
+def _id_cells(book: Book, inputs: Inputs) -> dict[int, str]:
     """Ledger row -> its ID cell, for the rows whose ID is blank or typed on another row too (they are listed
     by name and cell: an ID would not tell them apart)."""
     ledger = inputs.ledger
@@ -123,7 +134,7 @@ def _id_cells(book: Book, inputs: Inputs) -> pd.Series:
     info = book.tables()[L.T_CUSTOMERS]
     header = inputs.ledger_headers.header_of("customer_id")
     col = info.first_col + (list(info.columns).index(header) if header is not None else 0)
-    return pd.Series([cell_address(info.sheet, col, row) for row in listed.index], index=listed.index, dtype=object)
+    return {row: cell_address(info.sheet, col, row) for row in listed.index.tolist()}
 
 
 def _greeting_cell(greetings: dict[tuple[int, str], str] | None, row: int, greeting: str) -> tuple | None:
@@ -151,12 +162,12 @@ def _greeting_messages(entries: pd.DataFrame, inputs: Inputs) -> dict[tuple[int,
 UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]
 
 
-def _unplaced_rows(unplaced: pd.DataFrame, cells: pd.Series, t: dict) -> list[list]:
+def _unplaced_rows(unplaced: pd.DataFrame, cells: dict[int, str], t: dict) -> list[list]:
     if unplaced.empty:
         return [[(t["generated"]["all_fit"], "in_window")]]
     rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
             _header(t, "unplaced", UNPLACED_COLUMNS)]
-    for u in unplaced.itertuples(index=False):
+    for u in _tuples(unplaced):
         why = t["why_unplaced"].get(u.why, u.why)
         rows.append([u.owner, u.customer_id, _listed_name(u.name, u.ledger_row, cells), u.tier, (plain(u.due), "date"),
                      (why, "warning"),
@@ -214,11 +225,11 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
     book.replace_sheet_content(L.PLAN, rows, col_widths=_AGENDA_WIDTHS)
 
 
-def _phones(inputs: Inputs) -> pd.Series:
+def _phones(inputs: Inputs) -> dict[int, object]:
     """Ledger row -> phone cell."""
     if "phone" not in inputs.ledger:
-        return pd.Series(dtype=object)
-    return inputs.ledger["phone"].map(plain)
+        return {}
+    return dict(zip(inputs.ledger.index.tolist(), inputs.ledger["phone"].map(plain).tolist()))
 
 
 # ---------------------------------------------------------------- Dashboard

@@ -66,6 +66,7 @@ class TeamCalendar:
         self.extra_workdays = frozenset(_plain_dates(extra_workdays))
         self._years: tuple[int, int] | None = None
         self._busdays: np.busdaycalendar | None = None
+        self._names: dict[tuple[int, int], dict[dt.date, str]] = {}  # the country's holidays, per span of years
 
     @cached_property
     def weekend(self) -> frozenset[int]:
@@ -85,8 +86,10 @@ class TeamCalendar:
 
     def holiday_names(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:
         """Public holidays (country) and team holidays between two dates, with their names."""
-        cal = self._country_calendar(list(range(first.year, last.year + 1)))
-        names = {d: n for d, n in cal.items() if first <= d <= last}
+        years = (first.year, last.year)
+        if years not in self._names:  # building the library's calendar is the costly part: once per span
+            self._names[years] = dict(self._country_calendar(list(range(first.year, last.year + 1))).items())
+        names = {d: n for d, n in self._names[years].items() if first <= d <= last}
         names.update({d: "" for d in self.extra_holidays if first <= d <= last and d not in names})
         return names
 

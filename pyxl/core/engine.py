@@ -165,7 +165,8 @@ def _computed(parsed: ParsedLedger, plan: pd.DataFrame, steps: pd.DataFrame, all
     index = parsed.index
     flagged = all_flags[all_flags["table"] == "ledger"]
     joined: dict = {}
-    for row, message in zip(flagged["row"], flagged["message"]):  # one cell per row, messages in check order
+    # one cell per row, messages in check order
+    for row, message in zip(flagged["row"].tolist(), flagged["message"].tolist()):
         joined[row] = message if row not in joined else f"{joined[row]}\n{message}"
     messages = pd.Series(joined, dtype=object)
     suggesting = flagged[flagged["suggested_tier"].astype(str) != ""]

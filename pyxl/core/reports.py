@@ -66,8 +66,9 @@ def owners(view: pd.DataFrame, week: pd.DataFrame, rules: Rules, settings: Setti
     listed = settings.owners.get("owner", pd.Series(dtype=object))
     listed = listed[~is_blank(listed)].astype(str).str.strip()
     by_owner = by_owner.reindex(by_owner.index.union(pd.Index(listed.unique(), name="owner")), fill_value=0)  # all
-    owner_of = dict(zip(view["customer_id"], owner))
-    touch_owner = week["customer_id"].map(owner_of)
+    owner_of = dict(zip(view["customer_id"].tolist(), owner.tolist()))
+    # mapped as plain values: a categorical column would map every ID the log ever named, one at a time
+    touch_owner = pd.Series(week["customer_id"].to_numpy(dtype=object), index=week.index).map(owner_of)
     by_owner["touches_week"] = touch_owner.value_counts().reindex(by_owner.index, fill_value=0)
     by_owner["effective_week"] = touch_owner[week["reached"]].value_counts().reindex(by_owner.index, fill_value=0)
     workdays = len(cal.workdays_between(week_start(today), today))

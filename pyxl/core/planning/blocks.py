@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -142,6 +143,24 @@ def preferred_window(text: object) -> Window | None:
     return next((window for pattern, window in periods if pattern.search(low)), None)
 
 
+# ---------------------------------------------------------------- call order
+def stable_order(columns: list[list]) -> list[int]:
+    """Positions sorted by the columns' values (plain Python values, no NaN), ties kept in place: the order
+    of pandas' stable sort_values on those columns, without its per-call cost on small frames."""
+    keys = list(zip(*columns))
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def running_count(keys: list) -> np.ndarray:
+    """1, 2, ... within each key, in order (pandas' groupby cumcount + 1)."""
+    seen: Counter = Counter()
+    out = np.empty(len(keys), dtype=np.int64)
+    for i, key in enumerate(keys):
+        seen[key] += 1
+        out[i] = seen[key]
+    return out
+
+
 # ---------------------------------------------------------------- touches into blocks
 def apportion(total: int, blocks: tuple[TimeBlock, ...]) -> np.ndarray:
     """Block capacities: given ones kept, the rest of the day split by length (largest remainder)."""
@@ -217,13 +236,16 @@ def _slots(p: pd.DataFrame, caps: dict[tuple, np.ndarray], blocks: tuple[TimeBlo
            mins: np.ndarray) -> pd.DataFrame:
     """Call order per owner and day, and each touch's slot: its block's length shared by the block's room
     (or its touches, when more)."""
-    p = p.assign(_start=mins[p["block_index"], 0]).sort_values(["owner", "date", "_start", "block_index"],
-                                                                 kind="stable").drop(columns="_start")
-    p["order"] = p.groupby(["owner", "date"]).cumcount() + 1
-    b = p["block_index"]
-    pos = p.groupby(["owner", "date", "block_index"]).cumcount().to_numpy()
-    size = p.groupby(["owner", "date", "block_index"])["block_index"].transform("size").to_numpy()
-    blk_cap = np.array([caps[(o, d)][i] for o, d, i in zip(p["owner"], p["date"], b)])
+    owner, date, block = p["owner"].tolist(), p["date"].tolist(), p["block_index"].tolist()
+    rank = stable_order([owner, date, mins[block, 0].tolist(), block])
+    p = p.iloc[rank]
+    p["order"] = running_count([(owner[i], date[i]) for i in rank])
+    keys = [(owner[i], date[i], block[i]) for i in rank]
+    pos = running_count(keys) - 1
+    in_block = Counter(keys)
+    size = np.array([in_block[k] for k in keys], dtype=np.int64)
+    b = p["block_index"].to_numpy()
+    blk_cap = np.array([caps[(o, d)][i] for o, d, i in keys])
     length = mins[b, 1] - mins[b, 0]
     slot = length / np.maximum(np.maximum(blk_cap, size), 1)
     base = pd.to_datetime(p["date"]) + pd.to_timedelta(mins[b, 0], unit="min")

@@ -23,6 +23,7 @@ holiday greeting).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -75,8 +76,8 @@ class PlanResult:
 class Room(NamedTuple):
     """Room left once the fixed touches are in: ``day`` per (owner, day), ``tier`` per (owner, tier, day)
     for the tiers with a quota."""
-    day: pd.Series
-    tier: pd.Series
+    day: dict[tuple[str, int], int]
+    tier: dict[tuple[str, str, int], int]
 
 
 # ---------------------------------------------------------------- the planning frame
@@ -197,15 +198,27 @@ def due_units(c: pd.DataFrame, n: int) -> pd.DataFrame:
     return u.reset_index(drop=True)
 
 
+def touches_per_day(touches: pd.DataFrame, c: pd.DataFrame) -> tuple[Counter, Counter]:
+    """How many of ``touches`` fall on each (owner, day) and each (owner, tier, day)."""
+    rows, days = touches["row"].to_numpy(), touches["day"].tolist()
+    owner = c["owner"].to_numpy()[rows].tolist()
+    return Counter(zip(owner, days)), Counter(zip(owner, c["tier"].to_numpy()[rows].tolist(), days))
+
+
 def room_left(fixed: pd.DataFrame, c: pd.DataFrame, capacity: pd.DataFrame) -> Room:
     """Room left per (owner, day) and per (owner, tier, day) once the fixed touches are in (never below 0)."""
-    f = fixed.assign(owner=c.loc[fixed["row"], "owner"].to_numpy(), tier=c.loc[fixed["row"], "tier"].to_numpy())
-    day = capacity.set_index(["owner", "day"])["capacity"]
-    day_room = day.sub(f.groupby(["owner", "day"]).size().reindex(day.index, fill_value=0)).clip(lower=0)
-    quota = c[["owner", "tier", "quota"]].drop_duplicates(["owner", "tier"]).dropna(subset=["quota"])
-    q = quota.merge(capacity[["owner", "day"]], on="owner").set_index(["owner", "tier", "day"])["quota"]
-    q = q.sub(f.groupby(["owner", "tier", "day"]).size().reindex(q.index, fill_value=0)).clip(lower=0)
-    return Room(day_room.astype(int), q.astype(int))
+    day_used, tier_used = touches_per_day(fixed, c)
+    plan_days: dict[str, list[int]] = {}
+    day_room = {}
+    for o, d, cap in zip(capacity["owner"].tolist(), capacity["day"].tolist(), capacity["capacity"].tolist()):
+        plan_days.setdefault(o, []).append(d)
+        day_room[o, d] = max(cap - day_used[o, d], 0)
+    quota: dict[tuple[str, str], float] = {}
+    for o, t, q in zip(c["owner"].tolist(), c["tier"].tolist(), c["quota"].tolist()):
+        quota.setdefault((o, t), q)
+    tier_room = {(o, t, d): int(max(q - tier_used[o, t, d], 0)) for (o, t), q in quota.items() if not np.isnan(q)
+                 for d in plan_days.get(o, [])}
+    return Room(day_room, tier_room)
 
 
 def no_touches() -> pd.DataFrame:

@@ -14,27 +14,42 @@ CLASS_KEY = ["owner", "tier", "every_workday", "lateness_from", "start_day", "la
 
 
 # ---------------------------------------------------------------- greedy + cycle cancelling on classes
-def _classes(units: pd.DataFrame) -> pd.DataFrame:
-    """One row per class: its key, weight, priority and ``size`` (customers in it)."""
-    g = units.groupby(CLASS_KEY, sort=True)
-    return g.agg(weight=("weight", "first"), priority=("priority", "first"), size=("row", "size")).reset_index()
+def _classes(units: pd.DataFrame) -> tuple[list[dict], list[list[int]]]:
+    """One record per class in key order (its key, weight, priority and ``size``: customers in it), and each
+    class's members (rows), the most urgent first: overdue first, then due, revenue, id."""
+    first: dict[tuple, dict] = {}
+    for key, weight, priority in zip(_class_keys(units), units["weight"].tolist(), units["priority"].tolist()):
+        if key in first:
+            first[key]["size"] += 1
+        else:
+            first[key] = {**dict(zip(CLASS_KEY, key)), "weight": weight, "priority": priority, "size": 1}
+    urgent = units.sort_values(["due_day", "due", "revenue", "customer_id"], ascending=[True, True, False, True],
+                               na_position="last", kind="stable")
+    members: dict[tuple, list[int]] = {}
+    for key, row in zip(_class_keys(urgent), urgent["row"].tolist()):
+        members.setdefault(key, []).append(row)
+    order = sorted(first)
+    return [first[key] for key in order], [members[key] for key in order]
+
+
+def _class_keys(units: pd.DataFrame) -> list[tuple]:
+    return list(zip(*(units[col].tolist() for col in CLASS_KEY)))
 
 
 def solve_greedy(units: pd.DataFrame, room: Room, n: int, s: PlanSettings) -> pd.DataFrame:
     if units.empty or n == 0:
         return no_touches()
-    classes = _classes(units)
+    classes, members = _classes(units)
+    by_owner: dict[str, list[int]] = {}
+    for k, cl in enumerate(classes):
+        by_owner.setdefault(cl["owner"], []).append(k)
     counts = np.zeros((len(classes), n), dtype=np.int64)
-    for owner, idx in classes.groupby("owner").indices.items():
-        counts[idx] = _owner_counts(classes.iloc[idx], room, owner, n, s)
-    return _disaggregate(units, classes, counts)
-
-
-def _owner_counts(cl: pd.DataFrame, room: Room, owner: str, n: int, s: PlanSettings) -> np.ndarray:
-    net = _Network(cl, room, owner, n, s.miss_penalty)
-    net.greedy()
-    net.cancel_cycles(s.max_cancels)
-    return net.counts()
+    for owner, idx in by_owner.items():
+        net = _Network([classes[k] for k in idx], room, owner, n, s.miss_penalty)
+        net.greedy()
+        net.cancel_cycles(s.max_cancels)
+        counts[idx] = net.counts()
+    return _disaggregate(classes, members, counts)
 
 
 class _Network:
@@ -42,25 +57,25 @@ class _Network:
     classes two: supply, touches).  Supplies sit on class nodes; every unit ends at the sink, through a
     day (placed) or directly (dropped / no touch).  Costs are minus the value of a placement."""
 
-    def __init__(self, cl: pd.DataFrame, room: Room, owner: str, n: int, miss: float):
-        self.n, self.cl = n, cl.to_dict("records")
+    def __init__(self, cl: list[dict], room: Room, owner: str, n: int, miss: float):
+        """``cl``: the owner's class records."""
+        self.n, self.cl = n, cl
         tiers = sorted({r["tier"] for r in self.cl})
         self.tier_day = {(t, d): 1 + n + i * n + d for i, t in enumerate(tiers) for d in range(n)}
         edges: list[tuple[int, int, int, float]] = []  # tail, head, cap, cost
-        day_room = room.day.loc[owner]
         for d in range(n):
-            edges.append((1 + d, 0, int(day_room.get(d, 0)), 0.0))
+            edges.append((1 + d, 0, int(room.day.get((owner, d), 0)), 0.0))
         self.tier_day_edge: dict[tuple[str, int], int] = {}
         for (t, d), v in self.tier_day.items():
             self.tier_day_edge[(t, d)] = len(edges)
-            edges.append((v, 1 + d, int(room.tier[(owner, t, d)]) if (owner, t, d) in room.tier.index else BIG, 0.0))
+            edges.append((v, 1 + d, int(room.tier.get((owner, t, d), BIG)), 0.0))
         self.place: list[list[int]] = []   # per class: edge id per plan day (-1 = not allowed)
         self.supply: list[tuple[int, int]] = []  # per class: (node, supply)
         self.bonus: list[tuple[int, int, int]] = []  # daily: (bonus edge, plain edge, idle edge)
         self.nodes = self._class_edges(edges, 1 + n + len(tiers) * n, miss)
-        arr = np.array(edges, dtype=object)
-        self.tail, self.head = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
-        self.cap, self.cost = arr[:, 2].astype(np.int64), arr[:, 3].astype(float)
+        tail, head, cap, cost = zip(*edges)
+        self.tail, self.head = np.array(tail, dtype=np.int64), np.array(head, dtype=np.int64)
+        self.cap, self.cost = np.array(cap, dtype=np.int64), np.array(cost, dtype=float)
         self.flow = np.zeros(len(edges), dtype=np.int64)
 
     def _class_edges(self, edges: list[tuple[int, int, int, float]], node: int, miss: float) -> int:
@@ -206,19 +221,16 @@ class _Network:
         return out
 
 
-def _disaggregate(units: pd.DataFrame, classes: pd.DataFrame, counts: np.ndarray) -> pd.DataFrame:
-    """Class counts -> customers: the most urgent members (overdue first, then due, revenue, id) take the
-    earliest days; every-working-day classes go round the members, one touch per member per day."""
-    u = units.sort_values(["due_day", "due", "revenue", "customer_id"], ascending=[True, True, False, True],
-                          na_position="last", kind="stable")
-    members = u.groupby(CLASS_KEY, sort=True)["row"].agg(list).tolist()
+def _disaggregate(classes: list[dict], members: list[list[int]], counts: np.ndarray) -> pd.DataFrame:
+    """Class counts -> customers: the most urgent members take the earliest days; every-working-day classes
+    go round the members, one touch per member per day."""
     rows, days = [], []
-    for k, (m, daily) in enumerate(zip(members, classes["every_workday"].tolist())):
+    for k, (m, cl) in enumerate(zip(members, classes)):
         m = np.array(m)
         offset = 0
         for d in np.nonzero(counts[k])[0]:
             c = int(counts[k, d])
-            pick = (offset + np.arange(c)) % len(m) if daily else offset + np.arange(c)
+            pick = (offset + np.arange(c)) % len(m) if cl["every_workday"] else offset + np.arange(c)
             rows.append(m[pick])
             days.append(np.full(c, d))
             offset += c
@@ -255,14 +267,14 @@ def _owner_milp(u: pd.DataFrame, room: Room, owner: str, n: int, miss: float) ->
     ypos = np.full(len(u), -1)
     ypos[dl] = np.arange(ny)
     once, rep = ~daily[i], daily[i]
-    limited = pd.MultiIndex.from_arrays([np.full(nx, owner), u["tier"].to_numpy()[i], day]).isin(room.tier.index)
+    limited = np.array([(owner, t, d) in room.tier for t, d in zip(u["tier"].to_numpy()[i], day)], dtype=bool)
     tier_day = pd.Series(list(zip(u["tier"].to_numpy()[i][limited], day[limited])), dtype=object)
     codes, labels = pd.factorize(tier_day)
     blocks = [  # (row, column, coefficient, row bounds)
         (i[once], x[once], 1.0, np.ones(len(u))),                                       # once a week: <= 1
         (np.concatenate([ypos[i[rep]], np.arange(ny)]), np.concatenate([x[rep], y]),   # y <= touches
          np.concatenate([-np.ones(rep.sum()), np.ones(ny)]), np.zeros(ny)),
-        (day, x, 1.0, room.day.loc[owner].reindex(range(n), fill_value=0).to_numpy(float)),
+        (day, x, 1.0, np.array([room.day.get((owner, d), 0) for d in range(n)], dtype=float)),
         (codes, x[limited], 1.0, np.array([room.tier[(owner, t, d)] for t, d in labels], dtype=float)),
     ]
     offset, rows, cols, vals = 0, [], [], []

@@ -3,16 +3,17 @@ greetings are added, and each day's touches go into time blocks. Column names as
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from ..calendar import TeamCalendar
-from .blocks import place_in_blocks
+from .blocks import place_in_blocks, running_count, stable_order
 from .model import (BIG, ENTRY_COLUMNS, TOTAL_COLUMNS, UNPLACED_COLUMNS, PlanResult, PlanSettings, Room,
                     agreed_touches, customer_frame, day_capacity, due_units, next_workday, no_touches, objective,
-                    room_left)
+                    room_left, touches_per_day)
 from .solver import solve_greedy, solve_milp
 
 # the order of a day's calls, by why the customer is on the list
@@ -66,17 +67,18 @@ def with_co_owners(entries: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFra
     B2 on, or after a hard call, the manager or director works the customer too). A copy uses none of the
     co-owner's capacity; ``for_owner`` names the owner it helps, and the copies follow the co-owner's own
     touches of the day. ``entries`` (from ``plan_for``) and ``customers`` (the view) are keyed by ledger row."""
-    escalated = customers[customers["escalated"] & customers["co_owner"].ne(customers["owner"])]
-    helped = entries[entries["ledger_row"].isin(escalated.index)]
+    co_owner = customers["co_owner"][customers["escalated"] & customers["co_owner"].ne(customers["owner"])]
+    helped = entries[entries["ledger_row"].isin(co_owner.index)]
     out = entries.assign(for_owner="")
     if helped.empty:
         return out
-    co_owner = helped["ledger_row"].map(escalated["co_owner"])
-    copies = helped.assign(for_owner=helped["owner"], owner=co_owner, reason="co_owner")
-    both = pd.concat([out, copies], ignore_index=True).sort_values(["owner", "date", "for_owner", "order"],
-                                                                   kind="stable")
-    both["order"] = both.groupby(["owner", "date"]).cumcount() + 1
-    return both.reset_index(drop=True)
+    copies = helped.assign(for_owner=helped["owner"], owner=helped["ledger_row"].map(co_owner), reason="co_owner")
+    both = pd.concat([out, copies], ignore_index=True)
+    owner, date = both["owner"].tolist(), both["date"].tolist()
+    rank = stable_order([owner, date, both["for_owner"].tolist(), both["order"].tolist()])
+    both = both.iloc[rank].reset_index(drop=True)
+    both["order"] = running_count([(owner[i], date[i]) for i in rank])
+    return both
 
 
 # ---------------------------------------------------------------- after the solve
@@ -89,22 +91,28 @@ def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> p
                             na_position="last", kind="stable")
     if cand.empty:
         return no_touches()
-    p = planned.assign(owner=c.loc[planned["row"], "owner"].to_numpy(), tier=c.loc[planned["row"], "tier"].to_numpy())
-    p = p[p["kind"] != "agreed"]
-    day_room = room.day.sub(p.groupby(["owner", "day"]).size().reindex(room.day.index, fill_value=0))
-    tier_room = room.tier.sub(p.groupby(["owner", "tier", "day"]).size().reindex(room.tier.index, fill_value=0))
-    taken = np.zeros(len(c), dtype=bool)
-    out = []
+    day_used, tier_used = touches_per_day(planned[planned["kind"] != "agreed"], c)
+    day_room = {key: left - day_used[key] for key, left in room.day.items()}
+    tier_room = {key: left - tier_used[key] for key, left in room.tier.items()}
+    members = list(zip(cand.index.tolist(), cand["owner"].tolist(), cand["tier"].tolist(), cand["first_day"].tolist()))
+    taken, out_rows, out_days = set(), [], []
     for day in range(n):
-        now = cand[(cand["first_day"] <= day) & ~taken[cand.index]]
-        key = pd.MultiIndex.from_arrays([now["owner"], now["tier"], np.full(len(now), day)])
-        left = tier_room.reindex(key).fillna(BIG).to_numpy()
-        now = now[now.groupby(["owner", "tier"]).cumcount().to_numpy() < left]
-        left = day_room.reindex(pd.MultiIndex.from_arrays([now["owner"], np.full(len(now), day)])).fillna(0).to_numpy()
-        now = now[now.groupby("owner").cumcount().to_numpy() < left]
-        taken[now.index] = True
-        out.append(pd.DataFrame({"row": now.index, "day": day, "kind": "ahead"}))
-    return pd.concat(out, ignore_index=True)
+        by_tier: Counter = Counter()
+        by_owner: Counter = Counter()
+        for row, o, t, first in members:  # in order: the first ones of each (owner, tier), then of each owner
+            if first > day or row in taken:
+                continue
+            by_tier[o, t] += 1
+            if by_tier[o, t] > tier_room.get((o, t, day), BIG):
+                continue
+            by_owner[o] += 1
+            if by_owner[o] > day_room.get((o, day), 0):
+                continue
+            taken.add(row)
+            out_rows.append(row)
+            out_days.append(day)
+    return pd.DataFrame({"row": np.array(out_rows, dtype=np.int64), "day": np.array(out_days, dtype=np.int64),
+                         "kind": "ahead"})
 
 
 def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
@@ -138,7 +146,7 @@ def _birthdays(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.Da
     born = {(d.month, d.day): index.get(on_or_before(d), -1) for d in span}
     born.setdefault((2, 29), born.get((2, 28), -1))  # 29 February, in a common year: on the 28th
     bd = pd.to_datetime(pd.Series(c["birthday"]))
-    key = list(zip(bd.dt.month.fillna(0).astype(int), bd.dt.day.fillna(0).astype(int)))
+    key = list(zip(bd.dt.month.fillna(0).astype(int).tolist(), bd.dt.day.fillna(0).astype(int).tolist()))
     day = np.array([born.get(k, -1) for k in key]) if len(c) else np.zeros(0, int)
     hit = c["active"].to_numpy() & (day >= 0)
     return pd.DataFrame({"row": np.nonzero(hit)[0], "day": day[hit], "kind": "birthday", "greeting": "birthday"})
@@ -173,13 +181,18 @@ def _greetings_within(planned: pd.DataFrame, c: pd.DataFrame, capacity: int | No
     return planned.drop(over), planned.loc[over, ["row", "day"]]
 
 
+# the customer's columns an entry is built from
+_ENTRY_FIELDS = ["owner", "customer_id", "name", "tier", "next_content", "preferred_time", "channel", "priority",
+                 "revenue", "due", "due_day", "every_workday", "payment_deadline"]
+
+
 def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capacity: pd.DataFrame,
              s: PlanSettings) -> pd.DataFrame:
     """The plan's entries (ENTRY_COLUMNS): touches with their customer, reason, lateness, block and slot."""
     if planned.empty:
         return pd.DataFrame(columns=ENTRY_COLUMNS)
     p = planned.sort_values(["row", "day"], kind="stable").reset_index(drop=True)
-    cust = c.loc[p["row"]].reset_index(drop=True)
+    cust = c.loc[p["row"], _ENTRY_FIELDS].reset_index(drop=True)
     n = len(days)
     due = p[p["kind"] == "due"]
     prev = due.groupby("row")["day"].shift().reindex(p.index)  # the chain's touch before, every-workday tiers
@@ -225,12 +238,12 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
     u = due[~due["row"].isin(touches["row"])].reset_index(drop=True)
     best = np.clip(np.maximum(u["start_day"], u["lateness_from"]), 0, max(n - 1, 0)).to_numpy()
     why = _why_unplaced(u, best, touches, c, room, n)
-    cust = c.loc[u["row"]].reset_index(drop=True)
-    res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": cust["name"],
+    name = c["name"].iloc[u["row"].to_numpy()].reset_index(drop=True)
+    res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": name,
                         "tier": u["tier"], "due": pd.to_datetime(u["due"]).dt.date, "why": why,
                         "late_at_best": (n - u["due_day"]).astype(int),
                         "best_day": [days[b] if ok else None for b, ok in zip(best, u["placeable"])]})
-    greet = c.loc[crowded["row"]].reset_index(drop=True)
+    greet = c.loc[crowded["row"], ["owner", "customer_id", "name", "tier"]].reset_index(drop=True)
     res = pd.concat([res.sort_values(["owner", "due", "customer_id"], kind="stable"), pd.DataFrame({
         "owner": greet["owner"], "customer_id": greet["customer_id"], "name": greet["name"], "tier": greet["tier"],
         "due": None, "why": "greetings", "late_at_best": 0, "best_day": [days[d] for d in crowded["day"]]})],
@@ -245,13 +258,11 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
 def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: pd.DataFrame, room: Room,
                   n: int) -> np.ndarray:
     """No working day, payment deadline passed, earliest after the week, the tier's quota, or capacity."""
-    owner_tier = c.loc[touches["row"], ["owner", "tier"]].to_numpy()
-    tier_used = pd.Series(1, index=pd.MultiIndex.from_arrays([*owner_tier.T, touches["day"].to_numpy()]) if len(
-        touches) else pd.MultiIndex.from_tuples([], names=[None] * 3)).groupby(level=[0, 1, 2]).size()
-    key = pd.MultiIndex.from_arrays([u["owner"], u["tier"], best])
-    quota = room.tier.reindex(key).to_numpy(float)
-    full = tier_used.reindex(key, fill_value=0).to_numpy() >= np.nan_to_num(quota, nan=np.inf)
-    deadline = ~np.isnat(c.loc[u["row"], "payment_deadline"].to_numpy())
+    _, tier_used = touches_per_day(touches, c)
+    keys = list(zip(u["owner"].tolist(), u["tier"].tolist(), best.tolist()))
+    quota = np.array([room.tier.get(k, np.nan) for k in keys], dtype=float)
+    full = np.array([tier_used[k] for k in keys], dtype=np.int64) >= np.nan_to_num(quota, nan=np.inf)
+    deadline = ~np.isnat(c["payment_deadline"].to_numpy()[u["row"].to_numpy()])
     ok, daily = u["placeable"], u["every_workday"]
     return np.select([n == 0, ~ok & daily & deadline, ~ok, full],
                      ["no working day this week", "payment deadline passed", "earliest after the week", "quota"],
@@ -260,13 +271,14 @@ def _why_unplaced(u: pd.DataFrame, best: np.ndarray, touches: pd.DataFrame, c: p
 
 def _day_totals(entries: pd.DataFrame, capacity: pd.DataFrame, s: PlanSettings) -> pd.DataFrame:
     """Per owner and plan day: capacity, planned touches, greetings, over and free room, and the targets."""
-    uses = ~entries["reason"].isin(GREETINGS)
-    planned = entries[uses].groupby(["owner", "date"]).size()
-    greet = entries["greeting"].ne("").groupby([entries["owner"], entries["date"]]).sum()
-    t = capacity.drop(columns="day").set_index(["owner", "date"])
-    t["planned"] = planned.reindex(t.index, fill_value=0).astype(int)
-    t["greetings"] = greet.reindex(t.index, fill_value=0).astype(int)
+    on = list(zip(entries["owner"].tolist(), entries["date"].tolist()))
+    planned = Counter(k for k, reason in zip(on, entries["reason"].tolist()) if reason not in GREETINGS)
+    greet = Counter(k for k, greeting in zip(on, entries["greeting"].tolist()) if greeting != "")
+    t = capacity.drop(columns="day")
+    owner_days = list(zip(t["owner"].tolist(), t["date"].tolist()))
+    t["planned"] = np.array([planned[k] for k in owner_days], dtype=int)
+    t["greetings"] = np.array([greet[k] for k in owner_days], dtype=int)
     t["over"] = (t["planned"] - t["capacity"]).clip(lower=0)
     t["free"] = (t["capacity"] - t["planned"]).clip(lower=0)
     t["effective_target"], t["new_key_target"] = s.effective_target, s.new_key_target
-    return t.reset_index()[TOTAL_COLUMNS]
+    return t[TOTAL_COLUMNS]
