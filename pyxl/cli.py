@@ -1,8 +1,9 @@
 """The ``followup`` command: every ribbon action headless on the .xlsm file, on any OS, without Excel.
 
 Each command parses its options, calls one function of ``actions``/``build``/``export`` and prints a
-summary. ``_Followup.invoke`` is the one place errors become a one-line message and an exit code
-(``core.errors``): 0 done, 1 checks found errors, 2 refused or bad input, 3 busy, 4 internal error.
+summary. ``_Followup.invoke`` (and its ``parse_args``, for a parsing error before the command is chosen)
+is the one place errors become a one-line message and an exit code (``core.errors``): 0 done, 1 checks
+found errors, 2 refused or bad input, 3 busy, 4 internal error.
 """
 from __future__ import annotations
 
@@ -64,6 +65,15 @@ class _Followup(TyperGroup):
             example = (command.help or "").removeprefix("Example: ")
             command.help = f"{t[name]}\n\n{t['example']} {example}"
         cli_words.localize(self, lang)
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not args:  # `followup` alone: its help (no_args_is_help)
+            return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:  # before a command is chosen: `followup --bogus`
+            from . import cli_words
+            _fail(cli_words.parsing_error(exc), REFUSED)
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple:
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:

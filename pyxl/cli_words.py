@@ -6,9 +6,12 @@ typer 0.29 carries its own copy of click whose words are plain strings, not gett
 panel titles are, read once when ``typer.rich_utils`` is imported), so there is no catalogue to install.
 The words are set where click and typer let an application set them: the context class and its formatter
 class, the commands' metavars, each parameter's help and metavar, rich_utils' module constants; a parsing
-error is worded again from the exception's fields where ``cli._Followup.invoke`` reports it.
+error is worded again from the exception's fields where ``cli._Followup`` reports it (``invoke`` for a
+command's, ``parse_args`` for one before the command is chosen: ``followup --bogus``).
 """
 from __future__ import annotations
+
+import re
 
 import typer
 from typer.core import TyperArgument, TyperGroup
@@ -22,6 +25,10 @@ _kinds: dict[str, str] = {}
 _PANELS = {"ARGUMENTS_PANEL_TITLE": "arguments", "OPTIONS_PANEL_TITLE": "options", "COMMANDS_PANEL_TITLE": "commands",
            "ERRORS_PANEL_TITLE": "error", "DEFAULT_STRING": "default", "REQUIRED_LONG_STRING": "required",
            "RICH_HELP": "try_help", "ABORTED_TEXT": "aborted"}
+
+# These two have no field to tell them by, only click's message (typer's own copy of click, pinned with typer)
+_NO_VALUE = "does not take a value."  # a flag given a value (parser._match_long_opt)
+_EXTRA = re.compile(r"Got unexpected extra argument\(s\) \((.*)\)", re.S)  # Command.parse_args
 
 
 class _Formatter(typer.Context.formatter_class):
@@ -73,13 +80,18 @@ def localize(group: TyperGroup, lang: str) -> None:
 
 def parsing_error(exc: typer.TyperException) -> str:
     """An error of typer's command-line parsing (worded in English by typer) in the help language, from its
-    fields: an unknown option, an option without its value, a missing or unusable argument or option."""
+    fields: an unknown option, an option without its value or a flag given one, extra arguments, a missing or
+    unusable argument or option."""
     if hasattr(exc, "possibilities"):  # an unknown option
         found = _words["no_such_option"].format(name=exc.option_name)
         return found + (_words["possible"].format(options=", ".join(sorted(exc.possibilities)))
                         if exc.possibilities else "")
-    if hasattr(exc, "option_name"):  # an option given without its value
-        return _words["needs_value"].format(name=f"'{exc.option_name}'")
+    if hasattr(exc, "option_name"):  # an option without its value, or a flag given one (--force=1)
+        word = "takes_no_value" if exc.message.endswith(_NO_VALUE) else "needs_value"
+        return _words[word].format(name=f"'{exc.option_name}'")
+    extra = _EXTRA.fullmatch(getattr(exc, "message", ""))
+    if extra:
+        return _words["extra"].format(args=extra[1])
     param = getattr(exc, "param", None)
     if not isinstance(exc, typer.BadParameter) or param is None:
         return exc.format_message()

@@ -123,6 +123,16 @@ def test_a_parsing_error_is_one_line_too(demo_book, tmp_path):
     _refused(["refresh", demo_book, "--bogus"], demo_book)
     _refused(["refresh", tmp_path / "missing.xlsm"], None)
     _refused(["demo", tmp_path / "x.xlsm", "--customers", "many"], None)
+    _refused(["refresh", demo_book, "extra"], demo_book)
+
+
+@pytest.mark.parametrize("lang, said", [("zh-CN", "没有选项 --bogus"), ("en", "No such option: --bogus")])
+def test_an_error_before_the_command_is_one_line_in_the_help_language(monkeypatch, lang, said):
+    """`followup --bogus`: typer fails while no command is chosen yet, worded as the commands' errors are."""
+    monkeypatch.setenv("FOLLOWUP_LANG", lang)
+    assert _refused(["--bogus"], None) == f"followup: {said}"
+    assert _refused(["--bogus", "refresh"], None) == f"followup: {said}"
+    assert _chinese(_refused(["--help=3"], None)) == (lang == "zh-CN")
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -185,7 +195,8 @@ NOT_WORDS = re.compile(r"--?[\w-]+|\b(?:root|followup)\b|\bJSON\b|\.(?:xlsm|xlsx
 
 @pytest.mark.parametrize("args", [["refresh", "--help"], ["--help"], ["refresh", "--bogus"], ["refresh", "--tod"],
                                   ["refresh"], ["refresh", "no-such.xlsm"], ["demo", "--customers", "x"],
-                                  ["plan", "book.xlsm", "--week"], ["bogus"]])
+                                  ["plan", "book.xlsm", "--week"], ["bogus"], ["--bogus"], ["--help=3"],
+                                  ["refresh", "--help=3"], ["demo", "book.xlsm", "extra"]])
 def test_zh_cn_help_and_parsing_errors_have_no_english_word_but_option_and_command_names(monkeypatch, args):
     """Usage line, panel titles, the help option, each option's help, value types, argument names and typer's
     parsing errors in Chinese; what is left in Latin letters is option and command names, the examples and what
@@ -210,3 +221,6 @@ def test_en_help_and_parsing_errors_stay_english(monkeypatch):
     assert bad.exit_code == REFUSED and "No such option: --bogus" in bad.output and not HAN.search(bad.output)
     missing = runner.invoke(app, ["demo", "--customers", "x"])
     assert "Invalid value for '--customers': not a valid integer" in missing.output
+    for args, said in ((["--bogus"], "No such option: --bogus"), (["--help=3"], "Option '--help' does not take a value."),
+                       (["demo", "book.xlsm", "extra"], "Got unexpected extra arguments: extra")):
+        assert runner.invoke(app, args).output == f"followup: {said}\n"

@@ -1,6 +1,7 @@
 """The built workbook: structure, reproducibility, sheets, drop-downs, native colours, rendering."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import zipfile
@@ -9,13 +10,15 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils.cell import range_boundaries
 
 from pyxl.actions import load
 from pyxl.book import layout as L
 from pyxl.book.xlsx import WorkbookPackage
 from pyxl.build.structure import check_workbook
 from pyxl.build.workbook import build_workbook
-from pyxl.core.rules import PRESETS, preset_rules
+from pyxl.core.i18n import texts
+from pyxl.core.rules import PRESETS, preset_params, preset_rules
 from pyxl.core.schema import field, fields
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,6 +107,59 @@ def test_seed_rows_are_labels_the_readers_take_back_to_the_codes(tmp_path, prese
         pd.testing.assert_frame_equal(inputs.rules.tiers[codes.columns], codes)
     assert ([[s.unit for s in steps] for steps in read["zh-CN"].playbooks.steps.values()]
             == [[s.unit for s in steps] for steps in read["en"].playbooks.steps.values()])
+
+
+OTHER_LANGUAGE = {"zh-CN": re.compile(r"[A-Za-z]{3,}"), "en": re.compile(r"[\u3400-\u9fff\uff00-\uffef]")}
+
+
+def _params_table(path: Path) -> tuple[openpyxl.Workbook, list[list]]:
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    ws = next(ws for ws in wb.worksheets if L.T_PARAMS in ws.tables)
+    first_col, first_row, last_col, last_row = range_boundaries(ws.tables[L.T_PARAMS].ref)
+    return wb, [[ws.cell(r, c).value for c in range(first_col, last_col + 1)] for r in range(first_row, last_row + 1)]
+
+
+def _read_params(path: Path) -> dict[str, object]:
+    rules = load(WorkbookPackage.open(path)).rules
+    assert rules.problems == []
+    return rules.params
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_rules_parameter_is_described_in_the_workbook_language(tmp_path, preset):
+    """The Rules sheet's parameters (参数 / 值 / 说明), like the Settings keys, have a description in the
+    workbook's language; it is not read: the parameters read back are the preset's."""
+    expected = {k: v for k, v in preset_params(preset).items() if k != "co_owner_stages"}  # the stage table's
+    for lang in ("zh-CN", "en"):
+        path = build_workbook(tmp_path / f"{lang}.xlsm", lang, preset)
+        _, rows = _params_table(path)
+        assert rows[0] == texts(lang)["tables"]["params"] and len(rows[0]) == 3
+        for key, _, description in rows[1:]:
+            assert description and not OTHER_LANGUAGE[lang].search(description), (lang, key, description)
+        assert [r[0] for r in rows[1:]] == list(expected)
+        assert _read_params(path) == expected
+
+
+def test_parameters_read_with_an_edited_description_and_without_the_column(tmp_path):
+    """A person may rewrite a description; a workbook built before the column (key and value only) reads the
+    same parameters."""
+    path = build_workbook(tmp_path / "book.xlsm")
+    expected = _read_params(path)
+    wb, rows = _params_table(path)
+    ws = next(ws for ws in wb.worksheets if L.T_PARAMS in ws.tables)
+    table = ws.tables[L.T_PARAMS]
+    first_col, first_row, last_col, last_row = range_boundaries(table.ref)
+    ws.cell(first_row + 1, last_col).value = "我们组：打 5 次没人接再说"
+    wb.save(tmp_path / "edited.xlsm")
+    assert _read_params(tmp_path / "edited.xlsm") == expected
+    for row in range(first_row, last_row + 1):  # the old builder's table: key and value
+        ws.cell(row, last_col).value = None
+    table.ref = f"{table.ref.split(':')[0]}:{openpyxl.utils.get_column_letter(last_col - 1)}{last_row}"
+    table.tableColumns = table.tableColumns[:-1]
+    table.autoFilter = None
+    wb.save(tmp_path / "older.xlsm")
+    assert len(_params_table(tmp_path / "older.xlsm")[1][0]) == 2
+    assert _read_params(tmp_path / "older.xlsm") == expected
 
 
 def _ppm_has_colour(ppm: bytes, rgb: tuple[int, int, int]) -> bool:

@@ -109,10 +109,11 @@ class Builder:
         params = presets.preset_params(self.preset)
         params.pop("co_owner_stages", None)  # the stage table's Co-owner column says it
         col = len(rule_fields) + 1
-        headers = self.t["tables"]["params"]
-        self.table(L.RULES, L.T_PARAMS, 0, col, headers, [[k, v] for k, v in params.items()],
-                   widths=[22, 10])
-        self._stages(col + 3)
+        headers = self.t["tables"]["params"]  # key, value, description: as the Settings table
+        described = self.t["param_descriptions"]
+        self.table(L.RULES, L.T_PARAMS, 0, col, headers, [[k, v, described[k]] for k, v in params.items()],
+                   widths=[22, 10, 40])
+        self._stages(col + len(headers) + 1)
         sheet = self.sheets[L.RULES]
         sheet.freeze_panes(1, 1)
         sheet.set_landscape()

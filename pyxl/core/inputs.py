@@ -20,7 +20,7 @@ from .values import cell_text, is_blank, parse_dates, parse_numbers
 NO_HEADERS = HeaderMatch({}, [], [])
 # The Settings sheet's tables and the Rules parameters are read by position: their columns' keys, in order
 # (a flag on one of their cells names its column by these keys).
-POSITIONAL_COLUMNS = {"settings": ("key", "value", "description"), "params": ("key", "value"),
+POSITIONAL_COLUMNS = {"settings": ("key", "value", "description"), "params": ("key", "value", "description"),
                       "owners": ("owner", "code", "capacity", "manager"), "holidays": ("day", "note"),
                       "workdays": ("day", "note"), "blocks": ("start", "end", "label", "tiers")}
 
