@@ -131,13 +131,12 @@ class TeamCalendar:
         # the neighbouring years too: a year's make-up working days may fall in the one before (31 Dec for
         # New Year in CN), and lo..hi must not depend on which years earlier lookups populated
         cal = self._country_years(lo - 1, hi + 1)
-        makeup = {d for d in getattr(cal, "weekend_workdays", ()) if lo <= d.year <= hi}
         days = np.arange(np.datetime64(f"{lo}-01-01"), np.datetime64(f"{hi + 1}-01-01"), DAY)
         weekday = (days.astype("int64") + 3) % 7  # Monday = 0; 1970-01-01 was a Thursday
-        off = {d for d, wd in zip(days.astype(dt.date), weekday) if wd in self.weekend}
-        off = (off - makeup) | {d for d in cal if lo <= d.year <= hi}
-        off = (off | self.extra_holidays) - self.extra_workdays
-        return np.array(sorted(off), dtype="datetime64[D]")
+        weekend = days[np.isin(weekday, list(self.weekend))]
+        makeup = _days_within(getattr(cal, "weekend_workdays", ()), days)
+        off = np.union1d(np.setdiff1d(weekend, makeup), _days_within(cal, days))
+        return np.setdiff1d(np.union1d(off, _days(self.extra_holidays)), _days(self.extra_workdays))  # sorted
 
     def _for(self, *arrays: np.ndarray) -> np.busdaycalendar:
         valid = np.concatenate([a[~np.isnat(a)].ravel() for a in arrays])
@@ -213,6 +212,16 @@ def _country_module(package: Path, module: str):
         sys.modules[name] = loaded
         spec.loader.exec_module(loaded)
     return sys.modules[name]
+
+
+def _days(dates: Iterable[dt.date]) -> np.ndarray:
+    return np.array(sorted(dates), dtype="datetime64[D]")
+
+
+def _days_within(dates: Iterable[dt.date], span: np.ndarray) -> np.ndarray:
+    """The dates falling within ``span`` (a sorted run of days), as days."""
+    days = _days(dates)
+    return days[(days >= span[0]) & (days <= span[-1])]
 
 
 def _plain_dates(values: Iterable) -> list[dt.date]:
