@@ -27,7 +27,7 @@ def error_cells(series: pd.Series) -> np.ndarray:
     values = series.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) in _NEVER_TEXT:  # numbers, dates: no error among them
         return np.zeros(len(values), dtype=bool)
-    return np.fromiter((type(v) is ErrorValue for v in values), dtype=bool, count=len(values))
+    return np.fromiter(map(type, values), dtype=object, count=len(values)) == ErrorValue  # types compared in C
 
 _SERIAL_RANGE = (1, 2958465)  # 1900-01-01 .. 9999-12-31
 _DATE_SEPARATORS = re.compile(r"\s*[年月/.\-]\s*")
