@@ -165,6 +165,23 @@ def test_holiday_names_and_workdays_between():
         D(2026, 9, 28), D(2026, 9, 29), D(2026, 9, 30), D(2026, 10, 8), D(2026, 10, 10)]
 
 
+def test_one_country_calendar_per_team_calendar_whatever_the_spans_asked(monkeypatch):
+    built = []
+    original = TeamCalendar._country_calendar
+
+    def counted(self, years):
+        built.append(years)
+        return original(self, years)
+
+    monkeypatch.setattr(TeamCalendar, "_country_calendar", counted)
+    cal = TeamCalendar("CN", language="zh-CN")
+    assert one(cal.add_workdays([D(2026, 2, 13)], 1)) == D(2026, 2, 14)  # span grown on each wider lookup
+    assert cal.is_workday([D(2031, 12, 31), D(2024, 1, 2)]).tolist() == [True, True]
+    assert cal.greeting_days(D(2026, 9, 1), D(2028, 1, 1))[D(2026, 9, 30)] == "国庆节"
+    assert cal.holiday_names(D(2026, 1, 1), D(2026, 1, 1)) == {D(2026, 1, 1): "元旦"}
+    assert len(built) == 1
+
+
 # ---------------------------------------------------------------- helpers
 def test_as_days_accepts_mixed_inputs():
     out = as_days([D(2026, 3, 5), dt.datetime(2026, 3, 5, 23, 59), None, float("nan")])

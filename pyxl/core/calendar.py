@@ -66,11 +66,24 @@ class TeamCalendar:
         self.extra_workdays = frozenset(_plain_dates(extra_workdays))
         self._years: tuple[int, int] | None = None
         self._busdays: np.busdaycalendar | None = None
-        self._names: dict[tuple[int, int], dict[dt.date, str]] = {}  # the country's holidays, per span of years
 
     @cached_property
     def weekend(self) -> frozenset[int]:
-        return frozenset(self._country_calendar([]).weekend) if self.country else frozenset({5, 6})
+        return frozenset(self._country.weekend) if self.country else frozenset({5, 6})
+
+    @cached_property
+    def _country(self):
+        """The country's holidays, one library object whose years are added as they are asked for
+        (``_country_years``): building it is the costly part of a calendar."""
+        return self._country_calendar([])
+
+    def _country_years(self, lo: int, hi: int):
+        """The country's holidays with the years lo..hi populated."""
+        cal = self._country
+        for year in range(lo, hi + 1):
+            if year not in cal.years:
+                cal.get(dt.date(year, 1, 1))  # a lookup populates the year it falls in (the library's expand)
+        return cal
 
     def _country_calendar(self, years: list[int]):
         import holidays  # imported on first use: actions without dates do not pay for it
@@ -86,10 +99,8 @@ class TeamCalendar:
 
     def holiday_names(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:
         """Public holidays (country) and team holidays between two dates, with their names."""
-        years = (first.year, last.year)
-        if years not in self._names:  # building the library's calendar is the costly part: once per span
-            self._names[years] = dict(self._country_calendar(list(range(first.year, last.year + 1))).items())
-        names = {d: n for d, n in self._names[years].items() if first <= d <= last}
+        country = self._country_years(first.year, last.year)
+        names = {d: n for d, n in country.items() if first <= d <= last}
         names.update({d: "" for d in self.extra_holidays if first <= d <= last and d not in names})
         return names
 
@@ -117,15 +128,15 @@ class TeamCalendar:
         return self._busdays
 
     def _non_working(self, lo: int, hi: int) -> np.ndarray:
-        years = list(range(lo, hi + 1))
-        cal = self._country_calendar(years)
-        makeup = {d for d in getattr(cal, "weekend_workdays", ()) if lo <= d.year <= hi}
+        # the neighbouring years too: a year's make-up working days may fall in the one before (31 Dec for
+        # New Year in CN), and lo..hi must not depend on which years earlier lookups populated
+        cal = self._country_years(lo - 1, hi + 1)
         days = np.arange(np.datetime64(f"{lo}-01-01"), np.datetime64(f"{hi + 1}-01-01"), DAY)
         weekday = (days.astype("int64") + 3) % 7  # Monday = 0; 1970-01-01 was a Thursday
-        off = {d for d, wd in zip(days.astype(dt.date), weekday) if wd in self.weekend}
-        off = (off - makeup) | {d for d in cal if lo <= d.year <= hi}
-        off = (off | self.extra_holidays) - self.extra_workdays
-        return np.array(sorted(off), dtype="datetime64[D]")
+        weekend = days[np.isin(weekday, list(self.weekend))]
+        makeup = _days_within(getattr(cal, "weekend_workdays", ()), days)
+        off = np.union1d(np.setdiff1d(weekend, makeup), _days_within(cal, days))
+        return np.setdiff1d(np.union1d(off, _days(self.extra_holidays)), _days(self.extra_workdays))  # sorted
 
     def _for(self, *arrays: np.ndarray) -> np.busdaycalendar:
         valid = np.concatenate([a[~np.isnat(a)].ravel() for a in arrays])
@@ -201,6 +212,16 @@ def _country_module(package: Path, module: str):
         sys.modules[name] = loaded
         spec.loader.exec_module(loaded)
     return sys.modules[name]
+
+
+def _days(dates: Iterable[dt.date]) -> np.ndarray:
+    return np.array(sorted(dates), dtype="datetime64[D]")
+
+
+def _days_within(dates: Iterable[dt.date], span: np.ndarray) -> np.ndarray:
+    """The dates falling within ``span`` (a sorted run of days), as days."""
+    days = _days(dates)
+    return days[(days >= span[0]) & (days <= span[-1])]
 
 
 def _plain_dates(values: Iterable) -> list[dt.date]:

@@ -15,7 +15,7 @@ import pandas as pd
 from .errors import FollowupError
 from .i18n import text
 from .schema import LANGS, TEMPLATES, normalise, vocabulary
-from .values import cell_text, distinct_map, parse_vocab, split_list
+from .values import cell_text, distinct_texts, parse_vocab, split_list
 
 UNITS = tuple(vocabulary("unit").terms)  # cadence units (templates/schema.toml), "none" last
 NUMERIC = ("min", "max", "payment_days", "target_stock", "quota", "priority", "weight",
@@ -56,8 +56,7 @@ class Rules:
     def tier_of(self, values: pd.Series) -> pd.Series:
         """Typed tier cells -> tier codes (aliases and the code itself, tolerant); NA when unknown."""
         index = _alias_index(tuple(self.tiers.index), tuple(self.tiers["aliases"]))
-        codes = distinct_map(values, lambda v: index.get(_tier_key(v)))
-        return pd.Series(codes, index=values.index, dtype="string")
+        return distinct_texts(values, lambda v: index.get(_tier_key(v)))
 
     def stage_of(self, values: pd.Series) -> pd.Series:
         """Typed stage cells -> stage codes (code, either name or an alias of the stage table; without a stage
@@ -67,7 +66,7 @@ class Rules:
         s = self.stages
         names = tuple(", ".join(n) for n in zip(s["name_zh"], s["name_en"], s["aliases"]))
         index = _alias_index(tuple(s.index), names)
-        return pd.Series(distinct_map(values, lambda v: index.get(_tier_key(v))), index=values.index, dtype="string")
+        return distinct_texts(values, lambda v: index.get(_tier_key(v)))
 
     def co_owner_stages(self) -> list[str]:
         """Stages from which the co-owner works the customer too (seed 003: B2 and on): the stage table's

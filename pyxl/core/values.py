@@ -27,7 +27,7 @@ def error_cells(series: pd.Series) -> np.ndarray:
     values = series.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) in _NEVER_TEXT:  # numbers, dates: no error among them
         return np.zeros(len(values), dtype=bool)
-    return np.fromiter((type(v) is ErrorValue for v in values), dtype=bool, count=len(values))
+    return np.fromiter(map(type, values), dtype=object, count=len(values)) == ErrorValue  # types compared in C
 
 _SERIAL_RANGE = (1, 2958465)  # 1900-01-01 .. 9999-12-31
 _DATE_SEPARATORS = re.compile(r"\s*[年月/.\-]\s*")
@@ -41,6 +41,8 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     A categorical column (the log's customer IDs once cleaned) gives its own codes: no hashing."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.cat.codes.to_numpy(), series.cat.categories.to_numpy(dtype=object)
+    if isinstance(series.dtype, pd.StringDtype):  # pd.NA hashes in Python, None in C: 5x faster on a blank column
+        return pd.factorize(series.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
     return pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
 
 
@@ -49,6 +51,14 @@ def distinct_map(series: pd.Series, func, dtype=object, na=None) -> np.ndarray:
     codes, uniques = _factorize(series)
     mapped = np.array([func(u) for u in uniques] + [na], dtype=dtype)
     return mapped[codes]  # code -1 (empty) picks the trailing ``na``
+
+
+def distinct_texts(series: pd.Series, func) -> pd.Series:
+    """``func`` (a cell value -> text or None) applied to each distinct cell value once, as a string column
+    (NA for empty cells and None)."""
+    codes, uniques = _factorize(series)
+    texts = pd.array([func(u) for u in uniques], dtype="string")
+    return pd.Series(texts.take(codes, allow_fill=True), index=series.index)
 
 
 def _texts(values: np.ndarray) -> np.ndarray:
