@@ -29,3 +29,10 @@ def test_marked_cells_finds_error_values_after_any_space_only() -> None:
            b'<family val="2"/></rPr><t>x</t></r></is></c></row></sheetData></worksheet>')
     errors, formulas = marked_cells(xml)
     assert errors == {(2, 1): "#N/A", (2, 2): "#DIV/0!"} and formulas == {(2, 2), (2, 4)}
+
+
+def test_marked_cells_whatever_the_order_of_a_cells_attributes() -> None:
+    """A writer may put t= before r= (XML attribute order carries no meaning): the error is that cell's."""
+    xml = (b'<worksheet><sheetData><row r="3"><c r="A3"><v>1</v></c><c t="e" r="B3"><v>#REF!</v></c>'
+           b'<c s="1" t="e" r="C3"><v>#N/A</v></c></row></sheetData></worksheet>')
+    assert marked_cells(xml) == ({(3, 2): "#REF!", (3, 3): "#N/A"}, set())

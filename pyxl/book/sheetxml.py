@@ -137,7 +137,7 @@ def marked_cells(xml: bytes) -> tuple[dict[tuple[int, int], str], set[tuple[int,
             at = m.start() - (found == "error")  # an error marker starts at the space before t="e"
             if found == "error" and data[at] not in _SPACE:  # e.g. an attribute ending in t="e"
                 continue
-            start = data.rfind(b"<c ", 0, at)
+            start = data.rfind(b"<c ", 0, at + 1)  # + 1: the space before t= may be the one after <c
             ref = _REF.search(data, start, data.index(b">", start))
             if ref is None:  # a cell without r= (rare; Excel always writes it): not located
                 continue
