@@ -179,3 +179,21 @@ def test_libreoffice_renders_overdue_rows(demo_book, tmp_path):
     subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
     page = next(tmp_path.glob("p*.ppm")).read_bytes()
     assert _ppm_has_colour(page, (0xF8, 0xCB, 0xAD)), "overdue fill missing on the first page"
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_every_tool_table_header_is_shown_whole(tmp_path, lang):
+    """A header wraps in its column (bold, with a filter button): its row is tall enough for the lines it
+    needs, so no label is cut off (the stage table's 阶段最短间隔 in a column 8 wide was)."""
+    import unicodedata
+
+    book = openpyxl.load_workbook(build_workbook(tmp_path / "b.xlsm", lang, "pipeline"))
+    for ws in book.worksheets:
+        for table in ws.tables.values():
+            min_col, min_row, max_col, _ = range_boundaries(table.ref)
+            lines = (ws.row_dimensions[min_row].height or 15) / 15
+            for col in range(min_col, max_col + 1):
+                label = str(ws.cell(min_row, col).value)
+                width = ws.column_dimensions[ws.cell(min_row, col).column_letter].width
+                text = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in label)
+                assert text <= width * lines, (ws.title, table.name, label, width, lines)

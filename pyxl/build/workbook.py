@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +37,13 @@ TABLE_STYLE = "Table Style Light 9"
 XLWINGS_CONF = [("UDF Modules", "pyxl.udfs"), ("ADD_WORKBOOK_TO_PYTHONPATH", True), ("Use UDF Server", True)]
 
 
+
+def header_lines(label: str, width: float) -> int:
+    """Lines a bold header wraps to in a column ``width`` wide: CJK characters count two, Latin a little over
+    one; the filter button takes ~2."""
+    needed = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1.15 for ch in label) + 2
+    return math.ceil(needed / max(width, 1))
+
 class Builder:
     """One workbook build. ``lang`` picks the labels; ``preset`` the tier scheme loaded into the Rules sheet."""
 
@@ -47,6 +56,7 @@ class Builder:
         self.wb.set_properties({"title": "followup", "created": FIXED_TIME, "author": "followup"})
         self.fmt = {role: self.wb.add_format(props) for role, props in ROLES.items()}
         self.sheets: dict[str, xlsxwriter.worksheet.Worksheet] = {}
+        self.header_lines: dict[str, int] = {}  # per sheet: lines its tables' wrapped headers need
 
     def name(self, code: str) -> str:
         key = L.SHEETS[code]
@@ -92,6 +102,10 @@ class Builder:
                         {"name": name, "columns": columns, "data": rows, "style": TABLE_STYLE})
         for i, width in enumerate(widths or []):
             sheet.set_column(col + i, col + i, width, self.fmt[(formats or ["text"] * len(headers))[i]])
+        lines = max([header_lines(h, w) for h, w in zip(headers, widths or [])], default=1)
+        if lines > self.header_lines.get(code, 1):  # headers wrap (text_wrap): a row tall enough to show them
+            self.header_lines[code] = lines
+            sheet.set_row(row, 15 * lines)
 
     def dropdown(self, code: str, col: int, source: str, last_row: int = L.LAST_ROW - 1) -> None:
         self.sheets[code].data_validation(1, col, last_row, col, {
@@ -199,7 +213,6 @@ class Builder:
                    [f.width for f in ledger])
         sheet = self.sheets[code]
         sheet.freeze_panes(1, 2)
-        sheet.set_row(0, 30)
         sheet.set_landscape()
         sheet.repeat_rows(0)
         sheet.repeat_columns(0, 1)
