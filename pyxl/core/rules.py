@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 from functools import cache
 
 import pandas as pd
@@ -167,10 +168,7 @@ def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
         return rules
     problems: list[RuleProblem] = []
     rows = []
-    for pos, raw in zip(table.index, table.to_dict("records")):
-        code = cell_text(raw.get("code"))
-        if not code:
-            continue
+    for pos, code, raw in _coded_rows(table):
         row = {"code": code, "_pos": pos, **{k: cell_text(raw.get(k)) for k in ("name_zh", "name_en", "aliases")}}
         row.update({k: _number(raw.get(k), pos, k, problems) for k in _STAGE_NUMERIC})
         row["unit"] = _choice(cell_text(raw.get("unit")), "unit", pos, "unit", problems, default="none")
@@ -188,6 +186,14 @@ def with_stages(rules: Rules, table: pd.DataFrame | None) -> Rules:
 
 
 # ---------------------------------------------------------------- validation of a typed table
+def _coded_rows(table: pd.DataFrame) -> Iterator[tuple[int, str, dict]]:
+    """(row position, code, the row's cells) of each row of a typed table with a code (others are skipped)."""
+    for pos, raw in zip(table.index, table.to_dict("records")):
+        code = cell_text(raw.get("code"))
+        if code:
+            yield pos, code, raw
+
+
 def _by_unique_code(rows: pd.DataFrame, problems: list[RuleProblem]) -> pd.DataFrame:
     """Typed rows indexed by code; a code typed again is a problem on its row, and the first one counts."""
     dupes = rows["code"].duplicated()
@@ -202,10 +208,7 @@ def rules_from_table(table: pd.DataFrame, params: dict[str, object], param_rows:
     parameters (``param_rows``: the Excel row of each parameter)."""
     problems: list[RuleProblem] = []
     rows = []
-    for pos, raw in zip(table.index, table.to_dict("records")):
-        code = cell_text(raw.get("code"))
-        if not code:
-            continue
+    for pos, code, raw in _coded_rows(table):
         row = {"code": code, "_pos": pos}
         for key in TEXT[1:]:
             row[key] = cell_text(raw.get(key))
