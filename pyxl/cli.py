@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import actions, files
+from . import actions, cli_words, files
 from .book.base import language
 from .book.xlsx import WorkbookPackage
 from .core.calendar import parse_week
@@ -57,14 +57,13 @@ class _Followup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from . import cli_words  # options' help, usage line, panels and parsing errors in the help language
         lang = help_language(os.environ)
         t = texts(lang)["cli_help"]
         self.help = t["app"]
         for name, command in self.commands.items():
             example = (command.help or "").removeprefix("Example: ")
             command.help = f"{t[name]}\n\n{t['example']} {example}"
-        cli_words.localize(self, lang)
+        cli_words.localize(self, lang)  # options' help, usage line, panels and parsing errors
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if not args:  # `followup` alone: its help (no_args_is_help)
@@ -72,12 +71,10 @@ class _Followup(TyperGroup):
         try:
             return super().parse_args(ctx, args)
         except typer.TyperException as exc:  # before a command is chosen: `followup --bogus`
-            from . import cli_words
             _fail(cli_words.parsing_error(exc), REFUSED)
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple:
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
-            from . import cli_words
             _fail(cli_words.unknown_command(args[0]), REFUSED)
         return super().resolve_command(ctx, args)
 
@@ -87,7 +84,6 @@ class _Followup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except typer.TyperException as exc:  # parsing: an unknown option, a missing argument, not a number
-            from . import cli_words
             _fail(cli_words.parsing_error(exc), REFUSED)
         except Refusal as exc:
             _fail(exc.message(_language(ctx)), exc.exit_code)
