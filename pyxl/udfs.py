@@ -96,10 +96,8 @@ def _schedule(tiers, last_contacts, agreed, rules, settings, holidays, workdays,
     codes = table.tier_of(pd.Series(_rows(tiers, "tiers"), dtype=object))
     last = as_days(_rows(last_contacts, "last_contacts"))
     agreed_days = as_days(_rows(agreed, "agreed")) if agreed is not None else np.full(len(last), np.datetime64("NaT"))
-    stage = None
-    if stages is not None:
-        stage = table.stages.reindex(table.stage_of(pd.Series(_rows(stages, "stages"), dtype=object)).fillna("")
-                                     .to_numpy())
+    stage = None if stages is None else table.stage_rows(table.stage_of(pd.Series(_rows(stages, "stages"),
+                                                                                     dtype=object)))
     plan = cadence.schedule(table.tiers, codes, last, agreed_days, np.full(len(last), np.datetime64("NaT")),
                             np.ones(len(last)), cal, _as_of(team, as_of), stage=stage)
     return plan, team.language

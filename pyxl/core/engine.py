@@ -69,7 +69,7 @@ def refresh(ledger: pd.DataFrame, log: pd.DataFrame, rules: Rules, settings: Set
     followed_up = cadence.followed_up(last, steps)
     plan = cadence.schedule(rules.tiers, parsed.tier, followed_up, agreed, parsed.dates["assigned"], slow_down, cal,
                             today, unreadable=parsed.bad["last_contact"] & np.isnat(followed_up),
-                            stage=rules.stages.reindex(parsed.stage.fillna("").to_numpy()))
+                            stage=rules.stage_rows(parsed.stage))
     plan = cadence.with_steps(plan, steps["step_due"].to_numpy("datetime64[D]"), today, cal)
     texts, blanks = messages.render_rows(steps["template"], parsed.raw, vars(settings))
     hard_call = per["hard_call"].fillna(False).to_numpy(dtype=bool)

@@ -59,6 +59,11 @@ class Rules:
         index = _alias_index(tuple(self.tiers.index), tuple(self.tiers["aliases"]))
         return distinct_texts(values, lambda v: index.get(_tier_key(v)))
 
+    def stage_rows(self, codes: pd.Series) -> pd.DataFrame:
+        """The stage table's row for each stage code (all NaN for NA or a code without a row): what
+        ``cadence.schedule`` takes as ``stage``."""
+        return self.stages.reindex(codes.fillna("").to_numpy())
+
     def stage_of(self, values: pd.Series) -> pd.Series:
         """Typed stage cells -> stage codes (code, either name or an alias of the stage table; without a stage
         table the built-in stage list); NA when blank or unknown."""
