@@ -73,12 +73,11 @@ def write_checks(book: Book, inputs: Inputs, result: engine.RefreshResult, locat
         suggestions=int(counts.get("suggestion", 0)))
     rows = [*_title(t, "checks", f"{_stamp(t, result.today)} · {summary}")[:2], *preface]
     rows.append(_header(t, "checks_sheet", CHECK_COLUMNS))
-    columns = ("table", "severity", "rule", "cell", "row", "message", "suggested_tier")
-    for table, severity, rule, cell, row, message, suggested in zip(*(flags[c].tolist() for c in columns)):
-        on_ledger = table == "ledger"
-        rows.append([(t["severity"][severity], severity), (rule, "muted"), (cell, "text"),
-                     ids.get(row, "") if on_ledger else "", names.get(row, "") if on_ledger else "",
-                     (message, "text"), suggested or None])
+    for f in _tuples(flags):
+        on_ledger = f.table == "ledger"
+        rows.append([(t["severity"][f.severity], f.severity), (f.rule, "muted"), (f.cell, "text"),
+                     ids.get(f.row, "") if on_ledger else "", names.get(f.row, "") if on_ledger else "",
+                     (f.message, "text"), f.suggested_tier or None])
     rows += appendix
     book.replace_sheet_content(L.CHECKS, rows, col_widths=col_widths or _CHECK_WIDTHS)
 
