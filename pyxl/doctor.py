@@ -83,13 +83,11 @@ def diagnose(where: str | Path, system: System | None = None, lang: str = "en", 
     OneDrive/SharePoint); ``in_excel``: run from the workbook's own ribbon, where it is open by design."""
     book, s = Path(where), system or System()
     t = lambda name, **kw: text(lang, "doctor", name, **kw)  # noqa: E731
-    locked = Finding(t("locked"), SKIP, t("locked_in_excel")) if in_excel else _locked(book, s, t)
-    if "://" in str(where):  # no file to read: the local-path check below says what to do
-        found = [Finding(t(name), SKIP, t("web_address")) for name in ("workbook", "xlwings")]
-        found.insert(1, locked)
-    else:
-        found = [_workbook(book, t), locked, _xlwings(book, s, t)]
-    found.append(_interpreter(book, s, t))
+    web = "://" in str(where)  # no file to read: the local-path check below says what to do
+    unread = lambda name: Finding(t(name), SKIP, t("web_address"))  # noqa: E731
+    found = [unread("workbook") if web else _workbook(book, t),
+             Finding(t("locked"), SKIP, t("locked_in_excel")) if in_excel else _locked(book, s, t),
+             unread("xlwings") if web else _xlwings(book, s, t), _interpreter(book, s, t)]
     if s.windows:
         found += [_store_python(s, t), _bitness(s, t), _dll(s, t), _onedrive(str(where), s, t), _web_mark(book, s, t)]
     elif s.mac:
