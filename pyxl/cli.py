@@ -457,8 +457,9 @@ def doctor(book: Book, lang: Lang = DEFAULT_LANG) -> None:
     from .doctor import FAIL, diagnose
     _choice(lang, LANGS, "--lang")
     findings = diagnose(book, lang=lang)
+    t = texts(lang)["doctor"]
     table = Table(show_lines=False)
-    for column in ("check", "", "detail / fix"):
+    for column in (t["column_check"], "", t["column_detail"]):
         table.add_column(column)
     for f in findings:
         table.add_row(f.check, f.verdict, f"{f.detail}\n→ {f.fix}" if f.fix else f.detail)
