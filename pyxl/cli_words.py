@@ -2,7 +2,7 @@
 value types and argument names, the usage line, the help option, typer's panel titles and the parsing errors
 (locale sections ``[cli_options]``, ``[cli_words]``, ``[cli_types]``, ``[cli_arguments]``).
 
-typer 0.28 (pinned: 0.29 converts every parameter through pydantic, ~0.2 s of each run's start) carries its
+typer 0.28 (pinned: 0.29 converts every parameter through pydantic, ~0.15 s of each run's start) carries its
 own copy of click whose words are plain strings, not gettext messages (only typer's panel titles are, read once
 when ``typer.rich_utils`` is imported), so there is no catalogue to install.
 The words are set where click and typer let an application set them: the context class and its formatter

@@ -1,6 +1,6 @@
 """Start-up of the ``followup`` command: ``import pyxl.cli`` (what every command pays before it runs) leaves out
 what a refresh does not use, and a refresh never imports pydantic (typer 0.29 converted each parameter through
-it: ~0.2 s); the XML helpers that replace ``xml.sax.saxutils`` give its bytes."""
+it: ~0.15 s); the XML helpers that replace ``xml.sax.saxutils`` give its bytes."""
 from __future__ import annotations
 
 import subprocess
