@@ -454,14 +454,15 @@ def _rows_hint(rows: list[int] | None, shown: int = 8) -> str:
 @app.command()
 def doctor(book: Book, lang: Lang = DEFAULT_LANG) -> None:
     """Example: followup doctor team.xlsm"""
-    from .doctor import FAIL, diagnose
+    from .doctor import FAIL, MARKS, diagnose
     _choice(lang, LANGS, "--lang")
     findings = diagnose(book, lang=lang)
+    t = texts(lang)["doctor"]
     table = Table(show_lines=False)
-    for column in ("check", "", "detail / fix"):
+    for column in (t["column_check"], "", t["column_detail"]):
         table.add_column(column)
     for f in findings:
-        table.add_row(f.check, f.verdict, f"{f.detail}\n→ {f.fix}" if f.fix else f.detail)
+        table.add_row(f.check, MARKS[f.verdict], f"{f.detail}\n→ {f.fix}" if f.fix else f.detail)
     console.print(table)
     raise typer.Exit(1 if any(f.verdict == FAIL for f in findings) else 0)
 

@@ -2,19 +2,23 @@
 value types and argument names, the usage line, the help option, typer's panel titles and the parsing errors
 (locale sections ``[cli_options]``, ``[cli_words]``, ``[cli_types]``, ``[cli_arguments]``).
 
-typer 0.29 carries its own copy of click whose words are plain strings, not gettext messages (only typer's
-panel titles are, read once when ``typer.rich_utils`` is imported), so there is no catalogue to install.
+typer 0.28 (pinned: 0.29 converts every parameter through pydantic, ~0.15 s of each run's start) carries its
+own copy of click whose words are plain strings, not gettext messages (only typer's panel titles are, read once
+when ``typer.rich_utils`` is imported), so there is no catalogue to install.
 The words are set where click and typer let an application set them: the context class and its formatter
-class, the commands' metavars, each parameter's help and metavar, rich_utils' module constants; a parsing
-error is worded again from the exception's fields where ``cli._Followup`` reports it (``invoke`` for a
-command's, ``parse_args`` for one before the command is chosen: ``followup --bogus``).
+class, the commands' metavars, each parameter's help and metavar, an argument's value type's name,
+rich_utils' module constants; a parsing error is worded again from the exception's fields where
+``cli._Followup`` reports it (``invoke`` for a command's, ``parse_args`` for one before the command is
+chosen: ``followup --bogus``).
 """
 from __future__ import annotations
 
+import copy
 import re
 
 import typer
-from typer.core import TyperArgument, TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.models import TyperPath
 
 from .core.i18n import texts
 from .core.rules import PRESETS
@@ -25,6 +29,7 @@ _kinds: dict[str, str] = {}
 _PANELS = {"ARGUMENTS_PANEL_TITLE": "arguments", "OPTIONS_PANEL_TITLE": "options", "COMMANDS_PANEL_TITLE": "commands",
            "ERRORS_PANEL_TITLE": "error", "DEFAULT_STRING": "default", "REQUIRED_LONG_STRING": "required",
            "RICH_HELP": "try_help", "ABORTED_TEXT": "aborted"}
+_CLICK_TYPES = {"boolean": "bool"}  # typer's value types named otherwise than the Python type ([cli_types] keys)
 
 # These two have no field to tell them by, only click's message (typer's own copy of click, pinned with typer)
 _NO_VALUE = "does not take a value."  # a flag given a value (parser._match_long_opt)
@@ -69,11 +74,15 @@ def localize(group: TyperGroup, lang: str) -> None:
             help = t["cli_options"].get(f"{name}.{param.name}", t["cli_options"].get(param.name))
             if help is not None:
                 param.help = help.format(presets=" / ".join(PRESETS))
-            kind = _kinds.get(param.bare_type())
+            kind = _kinds.get(_type_name(param))
             if isinstance(param, TyperArgument):
                 param.metavar = t["cli_arguments"].get(param.name, param.metavar)
-                # typer shows an argument's type from its annotation (<file>): the word of the help language
-                param.display_type_rich = lambda ctx, shown=f"<{kind}>": shown
+                # typer shows an argument's type by the type's name (<file>): the word of the help language
+                param.type = copy.copy(param.type)
+                param.type.name = kind
+                if param.nargs != 1:  # several values: `{books}...` on the usage line (typer adds the dots
+                    pieces = param.get_usage_pieces  # only to an argument without a metavar)
+                    param.get_usage_pieces = lambda ctx, pieces=pieces: [f"{piece}..." for piece in pieces(ctx)]
             elif kind is not None:
                 param.metavar = f"<{kind}>" if kind else ""
 
@@ -95,13 +104,20 @@ def parsing_error(exc: typer.TyperException) -> str:
     param = getattr(exc, "param", None)
     if not isinstance(exc, typer.BadParameter) or param is None:
         return exc.format_message()
-    name = param.get_error_hint()
+    name = param.get_error_hint(exc.ctx)
     if hasattr(exc, "param_type"):  # missing
         return _words[f"missing_{param.param_type_name}"].format(name=name)
-    kind = param.bare_type()
+    kind = _type_name(param)
     if "Path" in kind:  # an argument or option that names an existing file
         return _words["not_file"].format(name=name)
     return _words["bad_value"].format(name=name, kind=_kinds.get(kind) or kind)
+
+
+def _type_name(param: TyperArgument | TyperOption) -> str:
+    """The parameter's type as its annotation names it (``[cli_types]``): str, int, float, bool, Path,
+    list[...] for a parameter given more than once or taking several values."""
+    name = "Path" if isinstance(param.type, TyperPath) else _CLICK_TYPES.get(param.type.name, param.type.name)
+    return f"list[{name}]" if param.multiple or param.nargs == -1 else name
 
 
 def unknown_command(name: str) -> str:

@@ -8,11 +8,14 @@ import sys
 from pathlib import Path, PureWindowsPath
 
 import pytest
+from typer.testing import CliRunner
 
 from pyxl.book import layout as L
 from pyxl.book.zipio import Archive, repack
 from pyxl.build import vba
 from pyxl.build.workbook import build_workbook
+from pyxl.cli import app
+from pyxl.core.i18n import texts
 from pyxl.doctor import FAIL, OK, SKIP, System, diagnose
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,4 +156,16 @@ def test_the_command_prints_the_report_and_exits_0_when_nothing_fails(book):
     run = subprocess.run([sys.executable, "-m", "pyxl.cli", "doctor", str(book), "--lang", "en"], capture_output=True, text=True,
                          cwd=REPO, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "workbook readable" in run.stdout and "skip" in run.stdout
+    assert "workbook readable" in run.stdout and "✔" in run.stdout and "skipped: no Excel on linux" in run.stdout
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_command_heads_its_table_in_the_language_asked(book, lang):
+    result = CliRunner().invoke(app, ["doctor", str(book), "--lang", lang])
+    assert result.exit_code == 0, result.output
+    words = texts(lang)["doctor"]
+    head = result.output.splitlines()[1]  # under the table's top border
+    assert [cell.strip() for cell in head.strip("┃ ").split("┃")] == [words["column_check"], "", words["column_detail"]]
+    assert words["workbook"] in result.output
+    verdicts = {line.split("│")[2].strip() for line in result.output.splitlines() if line.count("│") >= 3}
+    assert verdicts <= {"✔", "✘", "–", ""} and "✔" in verdicts and "–" in verdicts  # the message box's marks, no word
