@@ -174,6 +174,59 @@ def _unplaced_rows(unplaced: pd.DataFrame, cells: dict[int, str], t: dict) -> li
     return rows
 
 
+# The Agenda's "does not fit" columns, each under the Agenda column of the same meaning (1-based, AGENDA_COLUMNS)
+_NOT_FITTING_AT = {"owner": 3, "customer_id": 4, "name": 5, "tier": 6, "why": 8, "best_day": 12, "due": 13}
+_AGENDA_WIDE = len(AGENDA_COLUMNS)
+
+
+def _not_fitting_by_owner(unplaced: pd.DataFrame, cells: dict[int, str], t: dict, shown: int,
+                          plan_sheet: str) -> list[list]:
+    """The Agenda's "does not fit" section: the total, then per owner how many do not fit and the extra capacity
+    that would place them, that owner's first ``shown`` customers in the Plan sheet's order (``plan.unplaced``:
+    by due date, then ID; greetings last) and how many more the Plan sheet (``plan_sheet``) lists."""
+    if unplaced.empty:
+        return [[(t["generated"]["all_fit"], "in_window")]]
+    g = t["generated"]
+    rows = [[(g["not_fitting"].format(n=len(unplaced)), "section")]]
+    if shown:
+        rows.append(_placed({k: (t["unplaced"][k], "header") for k in _NOT_FITTING_AT}, (None, "header")))
+    for owner, theirs in unplaced.groupby("owner", sort=False, dropna=False):
+        rows.append(_placed({"owner": (plain(owner), "total"),
+                             "customer_id": (_owner_summary(theirs, t), "total")}, (None, "total")))
+        for u in _tuples(theirs.head(shown)):
+            rows.append(_placed({"owner": plain(u.owner), "customer_id": u.customer_id,
+                                 "name": _listed_name(u.name, u.ledger_row, cells), "tier": u.tier,
+                                 "why": (t["why_unplaced"].get(u.why, u.why), "warning"),
+                                 "best_day": (plain(u.best_day), "date"), "due": (plain(u.due), "date")}))
+        if shown and len(theirs) > shown:
+            more = g["not_fitting_more"].format(n=len(theirs) - shown, sheet=plan_sheet)
+            rows.append(_placed({"customer_id": (more, "muted")}))
+    return rows
+
+
+def _owner_summary(theirs: pd.DataFrame, t: dict) -> str:
+    """"12 do not fit; extra capacity needed: 9 (2026-11-30 Mon +6, ...)". ``extra_needed`` is the size of the
+    owner's group of customers that one more unit of room on ``best_day`` would place (calls, or the greetings
+    block), repeated on each row of the group: each group counts once."""
+    g, weekdays = t["generated"], t["generated"]["weekdays"]
+    needs = theirs[theirs["extra_needed"] > 0]
+    groups = needs.assign(greeting=needs["why"].eq("greetings")).drop_duplicates(["best_day", "greeting"])
+    groups = groups.sort_values(["greeting", "best_day"], kind="stable")
+    days = [g["not_fitting_greetings_day" if greeting else "not_fitting_day"].format(
+        day=f"{day.isoformat()} {weekdays[day.weekday()]}", n=int(n))
+        for day, greeting, n in zip(groups["best_day"], groups["greeting"], groups["extra_needed"])]
+    line = g["not_fitting_owner"].format(n=len(theirs), extra=int(groups["extra_needed"].sum()))
+    return line + g["not_fitting_days"].format(days=t["punctuation"]["list"].join(days)) if days else line
+
+
+def _placed(cells: dict[str, Cell], fill: Cell = None) -> list[Cell]:
+    """An Agenda row with each "does not fit" cell in its column (``_NOT_FITTING_AT``), ``fill`` elsewhere."""
+    row = [fill] * _AGENDA_WIDE
+    for key, cell in cells.items():
+        row[_NOT_FITTING_AT[key] - 1] = cell
+    return row
+
+
 def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult,
                  day: dt.date) -> None:
     """The touches of ``day``: today, or the next working day when today is not one (the header says so)."""
@@ -189,8 +242,8 @@ def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan:
     rows.append(_header(t, "agenda", AGENDA_COLUMNS))
     rows += _entry_rows(today, result.view, phones, cells, lang, t, _greeting_messages(today, inputs))
     rows.append([])
-    late_today = plan.unplaced
-    rows += _unplaced_rows(late_today, cells, t)
+    rows += _not_fitting_by_owner(plan.unplaced, cells, t, inputs.settings.agenda_not_fitting,
+                                  book.sheet_by_codename(L.PLAN).name)
     book.replace_sheet_content(L.AGENDA, rows, col_widths=_AGENDA_WIDTHS)
 
 
