@@ -187,36 +187,49 @@ def _not_fitting_by_owner(unplaced: pd.DataFrame, cells: dict[int, str], t: dict
     if unplaced.empty:
         return [[(t["generated"]["all_fit"], "in_window")]]
     g = t["generated"]
+    theirs: dict[str, list[int]] = {}  # owner -> positions in ``unplaced``
+    for i, owner in enumerate(unplaced["owner"].tolist()):
+        theirs.setdefault(owner, []).append(i)
+    firsts = [i for positions in theirs.values() for i in positions[:shown]]
+    listed = dict(zip(firsts, _tuples(unplaced.iloc[firsts])))
+    groups = _extra_groups(unplaced)
     rows = [[(g["not_fitting"].format(n=len(unplaced)), "section")]]
     if shown:
         rows.append(_placed({k: (t["unplaced"][k], "header") for k in _NOT_FITTING_AT}, (None, "header")))
-    for owner, theirs in unplaced.groupby("owner", sort=False, dropna=False):
-        rows.append(_placed({"owner": (plain(owner), "total"),
-                             "customer_id": (_owner_summary(theirs, t), "total")}, (None, "total")))
-        for u in _tuples(theirs.head(shown)):
-            rows.append(_placed({"owner": plain(u.owner), "customer_id": u.customer_id,
+    for owner, positions in theirs.items():
+        summary = _owner_summary(len(positions), [groups[i] for i in positions if i in groups], t)
+        rows.append(_placed({"owner": (owner, "total"), "customer_id": (summary, "total")}, (None, "total")))
+        for u in (listed[i] for i in positions[:shown]):
+            rows.append(_placed({"owner": u.owner, "customer_id": u.customer_id,
                                  "name": _listed_name(u.name, u.ledger_row, cells), "tier": u.tier,
                                  "why": (t["why_unplaced"].get(u.why, u.why), "warning"),
                                  "best_day": (plain(u.best_day), "date"), "due": (plain(u.due), "date")}))
-        if shown and len(theirs) > shown:
-            more = g["not_fitting_more"].format(n=len(theirs) - shown, sheet=plan_sheet)
+        if shown and len(positions) > shown:
+            more = g["not_fitting_more"].format(n=len(positions) - shown, sheet=plan_sheet)
             rows.append(_placed({"customer_id": (more, "muted")}))
     return rows
 
 
-def _owner_summary(theirs: pd.DataFrame, t: dict) -> str:
-    """"12 do not fit; extra capacity needed: 9 (2026-11-30 Mon +6, ...)". ``extra_needed`` is the size of the
-    owner's group of customers that one more unit of room on ``best_day`` would place (calls, or the greetings
-    block), repeated on each row of the group: each group counts once."""
-    g, weekdays = t["generated"], t["generated"]["weekdays"]
-    needs = theirs[theirs["extra_needed"] > 0]
-    groups = needs.assign(greeting=needs["why"].eq("greetings")).drop_duplicates(["best_day", "greeting"])
-    groups = groups.sort_values(["greeting", "best_day"], kind="stable")
+def _extra_groups(unplaced: pd.DataFrame) -> dict[int, tuple[bool, dt.date, int]]:
+    """Position -> (greetings?, best day, extra_needed) of the rows that more room would place. ``extra_needed``
+    is the size of the owner's group of such customers on that day (calls, or the greetings block), written on
+    each row of the group: a group counts once, not once per row."""
+    extra = unplaced["extra_needed"].tolist()
+    days, why = unplaced["best_day"].tolist(), unplaced["why"].tolist()
+    return {i: (why[i] == "greetings", days[i], n) for i, n in enumerate(extra) if n}
+
+
+def _owner_summary(n: int, groups: list[tuple[bool, dt.date, int]], t: dict) -> str:
+    """"12 do not fit; extra capacity needed: 9 (2026-11-30 Mon +6, ...)": each (greetings?, day) group once."""
+    g = t["generated"]
+    by_day = {(greeting, day): extra for greeting, day, extra in groups}
+    line = g["not_fitting_owner"].format(n=n, extra=sum(by_day.values()))
+    if not by_day:
+        return line
     days = [g["not_fitting_greetings_day" if greeting else "not_fitting_day"].format(
-        day=f"{day.isoformat()} {weekdays[day.weekday()]}", n=int(n))
-        for day, greeting, n in zip(groups["best_day"], groups["greeting"], groups["extra_needed"])]
-    line = g["not_fitting_owner"].format(n=len(theirs), extra=int(groups["extra_needed"].sum()))
-    return line + g["not_fitting_days"].format(days=t["punctuation"]["list"].join(days)) if days else line
+        day=f"{day.isoformat()} {g['weekdays'][day.weekday()]}", n=extra)
+        for (greeting, day), extra in sorted(by_day.items())]
+    return line + g["not_fitting_days"].format(days=t["punctuation"]["list"].join(days))
 
 
 def _placed(cells: dict[str, Cell], fill: Cell = None) -> list[Cell]:
