@@ -174,6 +174,72 @@ def _unplaced_rows(unplaced: pd.DataFrame, cells: dict[int, str], t: dict) -> li
     return rows
 
 
+# The Agenda's "does not fit" columns, each under the Agenda column of the same meaning (1-based, AGENDA_COLUMNS)
+_NOT_FITTING_AT = {"owner": 3, "customer_id": 4, "name": 5, "tier": 6, "why": 8, "best_day": 12, "due": 13}
+_AGENDA_WIDE = len(AGENDA_COLUMNS)
+
+
+def _not_fitting_by_owner(unplaced: pd.DataFrame, cells: dict[int, str], t: dict, shown: int,
+                          plan_sheet: str) -> list[list]:
+    """The Agenda's "does not fit" section: the total, then per owner how many do not fit and the extra capacity
+    that would place them, that owner's first ``shown`` customers in the Plan sheet's order (``plan.unplaced``:
+    by due date, then ID; greetings last) and how many more the Plan sheet (``plan_sheet``) lists."""
+    if unplaced.empty:
+        return [[(t["generated"]["all_fit"], "in_window")]]
+    g = t["generated"]
+    theirs: dict[str, list[int]] = {}  # owner -> positions in ``unplaced``
+    for i, owner in enumerate(unplaced["owner"].tolist()):
+        theirs.setdefault(owner, []).append(i)
+    firsts = [i for positions in theirs.values() for i in positions[:shown]]
+    listed = dict(zip(firsts, _tuples(unplaced.iloc[firsts])))
+    groups = _extra_groups(unplaced)
+    rows = [[(g["not_fitting"].format(n=len(unplaced)), "section")]]
+    if shown:
+        rows.append(_placed({k: (t["unplaced"][k], "header") for k in _NOT_FITTING_AT}, (None, "header")))
+    for owner, positions in theirs.items():
+        summary = _owner_summary(len(positions), [groups[i] for i in positions if i in groups], t)
+        rows.append(_placed({"owner": (owner, "total"), "customer_id": (summary, "total")}, (None, "total")))
+        for u in (listed[i] for i in positions[:shown]):
+            rows.append(_placed({"owner": u.owner, "customer_id": u.customer_id,
+                                 "name": _listed_name(u.name, u.ledger_row, cells), "tier": u.tier,
+                                 "why": (t["why_unplaced"].get(u.why, u.why), "warning"),
+                                 "best_day": (plain(u.best_day), "date"), "due": (plain(u.due), "date")}))
+        if shown and len(positions) > shown:
+            more = g["not_fitting_more"].format(n=len(positions) - shown, sheet=plan_sheet)
+            rows.append(_placed({"customer_id": (more, "muted")}))
+    return rows
+
+
+def _extra_groups(unplaced: pd.DataFrame) -> dict[int, tuple[bool, dt.date, int]]:
+    """Position -> (greetings?, best day, extra_needed) of the rows that more room would place. ``extra_needed``
+    is the size of the owner's group of such customers on that day (calls, or the greetings block), written on
+    each row of the group: a group counts once, not once per row."""
+    extra = unplaced["extra_needed"].tolist()
+    days, why = unplaced["best_day"].tolist(), unplaced["why"].tolist()
+    return {i: (why[i] == "greetings", days[i], n) for i, n in enumerate(extra) if n}
+
+
+def _owner_summary(n: int, groups: list[tuple[bool, dt.date, int]], t: dict) -> str:
+    """"12 do not fit; extra capacity needed: 9 (2026-11-30 Mon +6, ...)": each (greetings?, day) group once."""
+    g = t["generated"]
+    by_day = {(greeting, day): extra for greeting, day, extra in groups}
+    line = g["not_fitting_owner"].format(n=n, extra=sum(by_day.values()))
+    if not by_day:
+        return line
+    days = [g["not_fitting_greetings_day" if greeting else "not_fitting_day"].format(
+        day=f"{day.isoformat()} {g['weekdays'][day.weekday()]}", n=extra)
+        for (greeting, day), extra in sorted(by_day.items())]
+    return line + g["not_fitting_days"].format(days=t["punctuation"]["list"].join(days))
+
+
+def _placed(cells: dict[str, Cell], fill: Cell = None) -> list[Cell]:
+    """An Agenda row with each "does not fit" cell in its column (``_NOT_FITTING_AT``), ``fill`` elsewhere."""
+    row = [fill] * _AGENDA_WIDE
+    for key, cell in cells.items():
+        row[_NOT_FITTING_AT[key] - 1] = cell
+    return row
+
+
 def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult,
                  day: dt.date) -> None:
     """The touches of ``day``: today, or the next working day when today is not one (the header says so)."""
@@ -189,8 +255,8 @@ def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan:
     rows.append(_header(t, "agenda", AGENDA_COLUMNS))
     rows += _entry_rows(today, result.view, phones, cells, lang, t, _greeting_messages(today, inputs))
     rows.append([])
-    late_today = plan.unplaced
-    rows += _unplaced_rows(late_today, cells, t)
+    rows += _not_fitting_by_owner(plan.unplaced, cells, t, inputs.settings.agenda_not_fitting,
+                                  book.sheet_by_codename(L.PLAN).name)
     book.replace_sheet_content(L.AGENDA, rows, col_widths=_AGENDA_WIDTHS)
 
 

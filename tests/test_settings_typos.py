@@ -49,6 +49,8 @@ TYPOS = {
     "text_in_rules_number": Typo("shRules", "J5", "many", "number"),
     "min_above_max": Typo("shRules", "E5", 9, "min", "zh-CN"),
     "text_in_rule_parameter": Typo("shRules", "U2", "three", "whole_number"),
+    "text_in_agenda_not_fitting": Typo("shSettings", "B24", "ten", "whole_number"),
+    "negative_agenda_not_fitting": Typo("shSettings", "B24", -1, "whole_number", "zh-CN"),
 }
 
 

@@ -139,6 +139,7 @@ class Settings:
     personal_columns: tuple[str, ...] = _default("personal_columns")  # masked in a masked copy, by header
     mask_copy: bool = _default("mask_copy")  # every manager copy masked, the ribbon's too
     backups_kept: int = _default("backups_kept")
+    agenda_not_fitting: int = _default("agenda_not_fitting")  # per owner, on the Agenda (the Plan lists all)
     extra_holidays: list[dt.date] = field(default_factory=list)
     extra_workdays: list[dt.date] = field(default_factory=list)
     owners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["owner", "code", "capacity"]))
