@@ -158,25 +158,31 @@ def _greeting_messages(entries: pd.DataFrame, inputs: Inputs) -> dict[tuple[int,
     return out
 
 
-UNPLACED_COLUMNS = ["owner", "customer_id", "name", "tier", "due", "why", "late_at_best", "best_day", "extra_needed"]
+# The "does not fit" columns, each under the Agenda column of the same meaning or width (1-based, AGENDA_COLUMNS):
+# both the Agenda and the Plan sheet keep the Agenda's column widths
+_NOT_FITTING_AT = {"owner": 3, "customer_id": 4, "name": 5, "tier": 6, "why": 8, "best_day": 12, "due": 13,
+                   "late_at_best": 14, "extra_needed": 15}
+_AGENDA_NOT_FITTING = ("owner", "customer_id", "name", "tier", "why", "best_day", "due")  # the Plan has them all
+_AGENDA_WIDE = len(AGENDA_COLUMNS)
 
 
 def _unplaced_rows(unplaced: pd.DataFrame, cells: dict[int, str], t: dict) -> list[list]:
+    """The Plan sheet's "does not fit" section: every customer the week cannot hold, why, and what would place it."""
     if unplaced.empty:
         return [[(t["generated"]["all_fit"], "in_window")]]
     rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
-            _header(t, "unplaced", UNPLACED_COLUMNS)]
+            _placed({k: (t["unplaced"][k], "header") for k in _NOT_FITTING_AT}, (None, "header"))]
     for u in _tuples(unplaced):
-        why = t["why_unplaced"].get(u.why, u.why)
-        rows.append([u.owner, u.customer_id, _listed_name(u.name, u.ledger_row, cells), u.tier, (plain(u.due), "date"),
-                     (why, "warning"),
-                     plain(u.late_at_best), (plain(u.best_day), "date"), plain(u.extra_needed)])
+        rows.append(_placed({**_not_fitting_cells(u, cells, t), "late_at_best": plain(u.late_at_best),
+                             "extra_needed": plain(u.extra_needed)}))
     return rows
 
 
-# The Agenda's "does not fit" columns, each under the Agenda column of the same meaning (1-based, AGENDA_COLUMNS)
-_NOT_FITTING_AT = {"owner": 3, "customer_id": 4, "name": 5, "tier": 6, "why": 8, "best_day": 12, "due": 13}
-_AGENDA_WIDE = len(AGENDA_COLUMNS)
+def _not_fitting_cells(u: tuple, cells: dict[int, str], t: dict) -> dict[str, Cell]:
+    """A customer that does not fit, as the Agenda shows it (``_AGENDA_NOT_FITTING``)."""
+    return {"owner": u.owner, "customer_id": u.customer_id, "name": _listed_name(u.name, u.ledger_row, cells),
+            "tier": u.tier, "why": (t["why_unplaced"].get(u.why, u.why), "warning"),
+            "best_day": (plain(u.best_day), "date"), "due": (plain(u.due), "date")}
 
 
 def _not_fitting_by_owner(unplaced: pd.DataFrame, cells: dict[int, str], t: dict, shown: int,
@@ -195,15 +201,12 @@ def _not_fitting_by_owner(unplaced: pd.DataFrame, cells: dict[int, str], t: dict
     groups = _extra_groups(unplaced)
     rows = [[(g["not_fitting"].format(n=len(unplaced)), "section")]]
     if shown:
-        rows.append(_placed({k: (t["unplaced"][k], "header") for k in _NOT_FITTING_AT}, (None, "header")))
+        rows.append(_placed({k: (t["unplaced"][k], "header") for k in _AGENDA_NOT_FITTING}, (None, "header")))
     for owner, positions in theirs.items():
         summary = _owner_summary(len(positions), [groups[i] for i in positions if i in groups], t)
         rows.append(_placed({"owner": (owner, "total"), "customer_id": (summary, "total")}, (None, "total")))
         for u in (listed[i] for i in positions[:shown]):
-            rows.append(_placed({"owner": u.owner, "customer_id": u.customer_id,
-                                 "name": _listed_name(u.name, u.ledger_row, cells), "tier": u.tier,
-                                 "why": (t["why_unplaced"].get(u.why, u.why), "warning"),
-                                 "best_day": (plain(u.best_day), "date"), "due": (plain(u.due), "date")}))
+            rows.append(_placed(_not_fitting_cells(u, cells, t)))
         if shown and len(positions) > shown:
             more = g["not_fitting_more"].format(n=len(positions) - shown, sheet=plan_sheet)
             rows.append(_placed({"customer_id": (more, "muted")}))
@@ -233,7 +236,8 @@ def _owner_summary(n: int, groups: list[tuple[bool, dt.date, int]], t: dict) -> 
 
 
 def _placed(cells: dict[str, Cell], fill: Cell = None) -> list[Cell]:
-    """An Agenda row with each "does not fit" cell in its column (``_NOT_FITTING_AT``), ``fill`` elsewhere."""
+    """A row of the Agenda's width with each "does not fit" cell in its column (``_NOT_FITTING_AT``), ``fill``
+    elsewhere."""
     row = [fill] * _AGENDA_WIDE
     for key, cell in cells.items():
         row[_NOT_FITTING_AT[key] - 1] = cell
@@ -262,6 +266,7 @@ def write_agenda(book: Book, inputs: Inputs, result: engine.RefreshResult, plan:
 
 _AGENDA_WIDTHS = {1: 6, 2: 12, 3: 8, 4: 12, 5: 18, 6: 9, 7: 9, 8: 10, 9: 7, 10: 14, 11: 14, 12: 24, 13: 11,
                   14: 8, 15: 8, 16: 60}
+_PLAN_WIDTHS = {**_AGENDA_WIDTHS, 14: 18, 15: 14}  # the "does not fit" list's last two headers on one line
 
 
 def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: PlanResult,
@@ -287,7 +292,7 @@ def write_plan(book: Book, inputs: Inputs, result: engine.RefreshResult, plan: P
         rows += _entry_rows(entries, result.view, phones, cells, lang, t, greetings)
         rows.append([])
     rows += _unplaced_rows(plan.unplaced, cells, t)
-    book.replace_sheet_content(L.PLAN, rows, col_widths=_AGENDA_WIDTHS)
+    book.replace_sheet_content(L.PLAN, rows, col_widths=_PLAN_WIDTHS)
 
 
 def _phones(inputs: Inputs) -> dict[int, object]:

@@ -68,14 +68,15 @@ def _plan_list(path: Path, lang: str) -> dict[str, list[dict]]:
     """The Plan sheet's "does not fit" rows by owner, in its order."""
     t = LOCALES[lang]
     rows = list(sheet_by_role(load(path), "shPlan").iter_rows(values_only=True))
-    header = [t["unplaced"][k] for k in ("owner", "customer_id", "name", "tier", "due", "why", "late_at_best",
-                                         "best_day", "extra_needed")]
-    at = next(i for i, r in enumerate(rows) if list(r[:len(header)]) == header)
+    header = set(t["unplaced"].values())
+    at = next(i for i, r in enumerate(rows) if set(r) - {None} == header)  # not the day lists' headers
+    column = {name: i for i, name in enumerate(rows[at]) if name is not None}
     out: dict[str, list[dict]] = defaultdict(list)
     for r in rows[at + 1:]:
-        if r[0] is None:
+        if r[2] is None:
             break
-        out[r[0]].append({"id": r[1], "why": r[5], "best_day": r[7], "extra_needed": r[8]})
+        out[r[2]].append({key: r[column[t["unplaced"][key]]] for key in ("customer_id", "why", "best_day",
+                                                                          "extra_needed")})
     return out
 
 
@@ -130,7 +131,7 @@ def test_each_owner_gets_a_count_the_extra_capacity_and_the_first_ten_of_the_pla
         shown = owners[owner]
         assert len(theirs) > DEFAULT
         assert shown["line"] == _expected_line(t, theirs)
-        assert shown["ids"] == [u["id"] for u in theirs[:DEFAULT]]
+        assert shown["ids"] == [u["customer_id"] for u in theirs[:DEFAULT]]
         assert shown["more"] == t["generated"]["not_fitting_more"].format(n=len(theirs) - DEFAULT, sheet=plan_sheet)
 
 
@@ -154,7 +155,7 @@ def test_how_many_are_shown_is_a_team_setting(lang, shown, crowded, tmp_path):
     assert list(owners) == list(plan)
     for owner, theirs in plan.items():
         assert owners[owner]["line"] == _expected_line(t, theirs)
-        assert owners[owner]["ids"] == [u["id"] for u in theirs[:shown]]
+        assert owners[owner]["ids"] == [u["customer_id"] for u in theirs[:shown]]
         assert (owners[owner]["more"] is None) == (shown == 0)
     assert (t["unplaced"]["owner"] in {r[0] for r in section}) == bool(shown)  # no header without customers
 
@@ -167,4 +168,17 @@ def test_a_workbook_without_the_setting_row_shows_the_default(crowded, tmp_path)
     assert not [r for r in checks.iter_rows(values_only=True) if r[2] and str(r[2]).startswith(settings.title)]
     plan = _plan_list(crowded["en"], "en")
     owners = _by_owner(_agenda_section(path, "en")[1], LOCALES["en"])
-    assert {o: v["ids"] for o, v in owners.items()} == {o: [u["id"] for u in v[:DEFAULT]] for o, v in plan.items()}
+    assert {o: v["ids"] for o, v in owners.items()} == {o: [u["customer_id"] for u in v[:DEFAULT]] for o, v in plan.items()}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_plan_lists_every_customer_under_the_day_lists_columns_of_the_same_meaning(crowded, lang):
+    """The Plan sheet keeps the day lists' column widths: its "does not fit" list puts owner, ID, name and tier
+    under the day lists' own columns (not a 6-wide "#" column and a name cut at 8)."""
+    t = LOCALES[lang]
+    rows = list(sheet_by_role(load(crowded[lang]), "shPlan").iter_rows(values_only=True))
+    day_header = next(r for r in rows if t["agenda"]["name"] in r)
+    list_header = next(r for r in rows if set(r) - {None} == set(t["unplaced"].values()))
+    for key in ("owner", "customer_id", "name", "tier"):
+        assert list_header.index(t["unplaced"][key]) == day_header.index(t["agenda"][key]), key
+    assert sum(len(v) for v in _plan_list(crowded[lang], lang).values()) > 100
