@@ -10,7 +10,7 @@ import decimal
 import math
 import numbers
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,9 +22,9 @@ MAX_CELL_TEXT = 32767  # Excel's limit on characters in a cell
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff&<>]|_x[0-9A-Fa-f]{4}_")
-_ALWAYS_ENCODABLE = frozenset({float, int, bool, type(None)})
 _ALWAYS_FITS = MAX_CELL_TEXT // 7  # escaping grows text at most 7-fold ("\r" -> "_x000D_")
 _DAYS = frozenset({dt.date, dt.datetime})
+_SURE_KINDS = frozenset({float, int, bool, type(None), str}) | _DAYS  # the types surely_encodable tells about
 _EPOCH = {False: dt.date(1899, 12, 31).toordinal(), True: dt.date(1904, 1, 1).toordinal()}
 EMPTY = "/>"  # the tail of an empty cell
 _SAME_TAIL = frozenset({str, int, dt.date, type(None)})  # equal values of these types encode alike (0.0 == -0.0 not)
@@ -129,11 +129,15 @@ class _Tails(dict[tuple[str, type, Any], str]):
         return tail
 
 
-def surely_encodable(value: Any, date1904: bool) -> bool:
-    """Whether ``encode_value`` cannot raise for the value (checked without encoding it)."""
-    kind = type(value)
-    return (kind in _ALWAYS_ENCODABLE or (kind is str and len(value) <= _ALWAYS_FITS)
-            or (kind in _DAYS and _after_epoch(value, date1904)))
+def surely_encodable(values: Sequence[Any], date1904: bool) -> bool:
+    """Whether ``encode_value`` cannot raise for any of the values (checked without encoding them, type by type):
+    numbers, booleans and blanks, text short enough even when escaped, days in the date system."""
+    kinds = set(map(type, values))
+    if not kinds <= _SURE_KINDS:
+        return False
+    if str in kinds and max(len(v) for v in values if type(v) is str) > _ALWAYS_FITS:
+        return False
+    return all(_after_epoch(min(v for v in values if type(v) is kind), date1904) for kind in kinds & _DAYS)
 
 
 # --- date formats --------------------------------------------------------------------------------

@@ -456,8 +456,8 @@ class WorkbookPackage:
     def _checked(self, values: Iterable[Any], rows: np.ndarray, sheet: str, c: int) -> np.ndarray:
         """The values as an array, having raised now what encoding them at save would raise."""
         out = np.fromiter(values, dtype=object, count=len(rows))
-        for r, value in zip(rows.tolist(), out.tolist()):
-            if not surely_encodable(value, self.date1904):
+        if not surely_encodable(out.tolist(), self.date1904):
+            for r, value in zip(rows.tolist(), out.tolist()):
                 self._encode(value, sheet, r, c)
         return out
 
