@@ -133,3 +133,20 @@ def test_rows_already_holding_the_values_written_are_kept_byte_for_byte(tmp_path
     due[4] = dt.date(2026, 5, 4)
     assert write() == first.replace(f"<v>{serial(dt.date(2026, 4, 4))}</v>".encode(),
                                     f"<v>{serial(due[4])}</v>".encode())
+
+
+def test_rows_saved_again_with_spans_lose_them_and_keep_their_cells(tmp_path: Path) -> None:
+    """Excel writes spans on every row: rows whose written cells already hold the values lose only the spans."""
+    book = build(tmp_path / "book.xlsx")
+
+    def write() -> bytes:
+        pkg = WorkbookPackage.open(book)
+        pkg.set_column_values("tblCustomers", "Written", {r: f"w{r}" for r in range(2, 6)})
+        pkg.save(backup=False)
+        with zipfile.ZipFile(book) as z:
+            return z.read(SHEET)
+
+    first = write()
+    assert b"spans=" not in first.split(b'<row r="2"')[1]
+    edit_sheet(book, lambda xml: re.sub(r'<row r="(\d+)">', r'<row r="\1" spans="1:5">', xml))
+    assert write() == first

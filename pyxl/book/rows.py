@@ -174,8 +174,11 @@ class RowPatcher:
         cols = tuple(written)
         run, starts = self._runs.get(cols) or self._new_run(cols)
         at = rows.find(f"{starts[0]}{r}\"", start, stop)
-        if at >= 0 and tag == row[0] and self._unchanged(rows, at, stop, r, cols, tails, dated):
-            return pos
+        if at >= 0 and self._unchanged(rows, at, stop, r, cols, tails, dated):
+            if tag == row[0]:
+                return pos
+            out += [rows[pos: row.start()], tag]  # the tag without spans, the rest of the row as it is
+            return start
         found = run.match(rows, at, stop) if at >= 0 else None
         if found is None:  # a target cell is missing: the row is laid out again
             out += [rows[pos: row.start()], self._patch_row_slow(tag, rows[start:stop], r, i)]
