@@ -107,3 +107,46 @@ def test_cells_encoded_a_block_of_rows_at_a_time_give_the_same_sheet(tmp_path: P
     assert [ws[f"B{r}"].value for r in range(2, 6)] == ["w2", "w3", "w4", "w5"]
     assert [(ws[f"A{r}"].value, ws[f"D{r}"].value, ws[f"E{r}"].value) for r in (6, 10)] == [
         (5, dt.datetime(2026, 5, 5), "n5"), (9, dt.datetime(2026, 5, 9), "n9")]
+
+
+def test_rows_already_holding_the_values_written_are_kept_byte_for_byte(tmp_path: Path) -> None:
+    """Saving the values a sheet already holds leaves it as it was, except a date in a cell whose style shows a
+    number (a person typed the serial), which still gets the date style; a row with another value is rewritten."""
+    book = build(tmp_path / "book.xlsx")
+    due = {r: dt.date(2026, 4, r) for r in range(2, 6)}
+    edit_sheet(book, lambda xml: re.sub(r'<c r="D(\d)"[^>]*?(?:/>|>.*?</c>)', lambda m: (
+        f'<c r="D{m[1]}" s="0"><v>{serial(due[int(m[1])])}</v></c>' if int(m[1]) in due else m[0]),
+        re.sub(r' spans="[^"]*"', "", xml)))  # as Excel writes rows when it leaves spans out
+
+    def write() -> bytes:
+        pkg = WorkbookPackage.open(book)
+        pkg.set_column_values("tblCustomers", "Due", due)
+        pkg.save(backup=False)
+        with zipfile.ZipFile(book) as z:
+            return z.read(SHEET)
+
+    first = write()
+    styles = {r: re.search(rf'<c r="D{r}" s="(\d+)"><v>{serial(day)}</v></c>', row_xml(book, r)).group(1)
+              for r, day in due.items()}
+    assert len(set(styles.values())) == 1 and styles[2] != "0"  # every row: the date style, none kept "0"
+    assert write() == first
+    due[4] = dt.date(2026, 5, 4)
+    assert write() == first.replace(f"<v>{serial(dt.date(2026, 4, 4))}</v>".encode(),
+                                    f"<v>{serial(due[4])}</v>".encode())
+
+
+def test_rows_saved_again_with_spans_lose_them_and_keep_their_cells(tmp_path: Path) -> None:
+    """Excel writes spans on every row: rows whose written cells already hold the values lose only the spans."""
+    book = build(tmp_path / "book.xlsx")
+
+    def write() -> bytes:
+        pkg = WorkbookPackage.open(book)
+        pkg.set_column_values("tblCustomers", "Written", {r: f"w{r}" for r in range(2, 6)})
+        pkg.save(backup=False)
+        with zipfile.ZipFile(book) as z:
+            return z.read(SHEET)
+
+    first = write()
+    assert b"spans=" not in first.split(b'<row r="2"')[1]
+    edit_sheet(book, lambda xml: re.sub(r'<row r="(\d+)">', r'<row r="\1" spans="1:5">', xml))
+    assert write() == first

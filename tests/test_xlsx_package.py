@@ -367,6 +367,10 @@ def test_bad_input_is_reported_with_cell(book: Path) -> None:
     pkg = WorkbookPackage.open(book)
     with pytest.raises(TypeError, match=r"Customers!D2"):
         pkg.set_column_values("tblCustomers", "Score", {2: object()})
+    pkg.set_column_values("tblCustomers", "Score", {2: "x" * 5000})  # long, but not too long escaped
+    for unwritable in ("\r" * 5000, dt.date(1899, 12, 1)):  # 35,000 characters escaped; before the epoch
+        with pytest.raises(WorkbookError, match=r"Customers!D3"):
+            pkg.set_column_values("tblCustomers", "Score", {2: "x", 3: unwritable, 4: dt.date(2024, 1, 2)})
     with pytest.raises(ValueError, match="outside the data rows"):
         pkg.set_column_values("tblCustomers", "Score", {1: 5})
     with pytest.raises(WorkbookError, match="Nope"):

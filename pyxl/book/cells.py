@@ -10,7 +10,7 @@ import decimal
 import math
 import numbers
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,9 +22,9 @@ MAX_CELL_TEXT = 32767  # Excel's limit on characters in a cell
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff&<>]|_x[0-9A-Fa-f]{4}_")
-_ALWAYS_ENCODABLE = frozenset({float, int, bool, type(None)})
 _ALWAYS_FITS = MAX_CELL_TEXT // 7  # escaping grows text at most 7-fold ("\r" -> "_x000D_")
 _DAYS = frozenset({dt.date, dt.datetime})
+_SURE_KINDS = frozenset({float, int, bool, type(None), str}) | _DAYS  # the types surely_encodable tells about
 _EPOCH = {False: dt.date(1899, 12, 31).toordinal(), True: dt.date(1904, 1, 1).toordinal()}
 EMPTY = "/>"  # the tail of an empty cell
 _SAME_TAIL = frozenset({str, int, dt.date, type(None)})  # equal values of these types encode alike (0.0 == -0.0 not)
@@ -63,7 +63,9 @@ def encode_value(value: Any, date1904: bool = False) -> tuple[str, str] | None:
 
     Text is always an inline string (never a formula, even when it starts with "=")."""
     kind = type(value)
-    if kind is float:  # fast paths for the common exact types
+    if kind is str:  # fast paths for the common exact types
+        return (' t="inlineStr"', _text_xml(value)) if value else None
+    if kind is float:
         return ("", f"<v>{value!r}</v>") if math.isfinite(value) else None
     if kind is int:
         return "", f"<v>{value}</v>"
@@ -98,30 +100,44 @@ def cell_tail(value: Any, date1904: bool = False) -> str:
 
 def cell_tails(values: Iterable[Any], date1904: bool) -> list[str]:
     """``cell_tail`` of each value; each distinct text, integer, day or blank is encoded once."""
-    values = list(values)
-    return list(map(_Tails(date1904).__getitem__, zip(map(type, values), values)))
+    tails = _Tails(date1904)
+    return [tails["", type(value), value] for value in values]
 
 
-class _Tails(dict[tuple[type, Any], str]):
-    """(type, value) -> cell tail, kept for the types whose equal values encode alike."""
+def styled_cell_tails(cells: Iterable[Any], attrs: Mapping[str | None, str], date1904: bool) -> list[str]:
+    """What follows ``<c r="REF"`` in each cell of a generated sheet, a value or (value, style role): the ``s``
+    attribute of its role (``attrs``, "" for None) and its tail; each distinct role with a text, integer, day or
+    blank is encoded once. Raises as ``cell_tail`` does, or KeyError for a role without an attribute."""
+    tails = _Tails(date1904)
+    return [tails[attrs[cell[1]], type(cell[0]), cell[0]] if isinstance(cell, tuple) else tails["", type(cell), cell]
+            for cell in cells]
+
+
+class _Tails(dict[tuple[str, type, Any], str]):
+    """(s attribute, type, value) -> the attribute and the cell tail, kept for the types whose equal values
+    encode alike."""
 
     def __init__(self, date1904: bool) -> None:
         super().__init__()
         self.date1904 = date1904
 
-    def __missing__(self, key: tuple[type, Any]) -> str:
-        kind, value = key
-        tail = cell_tail(value, self.date1904)
+    def __missing__(self, key: tuple[str, type, Any]) -> str:
+        attr, kind, value = key
+        tail = attr + cell_tail(value, self.date1904)
         if kind in _SAME_TAIL:
             self[key] = tail
         return tail
 
 
-def surely_encodable(value: Any, date1904: bool) -> bool:
-    """Whether ``encode_value`` cannot raise for the value (checked without encoding it)."""
-    kind = type(value)
-    return (kind in _ALWAYS_ENCODABLE or (kind is str and len(value) <= _ALWAYS_FITS)
-            or (kind in _DAYS and _after_epoch(value, date1904)))
+def surely_encodable(values: Sequence[Any], date1904: bool) -> bool:
+    """Whether ``encode_value`` cannot raise for any of the values (checked without encoding them, type by type):
+    numbers, booleans and blanks, text short enough even when escaped, days in the date system."""
+    kinds = set(map(type, values))
+    if not kinds <= _SURE_KINDS:
+        return False
+    if str in kinds and max(len(v) for v in values if type(v) is str) > _ALWAYS_FITS:
+        return False
+    return all(_after_epoch(min(v for v in values if type(v) is kind), date1904) for kind in kinds & _DAYS)
 
 
 # --- date formats --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 
 import numpy as np
 
@@ -97,6 +97,7 @@ class RowPatcher:
         self.dead_shared: set[str] = set()
         self._attrs = _StyleAttrs(self._written_style)
         self._runs: dict[tuple[int, ...], tuple[re.Pattern[str], list[str]]] = {}  # see _new_run
+        self._as_written: dict[tuple[int, ...], tuple[tuple[str, ...], str, list[bool]]] = {}  # see _note_styles
 
     def run(self, pieces: Iterable[str]) -> Iterator[str]:
         """The patched rows, piece by piece (each input piece holds whole rows)."""
@@ -173,6 +174,11 @@ class RowPatcher:
         cols = tuple(written)
         run, starts = self._runs.get(cols) or self._new_run(cols)
         at = rows.find(f"{starts[0]}{r}\"", start, stop)
+        if at >= 0 and self._unchanged(rows, at, stop, r, cols, tails, dated):
+            if tag == row[0]:
+                return pos
+            out += [rows[pos: row.start()], tag]  # the tag without spans, the rest of the row as it is
+            return start
         found = run.match(rows, at, stop) if at >= 0 else None
         if found is None:  # a target cell is missing: the row is laid out again
             out += [rows[pos: row.start()], self._patch_row_slow(tag, rows[start:stop], r, i)]
@@ -180,6 +186,8 @@ class RowPatcher:
         out += [rows[pos:at]] if tag == row[0] else [rows[pos: row.start()], tag, rows[start:at]]
         groups = found.groups()  # the row number, the first cell's style, then (gap, style) for each further cell
         styles, gaps = groups[1::2], ("", *groups[2::2])
+        if None not in styles and self._as_written.get(cols, ((),))[0] != styles:
+            self._note_styles(cols, starts, styles)
         if rows.find("<f", at, found.end()) >= 0:
             self._lose_formulas(rows, at, found)
         attrs = map(self._attrs.__getitem__, zip(dated, styles))
@@ -187,6 +195,27 @@ class RowPatcher:
         out += [f"{gap}{cell}{ref}{s}{tail}" if s or tail != EMPTY else gap
                 for gap, cell, s, tail in zip(gaps, starts, attrs, tails)]
         return found.end()
+
+    def _note_styles(self, cols: tuple[int, ...], starts: list[str], styles: tuple[str, ...]) -> None:
+        """Note the styles of the written cells of the row patched last: the template of the cells written into a
+        row that has them side by side with these styles (``str.format`` of the row number and the tails), and
+        which of them a date written there would give another style."""
+        template = "".join(f'{cell}{{0}}" s="{s}"{{{k}}}' for k, (cell, s) in enumerate(zip(starts, styles), 1))
+        changed = [self._attrs[True, s] != f' s="{s}"' for s in styles]
+        self._as_written[cols] = styles, template, changed
+
+    def _unchanged(self, rows: str, at: int, stop: int, r: int, cols: tuple[int, ...], tails: list[str],
+                   dated: list[bool]) -> bool:
+        """Whether the written cells of row ``r`` lie side by side from ``at`` and already read, byte for byte,
+        as they would be written, with the styles of the row patched last (as in a ledger refreshed again): the
+        row's text then stays as it is, with no need to find its cells."""
+        noted = self._as_written.get(cols)
+        if noted is None:
+            return False
+        _, template, changed = noted
+        if any(compress(dated, changed)):
+            return False
+        return rows.startswith(template.format(r, *tails), at, stop)
 
     def _lose_formulas(self, rows: str, at: int, found: re.Match[str]) -> None:
         """Note the formulas of the written cells ``found`` from ``at`` (not of the cells kept between them)."""

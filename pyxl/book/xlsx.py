@@ -43,7 +43,7 @@ from ..core.inputs import RowBelow
 from ..core.settings import settings_from_pairs
 from . import charts, layout as L, opc
 from .a1 import cell_address, col_letter, parse_ref, range_ref
-from .cells import EMPTY, cell_tail, cell_tails, cell_xml, date_style_ids, surely_encodable
+from .cells import EMPTY, cell_tail, cell_xml, date_style_ids, styled_cell_tails, surely_encodable
 from .locate import locate_sheet
 from .errors import ChangedOnDiskError, NotAWorkbookError, UnsafePackageError, WorkbookError, WorkbookOpenInExcelError
 from .base import Cell, language, split_cell
@@ -456,8 +456,8 @@ class WorkbookPackage:
     def _checked(self, values: Iterable[Any], rows: np.ndarray, sheet: str, c: int) -> np.ndarray:
         """The values as an array, having raised now what encoding them at save would raise."""
         out = np.fromiter(values, dtype=object, count=len(rows))
-        for r, value in zip(rows.tolist(), out.tolist()):
-            if not surely_encodable(value, self.date1904):
+        if not surely_encodable(out.tolist(), self.date1904):
+            for r, value in zip(rows.tolist(), out.tolist()):
                 self._encode(value, sheet, r, c)
         return out
 
@@ -482,11 +482,9 @@ class WorkbookPackage:
                         roles: Mapping[str, int]) -> tuple[list[str], int]:
         """The XML of each row of a generated sheet that has cells, and the widest of them. The cells are
         encoded all at once; if one cannot be written, ``_generated_cell`` names the first such."""
-        cells = [split_cell(cell) for row in rows for cell in row]
         attrs = {None: "", **{role: f' s="{i}"' for role, i in roles.items()}}
         try:
-            styles = [attrs[role] for _, role in cells]
-            tails = cell_tails([value for value, _ in cells], self.date1904)
+            contents = styled_cell_tails(chain.from_iterable(rows), attrs, self.date1904)
         except (KeyError, ValueError, TypeError):
             for r, row in enumerate(rows, start=1):
                 for c, cell in enumerate(row, start=1):
@@ -496,8 +494,8 @@ class WorkbookPackage:
         xml_rows, max_col, k = [], 0, 0
         for r, row in enumerate(rows, start=1):
             ref, n = f'{r}"', len(row)
-            xml = "".join([f"{start}{ref}{s}{t}" for start, s, t in zip(starts, styles[k: k + n], tails[k: k + n])
-                           if s or t != EMPTY])
+            xml = "".join([f"{start}{ref}{content}" for start, content in zip(starts, contents[k: k + n])
+                           if content != EMPTY])
             k += n
             if xml:
                 xml_rows.append(f'<row r="{r}">{xml}</row>')
