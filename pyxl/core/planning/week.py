@@ -118,16 +118,21 @@ def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> p
 def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
     """Birthdays (on the working day on or before) and holiday greetings (the working day before a public
     holiday, for tiers marked ``holiday_greeting``): merged into a touch the same day, else a free entry."""
-    planned = planned.assign(greeting="")
     if not days:
-        return planned
-    greet = pd.concat([_birthdays(c, cal, days), *_holiday_greetings(c, cal, days)], ignore_index=True)
-    greet = greet.groupby(["row", "day"], sort=True).agg(kind=("kind", "first"), greeting=("greeting", "; ".join))
-    merged = planned.set_index(["row", "day"])
-    both = merged.index.intersection(greet.index)
-    merged.loc[both, "greeting"] = greet.loc[both, "greeting"]
-    only = greet.drop(both)
-    return pd.concat([merged, only]).reset_index()
+        return planned.assign(greeting="")
+    greetings: dict[tuple[int, int], tuple[str, list[str]]] = {}  # (row, day) -> the first one's kind, all
+    for greet in (_birthdays(c, cal, days), *_holiday_greetings(c, cal, days)):
+        for key, kind, text in zip(zip(greet["row"].tolist(), greet["day"].tolist()), greet["kind"].tolist(),
+                                   greet["greeting"].tolist()):
+            greetings.setdefault(key, (kind, []))[1].append(text)
+    keys = list(zip(planned["row"].tolist(), planned["day"].tolist()))
+    only = sorted(greetings.keys() - set(keys))  # greetings on a day without a touch: entries of their own
+    return pd.DataFrame({
+        "row": np.array([row for row, _ in keys + only], dtype=np.int64),
+        "day": np.array([day for _, day in keys + only], dtype=np.int64),
+        "kind": pd.array(planned["kind"].tolist() + [greetings[key][0] for key in only], dtype="str"),
+        "greeting": pd.array(["; ".join(greetings[key][1]) if key in greetings else "" for key in keys + only],
+                             dtype="str")})
 
 
 def _birthdays(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
@@ -236,7 +241,7 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
     greetings block had no room for (``crowded``: row, day)."""
     n = len(days)
     u = due[~due["row"].isin(touches["row"])].reset_index(drop=True)
-    best = np.clip(np.maximum(u["start_day"], u["lateness_from"]), 0, max(n - 1, 0)).to_numpy()
+    best = np.clip(np.maximum(u["start_day"].to_numpy(), u["lateness_from"].to_numpy()), 0, max(n - 1, 0))
     why = _why_unplaced(u, best, touches, c, room, n)
     name = c["name"].iloc[u["row"].to_numpy()].reset_index(drop=True)
     res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": name,
@@ -248,10 +253,13 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
         "owner": greet["owner"], "customer_id": greet["customer_id"], "name": greet["name"], "tier": greet["tier"],
         "due": None, "why": "greetings", "late_at_best": 0, "best_day": [days[d] for d in crowded["day"]]})],
         ignore_index=True) if len(crowded) else res.sort_values(["owner", "due", "customer_id"], kind="stable")
-    needs = res["why"].isin(["capacity", "quota", "greetings"])
-    res["extra_needed"] = 0
-    res.loc[needs, "extra_needed"] = res[needs].groupby(["owner", "best_day", res["why"].eq("greetings")]
-                                                        )["customer_id"].transform("size")
+    why = res["why"].to_numpy(dtype=object)
+    greeting = why == "greetings"
+    needs = greeting | (why == "capacity") | (why == "quota")  # for want of room: how many on that owner's day
+    owner = pd.factorize(res["owner"].to_numpy(dtype=object), use_na_sentinel=False)[0]
+    day = pd.factorize(res["best_day"].to_numpy(dtype=object), use_na_sentinel=False)[0]
+    group = (owner * (day.max(initial=0) + 1) + day) * 2 + greeting
+    res["extra_needed"] = np.where(needs, np.bincount(group[needs], minlength=group.max(initial=0) + 1)[group], 0)
     return res.reset_index(drop=True)[UNPLACED_COLUMNS]
 
 
