@@ -199,13 +199,14 @@ def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capaci
     p = planned.sort_values(["row", "day"], kind="stable").reset_index(drop=True)
     cust = c.loc[p["row"], _ENTRY_FIELDS].reset_index(drop=True)
     n = len(days)
-    due = p[p["kind"] == "due"]
-    prev = due.groupby("row")["day"].shift().reindex(p.index)  # the chain's touch before, every-workday tiers
-    chain = cust["every_workday"] & prev.notna()
-    late = np.where(chain, p["day"] - prev.fillna(0) - 1, np.maximum(0, p["day"] - cust["due_day"].clip(upper=n)))
-    p["days_late"] = np.where(p["kind"].isin(["due", "agreed"]), late, 0).astype(int)
+    row, day, kind = p["row"].to_numpy(), p["day"].to_numpy(), p["kind"].to_numpy(dtype=object)
+    prev = _due_before(row, day, kind == "due")  # the chain's touch before, every-workday tiers
+    chain = cust["every_workday"].to_numpy(dtype=bool) & ~np.isnan(prev)
+    late = np.where(chain, day - np.nan_to_num(prev) - 1,
+                    np.maximum(0, day - np.minimum(cust["due_day"].to_numpy(dtype=float), n)))
+    p["days_late"] = np.where((kind == "due") | (kind == "agreed"), late, 0).astype(int)
     pdays = np.array(days, dtype="datetime64[D]")
-    chain_due = pdays[np.clip(prev.fillna(0).astype(int) + 1, 0, n - 1)]
+    chain_due = pdays[np.clip(np.nan_to_num(prev).astype(int) + 1, 0, n - 1)]
     p["due"] = np.where(chain, chain_due, cust["due"].to_numpy())
     p["reason"] = _reasons(p, cust)
     p["date"] = [days[d] for d in p["day"]]
@@ -219,7 +220,17 @@ def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capaci
     p["due_day"] = cust["due_day"].to_numpy()
     p = place_in_blocks(p, capacity, s.blocks, s.new_tiers, s.greetings)
     p["due"] = pd.to_datetime(p["due"]).dt.date
-    return p[ENTRY_COLUMNS].sort_values(["owner", "date", "order"], kind="stable").reset_index(drop=True)
+    return p[ENTRY_COLUMNS].reset_index(drop=True)  # in call order by owner and date (``place_in_blocks``)
+
+
+def _due_before(row: np.ndarray, day: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """For each due touch, the plan day of the same customer's due touch before it (NaN: none, or not due);
+    touches sorted by row and day."""
+    at = np.flatnonzero(due)
+    prev = np.full(len(row), np.nan)
+    same = row[at[1:]] == row[at[:-1]]
+    prev[at[1:][same]] = day[at[:-1][same]]
+    return prev
 
 
 def _reasons(p: pd.DataFrame, cust: pd.DataFrame) -> np.ndarray:
