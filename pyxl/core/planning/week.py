@@ -86,7 +86,8 @@ def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> p
     """Spare room, day by day, to customers in their window but not due this week (due, priority, revenue);
     never ahead of a date the customer agreed to."""
     waiting = ~np.isnat(c["agreed_date"].to_numpy())
-    cand = c[c["active"] & np.isfinite(c["due_day"]) & (c["due_day"] > n - 1) & (c["first_day"] < n) & ~waiting]
+    ahead = c["active"] & np.isfinite(c["due_day"]) & (c["due_day"] > n - 1) & (c["first_day"] < n) & ~waiting
+    cand = c.loc[ahead, ["due", "priority", "revenue", "customer_id", "owner", "tier", "first_day"]]
     cand = cand.sort_values(["due", "priority", "revenue", "customer_id"], ascending=[True, True, False, True],
                             na_position="last", kind="stable")
     if cand.empty:
