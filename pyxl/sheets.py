@@ -348,7 +348,7 @@ def _block(grid: dict, block: L.Block, frame: pd.DataFrame, t: dict, section: st
     grid[(block.row - 2, block.col)] = (t["blocks_title"][section], "section")
     for j, key in enumerate(block.columns):
         grid[(block.row - 1, block.col + j)] = (t[section][key], "header")
-    for i, row in enumerate((frame if block.grows else frame.head(block.rows)).itertuples(index=False)):
+    for i, row in enumerate(_tuples(frame if block.grows else frame.head(block.rows))):
         for j, key in enumerate(block.columns):
             value = getattr(row, key)
             cell = value if isinstance(value, tuple) else (plain(value), roles.get(key, "text"))

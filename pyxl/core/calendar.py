@@ -53,6 +53,12 @@ def to_date(day: np.datetime64) -> dt.date | None:
 HOLIDAY_LANGUAGES = {"zh-CN": "zh_CN", "en": "en_US"}  # a workbook language -> the holidays library's
 
 
+# numpy calendars by team calendar and span, shared by the calendars of one process: a second refresh (a ribbon
+# press served by the worksheet-function server) reads the same Settings and reuses what the first built
+_BUSDAYS: dict[tuple, np.busdaycalendar] = {}
+_BUSDAYS_KEPT = 32
+
+
 class TeamCalendar:
     """Working days of one team: a country's calendar plus the team's own extra holidays and workdays."""
 
@@ -124,7 +130,12 @@ class TeamCalendar:
             if self._years:
                 lo, hi = min(lo, self._years[0]), max(hi, self._years[1])
             self._years = (lo, hi)
-            self._busdays = np.busdaycalendar(weekmask="1111111", holidays=self._non_working(lo, hi))
+            key = (self.country, self.subdivision, self.extra_holidays, self.extra_workdays, lo, hi)
+            if key not in _BUSDAYS:
+                if len(_BUSDAYS) >= _BUSDAYS_KEPT:
+                    _BUSDAYS.clear()
+                _BUSDAYS[key] = np.busdaycalendar(weekmask="1111111", holidays=self._non_working(lo, hi))
+            self._busdays = _BUSDAYS[key]
         return self._busdays
 
     def _non_working(self, lo: int, hi: int) -> np.ndarray:

@@ -163,14 +163,14 @@ def _effective(parsed: ParsedLedger, synced: dict[str, pd.Series], key: str) -> 
 def _computed(parsed: ParsedLedger, plan: pd.DataFrame, steps: pd.DataFrame, all_flags: pd.DataFrame,
               settings: Settings, today: dt.date) -> pd.DataFrame:
     index = parsed.index
-    flagged = all_flags[all_flags["table"] == "ledger"]
-    joined: dict = {}
-    # one cell per row, messages in check order
-    for row, message in zip(flagged["row"].tolist(), flagged["message"].tolist()):
+    on_ledger = (all_flags["table"] == "ledger").to_numpy(dtype=bool)
+    joined: dict = {}  # one cell per row, messages in check order
+    suggested: dict = {}  # the first suggestion per row
+    for row, message, tier in zip(*(all_flags[key].to_numpy(dtype=object)[on_ledger].tolist()
+                                    for key in ("row", "message", "suggested_tier"))):
         joined[row] = message if row not in joined else f"{joined[row]}\n{message}"
-    messages = pd.Series(joined, dtype=object)
-    suggesting = flagged[flagged["suggested_tier"].astype(str) != ""]
-    suggested = suggesting.drop_duplicates("row").set_index("row")["suggested_tier"]
+        if str(tier) != "":
+            suggested.setdefault(row, tier)
     pool = (checks.pool_days_left(plan["due"].to_numpy("datetime64[D]"), settings, today)
             if settings.pool_enabled else np.full(len(index), np.nan))
     return pd.DataFrame({
@@ -178,9 +178,9 @@ def _computed(parsed: ParsedLedger, plan: pd.DataFrame, steps: pd.DataFrame, all
         "status": status_label(plan["status"].to_numpy(), settings.language),
         "days_overdue": np.where(plan["days_overdue"] > 0, plan["days_overdue"], None),
         "next_step": _step_cells(steps),
-        "suggested_tier": _cells(suggested.reindex(index)),
+        "suggested_tier": _by_row(suggested, index),
         "pool_days_left": _whole(pool),
-        "checks": _cells(messages.reindex(index)),
+        "checks": _by_row(joined, index),
     }, index=index)
 
 
@@ -200,8 +200,13 @@ def _whole(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cells(values: pd.Series) -> np.ndarray:
-    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+def _by_row(values: dict, index: pd.Index) -> np.ndarray:
+    """The value of each row of ``index`` (row -> value), None when it has none or a blank one (NaN, NA)."""
+    out = np.full(len(index), None, dtype=object)
+    at = index.get_indexer(list(values))  # -1: not a ledger row (a missing column's header)
+    found = np.array([None if v is None or pd.isna(v) else v for v in values.values()] + [None], dtype=object)
+    out[at[at >= 0]] = found[:-1][at >= 0]
+    return out
 
 
 def _dates(values: pd.Series) -> np.ndarray:

@@ -114,6 +114,8 @@ def non_blank(frame: pd.DataFrame) -> pd.DataFrame:
     filled = np.zeros(len(frame), dtype=bool)
     for _, column in frame.items():
         unknown = ~filled  # a row found filled is not looked at again: most are after the first column
+        if not unknown.any():  # every row has a cell: the other columns need not be read
+            break
         filled[unknown] = ~is_blank(column[unknown]).to_numpy()
     return frame[filled]
 

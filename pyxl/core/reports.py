@@ -4,6 +4,7 @@ refreshed view and the log."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,53 +41,67 @@ def dashboard(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, settings:
 
 def funnel(view: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Customers per tier against the team's target stock (target per owner × owners)."""
-    counts = view["tier"].value_counts()
-    n_owners = max(view["owner"].replace("", np.nan).nunique(), 1)
-    target = rules.tiers["target_stock"] * n_owners
-    out = pd.DataFrame({"tier": rules.tiers.index, "name": rules.tiers["name"].to_numpy(),
-                        "customers": counts.reindex(rules.tiers.index, fill_value=0).to_numpy(),
-                        "target": target.to_numpy()})
-    out["shortfall"] = (out["target"] - out["customers"]).clip(lower=0)
-    return out
+    counts = Counter(view["tier"].tolist())
+    n_owners = max(len({o for o in view["owner"].tolist() if o == o and o != ""}), 1)  # o == o: not NaN
+    customers = np.array([counts.get(code, 0) for code in rules.tiers.index], dtype=np.int64)
+    target = rules.tiers["target_stock"].to_numpy(dtype=float) * n_owners
+    return pd.DataFrame({"tier": rules.tiers.index, "name": rules.tiers["name"].to_numpy(), "customers": customers,
+                         "target": target, "shortfall": np.maximum(target - customers, 0)})
 
 
 def owners(view: pd.DataFrame, week: pd.DataFrame, rules: Rules, settings: Settings, cal: TeamCalendar,
            today: dt.date) -> pd.DataFrame:
-    monday = np.datetime64(week_start(today))
-    sunday = monday + np.timedelta64(6, "D")
-    owner = view["owner"].replace("", "-")
-    due = view["due"].to_numpy("datetime64[D]")
-    late_payment = view["payment_deadline"].to_numpy("datetime64[D]") < np.datetime64(today)
-    frame = pd.DataFrame({
-        "owner": owner, "customers": 1, "overdue": view["status"].eq("overdue"),
-        "due_today": view["status"].eq("due_today"),
-        "due_week": (due >= np.datetime64(today)) & (due <= sunday), "payment_late": late_payment,
-    })
-    by_owner = frame.groupby("owner").sum()
-    listed = settings.owners.get("owner", pd.Series(dtype=object))
-    listed = listed[~is_blank(listed)].astype(str).str.strip()
-    by_owner = by_owner.reindex(by_owner.index.union(pd.Index(listed.unique(), name="owner")), fill_value=0)  # all
+    """Per owner (a blank owner shown as '-'; the owners the Settings list, with or without customers): their
+    customers, overdue, due today and this week, late payments, and this week's touches against the target."""
+    day, sunday = np.datetime64(today, "D"), np.datetime64(week_start(today), "D") + np.timedelta64(6, "D")
+    owner = view["owner"].to_numpy(dtype=object)
+    owner = np.where(owner == "", "-", owner)
+    codes, names = pd.factorize(owner, sort=True)  # as a groupby: sorted, NaN left out
+    status, due = view["status"].to_numpy(dtype=object), view["due"].to_numpy("datetime64[D]")
+    rows = _owner_rows(names.tolist(), settings.owners)
+    at = np.array([{name: i for i, name in enumerate(names.tolist())}.get(name, -1) for name in rows], dtype=np.int64)
+
+    def customers(mask: np.ndarray) -> np.ndarray:
+        return np.append(np.bincount(codes[mask & (codes >= 0)], minlength=len(names)), 0)[at]
+
     owner_of = dict(zip(view["customer_id"].tolist(), owner.tolist()))
-    # mapped as plain values: a categorical column would map every ID the log ever named, one at a time
-    touch_owner = pd.Series(week["customer_id"].to_numpy(dtype=object), index=week.index).map(owner_of)
-    by_owner["touches_week"] = touch_owner.value_counts().reindex(by_owner.index, fill_value=0)
-    by_owner["effective_week"] = touch_owner[week["reached"]].value_counts().reindex(by_owner.index, fill_value=0)
+    touch_owner = [owner_of.get(c) for c in week["customer_id"].tolist()]
+
+    def touches(mask: np.ndarray) -> np.ndarray:
+        counts = Counter(o for o, hit in zip(touch_owner, mask.tolist()) if hit and o is not None)
+        return np.array([counts.get(name, 0) for name in rows], dtype=np.int64)
+
     workdays = len(cal.workdays_between(week_start(today), today))
-    by_owner["effective_target"] = settings.effective_target * workdays
-    key = _key_tiers(rules)
-    promoted = week["new_tier"].isin(key)
-    by_owner["new_key_week"] = touch_owner[promoted].value_counts().reindex(by_owner.index, fill_value=0)
-    return by_owner.reset_index()[["owner", "customers", "overdue", "due_today", "due_week", "touches_week",
-                                   "effective_week", "effective_target", "new_key_week", "payment_late"]]
+    return pd.DataFrame({
+        "owner": pd.array(rows, dtype="str"), "customers": customers(np.ones(len(owner), dtype=bool)),
+        "overdue": customers(status == "overdue"), "due_today": customers(status == "due_today"),
+        "due_week": customers((due >= day) & (due <= sunday)),
+        "touches_week": touches(np.ones(len(touch_owner), dtype=bool)),
+        "effective_week": touches(week["reached"].to_numpy(dtype=bool)),
+        "effective_target": np.full(len(rows), settings.effective_target * workdays, dtype=np.int64),
+        "new_key_week": touches(week["new_tier"].isin(_key_tiers(rules)).to_numpy()),
+        "payment_late": customers(view["payment_deadline"].to_numpy("datetime64[D]") < day)})
+
+
+def _owner_rows(with_customers: list[str], owners_table: pd.DataFrame) -> list[str]:
+    """The owners with customers (sorted) and those the Settings list: the sorted union; the listed ones in
+    their order when no owner has a customer."""
+    listed = owners_table.get("owner", pd.Series(dtype=object))
+    listed = list(dict.fromkeys(listed[~is_blank(listed)].astype(str).str.strip().tolist()))
+    if not with_customers or not listed:
+        return with_customers or listed
+    return sorted(set(with_customers) | set(listed))
 
 
 def per_day(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    days = pd.date_range(end=pd.Timestamp(today), periods=DAYS_SHOWN, freq="D").to_numpy("datetime64[D]")
-    day = touches["day"].to_numpy("datetime64[D]")
-    total = pd.Series(day).value_counts()
-    effective = pd.Series(day[touches["reached"].to_numpy()]).value_counts()
-    return pd.DataFrame({"date": days, "touches": total.reindex(days, fill_value=0).to_numpy(),
-                         "effective": effective.reindex(days, fill_value=0).to_numpy()})
+    """Touches and reached touches on each of the last ``DAYS_SHOWN`` days, today last."""
+    first = np.datetime64(today, "D") - (DAYS_SHOWN - 1)
+    offset = (touches["day"].to_numpy("datetime64[D]") - first).astype("int64")  # NaT: far below 0
+    shown = (offset >= 0) & (offset < DAYS_SHOWN)
+    reached = touches["reached"].to_numpy(dtype=bool)
+    return pd.DataFrame({"date": first + np.arange(DAYS_SHOWN),
+                         "touches": np.bincount(offset[shown], minlength=DAYS_SHOWN).astype(np.int64),
+                         "effective": np.bincount(offset[shown & reached], minlength=DAYS_SHOWN).astype(np.int64)})
 
 
 def weekly(view: pd.DataFrame, week: pd.DataFrame, settings: Settings, cal: TeamCalendar, today: dt.date,
@@ -119,7 +134,11 @@ def weekly(view: pd.DataFrame, week: pd.DataFrame, settings: Settings, cal: Team
 def conversions(touches: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     """Tier changes logged in the last four weeks, counted: from → to. From is the Old tier the log
     recorded with the change, else the customer's previous logged change, else '–' (not known)."""
-    changes = touches.dropna(subset=["new_tier"]).sort_values(["customer_id", "when"])
+    changed = touches["new_tier"].notna().to_numpy()
+    if not changed.any():  # most weeks: no tier change logged, no frame to group
+        return pd.DataFrame({"from_tier": pd.array([], dtype="string"), "to_tier": touches["new_tier"].iloc[:0].array,
+                             "count": np.zeros(0, dtype=np.int64)}, index=pd.RangeIndex(0))
+    changes = touches[changed].sort_values(["customer_id", "when"])
     previous = changes.groupby("customer_id")["new_tier"].shift()
     changes = changes.assign(from_tier=changes["old_tier"].fillna(previous).fillna("–"))
     since = np.datetime64(today) - np.timedelta64(7 * CONVERSION_WEEKS, "D")
@@ -155,6 +174,8 @@ def friday_columns(view: pd.DataFrame, touches: pd.DataFrame, rules: Rules, cal:
     columns are blank although the week's last working day has come."""
     touched = touched_this_week(view["customer_id"], view["last_contact"].to_numpy("datetime64[D]"), touches, today)
     rows = view.loc[touched, ["owner", "customer_id", "name", "tier", "stage", "last_contact", *FRIDAY_FIELDS]]
+    if rows.empty:  # nobody contacted yet this week (a Monday morning): nothing to sort
+        return rows.assign(missing=np.zeros(0, dtype=bool))
     rows = rows.assign(missing=blank_friday(rows) & friday_is_due(cal, today),
                        _tier=rows["tier"].map({c: i for i, c in enumerate(rules.codes)}))
     return rows.sort_values(["owner", "_tier", "customer_id"], kind="stable").drop(columns="_tier")

@@ -82,28 +82,45 @@ class Room(NamedTuple):
 
 # ---------------------------------------------------------------- the planning frame
 def _days(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_dtype(values):  # the refreshed view's dates: nothing to parse
+        return values.to_numpy("datetime64[D]")
     return pd.to_datetime(values, errors="coerce").to_numpy("datetime64[D]")
+
+
+def _texts(values: pd.Series, strip: bool = True) -> pd.Series:
+    """Text ('' when blank), stripped or as typed."""
+    if values.dtype == "str":  # the refreshed view's text columns: text or NaN already, no conversion
+        texts = values.tolist()
+        return pd.Series([(v.strip() if strip else v) if isinstance(v, str) else "" for v in texts],
+                         index=values.index, dtype="str")
+    texts = values.astype("string").fillna("")
+    return (texts.str.strip() if strip else texts).astype(str)
 
 
 def next_workday(cal: TeamCalendar, day: dt.date) -> dt.date:
     return cal.add_workdays([day], 1)[0].astype(dt.date)
 
 
+# what the planner reads of the customers it is given
+_CUSTOMER_COLUMNS = ["customer_id", "owner", "tier", "name", "next_content", "channel", "preferred_time", "revenue",
+                     "earliest", "due", "agreed_date", "birthday", "payment_deadline", "status"]
+
+
 def customer_frame(customers: pd.DataFrame, tiers: pd.DataFrame, cal: TeamCalendar, days: list[dt.date],
                    anchor: dt.date) -> pd.DataFrame:
     """Canonical, sorted customers with their tier's attributes and plan-day indexes (module docstring)."""
-    c = customers.copy()
+    c = customers[[key for key in _CUSTOMER_COLUMNS if key in customers]]  # no copies of the others below
     c["customer_id"] = c["customer_id"].astype(str)
     if c["customer_id"].duplicated().any():
         raise ValueError("customer_id must be unique")
     c = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    owner = c["owner"].astype("string").str.strip().fillna("")
-    c["owner"] = owner.mask(owner == "", UNASSIGNED).astype(str)
-    c["tier"] = c["tier"].astype("string").fillna("").str.strip().astype(str)
+    owner = _texts(c["owner"])
+    c["owner"] = owner.mask(owner == "", UNASSIGNED)
+    c["tier"] = _texts(c["tier"])
     c = c.assign(**_tier_attributes(c["tier"], tiers))
     c["revenue"] = pd.to_numeric(c["revenue"], errors="coerce") if "revenue" in c else np.nan
     for col in ("name", "next_content", "channel", "preferred_time"):
-        c[col] = c[col].astype("string").fillna("").astype(str) if col in c else ""
+        c[col] = _texts(c[col], strip=False) if col in c else ""
     for col in ("earliest", "due", "agreed_date", "birthday", "payment_deadline"):
         c[col] = _days(c[col]) if col in c else np.full(len(c), np.datetime64("NaT", "D"))
     c["active"] = c["status"].astype(str).ne("no_follow_up").to_numpy() if "status" in c else True

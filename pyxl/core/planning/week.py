@@ -86,7 +86,8 @@ def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> p
     """Spare room, day by day, to customers in their window but not due this week (due, priority, revenue);
     never ahead of a date the customer agreed to."""
     waiting = ~np.isnat(c["agreed_date"].to_numpy())
-    cand = c[c["active"] & np.isfinite(c["due_day"]) & (c["due_day"] > n - 1) & (c["first_day"] < n) & ~waiting]
+    ahead = c["active"] & np.isfinite(c["due_day"]) & (c["due_day"] > n - 1) & (c["first_day"] < n) & ~waiting
+    cand = c.loc[ahead, ["due", "priority", "revenue", "customer_id", "owner", "tier", "first_day"]]
     cand = cand.sort_values(["due", "priority", "revenue", "customer_id"], ascending=[True, True, False, True],
                             na_position="last", kind="stable")
     if cand.empty:
@@ -118,16 +119,21 @@ def _fill_ahead(c: pd.DataFrame, planned: pd.DataFrame, room: Room, n: int) -> p
 def _with_greetings(planned: pd.DataFrame, c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
     """Birthdays (on the working day on or before) and holiday greetings (the working day before a public
     holiday, for tiers marked ``holiday_greeting``): merged into a touch the same day, else a free entry."""
-    planned = planned.assign(greeting="")
     if not days:
-        return planned
-    greet = pd.concat([_birthdays(c, cal, days), *_holiday_greetings(c, cal, days)], ignore_index=True)
-    greet = greet.groupby(["row", "day"], sort=True).agg(kind=("kind", "first"), greeting=("greeting", "; ".join))
-    merged = planned.set_index(["row", "day"])
-    both = merged.index.intersection(greet.index)
-    merged.loc[both, "greeting"] = greet.loc[both, "greeting"]
-    only = greet.drop(both)
-    return pd.concat([merged, only]).reset_index()
+        return planned.assign(greeting="")
+    greetings: dict[tuple[int, int], tuple[str, list[str]]] = {}  # (row, day) -> the first one's kind, all
+    for greet in (_birthdays(c, cal, days), *_holiday_greetings(c, cal, days)):
+        for key, kind, text in zip(zip(greet["row"].tolist(), greet["day"].tolist()), greet["kind"].tolist(),
+                                   greet["greeting"].tolist()):
+            greetings.setdefault(key, (kind, []))[1].append(text)
+    keys = list(zip(planned["row"].tolist(), planned["day"].tolist()))
+    only = sorted(greetings.keys() - set(keys))  # greetings on a day without a touch: entries of their own
+    return pd.DataFrame({
+        "row": np.array([row for row, _ in keys + only], dtype=np.int64),
+        "day": np.array([day for _, day in keys + only], dtype=np.int64),
+        "kind": pd.array(planned["kind"].tolist() + [greetings[key][0] for key in only], dtype="str"),
+        "greeting": pd.array(["; ".join(greetings[key][1]) if key in greetings else "" for key in keys + only],
+                             dtype="str")})
 
 
 def _birthdays(c: pd.DataFrame, cal: TeamCalendar, days: list[dt.date]) -> pd.DataFrame:
@@ -194,13 +200,14 @@ def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capaci
     p = planned.sort_values(["row", "day"], kind="stable").reset_index(drop=True)
     cust = c.loc[p["row"], _ENTRY_FIELDS].reset_index(drop=True)
     n = len(days)
-    due = p[p["kind"] == "due"]
-    prev = due.groupby("row")["day"].shift().reindex(p.index)  # the chain's touch before, every-workday tiers
-    chain = cust["every_workday"] & prev.notna()
-    late = np.where(chain, p["day"] - prev.fillna(0) - 1, np.maximum(0, p["day"] - cust["due_day"].clip(upper=n)))
-    p["days_late"] = np.where(p["kind"].isin(["due", "agreed"]), late, 0).astype(int)
+    row, day, kind = p["row"].to_numpy(), p["day"].to_numpy(), p["kind"].to_numpy(dtype=object)
+    prev = _due_before(row, day, kind == "due")  # the chain's touch before, every-workday tiers
+    chain = cust["every_workday"].to_numpy(dtype=bool) & ~np.isnan(prev)
+    late = np.where(chain, day - np.nan_to_num(prev) - 1,
+                    np.maximum(0, day - np.minimum(cust["due_day"].to_numpy(dtype=float), n)))
+    p["days_late"] = np.where((kind == "due") | (kind == "agreed"), late, 0).astype(int)
     pdays = np.array(days, dtype="datetime64[D]")
-    chain_due = pdays[np.clip(prev.fillna(0).astype(int) + 1, 0, n - 1)]
+    chain_due = pdays[np.clip(np.nan_to_num(prev).astype(int) + 1, 0, n - 1)]
     p["due"] = np.where(chain, chain_due, cust["due"].to_numpy())
     p["reason"] = _reasons(p, cust)
     p["date"] = [days[d] for d in p["day"]]
@@ -214,7 +221,17 @@ def _entries(planned: pd.DataFrame, c: pd.DataFrame, days: list[dt.date], capaci
     p["due_day"] = cust["due_day"].to_numpy()
     p = place_in_blocks(p, capacity, s.blocks, s.new_tiers, s.greetings)
     p["due"] = pd.to_datetime(p["due"]).dt.date
-    return p[ENTRY_COLUMNS].sort_values(["owner", "date", "order"], kind="stable").reset_index(drop=True)
+    return p[ENTRY_COLUMNS].reset_index(drop=True)  # in call order by owner and date (``place_in_blocks``)
+
+
+def _due_before(row: np.ndarray, day: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """For each due touch, the plan day of the same customer's due touch before it (NaN: none, or not due);
+    touches sorted by row and day."""
+    at = np.flatnonzero(due)
+    prev = np.full(len(row), np.nan)
+    same = row[at[1:]] == row[at[:-1]]
+    prev[at[1:][same]] = day[at[:-1][same]]
+    return prev
 
 
 def _reasons(p: pd.DataFrame, cust: pd.DataFrame) -> np.ndarray:
@@ -236,7 +253,7 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
     greetings block had no room for (``crowded``: row, day)."""
     n = len(days)
     u = due[~due["row"].isin(touches["row"])].reset_index(drop=True)
-    best = np.clip(np.maximum(u["start_day"], u["lateness_from"]), 0, max(n - 1, 0)).to_numpy()
+    best = np.clip(np.maximum(u["start_day"].to_numpy(), u["lateness_from"].to_numpy()), 0, max(n - 1, 0))
     why = _why_unplaced(u, best, touches, c, room, n)
     name = c["name"].iloc[u["row"].to_numpy()].reset_index(drop=True)
     res = pd.DataFrame({"owner": u["owner"], "customer_id": u["customer_id"], "name": name,
@@ -248,10 +265,13 @@ def _unplaced(due: pd.DataFrame, touches: pd.DataFrame, c: pd.DataFrame, room: R
         "owner": greet["owner"], "customer_id": greet["customer_id"], "name": greet["name"], "tier": greet["tier"],
         "due": None, "why": "greetings", "late_at_best": 0, "best_day": [days[d] for d in crowded["day"]]})],
         ignore_index=True) if len(crowded) else res.sort_values(["owner", "due", "customer_id"], kind="stable")
-    needs = res["why"].isin(["capacity", "quota", "greetings"])
-    res["extra_needed"] = 0
-    res.loc[needs, "extra_needed"] = res[needs].groupby(["owner", "best_day", res["why"].eq("greetings")]
-                                                        )["customer_id"].transform("size")
+    why = res["why"].to_numpy(dtype=object)
+    greeting = why == "greetings"
+    needs = greeting | (why == "capacity") | (why == "quota")  # for want of room: how many on that owner's day
+    owner = pd.factorize(res["owner"].to_numpy(dtype=object), use_na_sentinel=False)[0]
+    day = pd.factorize(res["best_day"].to_numpy(dtype=object), use_na_sentinel=False)[0]
+    group = (owner * (day.max(initial=0) + 1) + day) * 2 + greeting
+    res["extra_needed"] = np.where(needs, np.bincount(group[needs], minlength=group.max(initial=0) + 1)[group], 0)
     return res.reset_index(drop=True)[UNPLACED_COLUMNS]
 
 
