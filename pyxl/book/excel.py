@@ -65,6 +65,7 @@ class ExcelBook:
         self._values: dict[str, list[list[Any]]] = {}  # table -> body values as last read or written
         self._formulas: dict[str, set[tuple[int, int]]] = {}  # table -> (body row, column) holding a formula
         self._sheets: dict[str, Any] = {}  # codeName -> xlwings Sheet
+        self._sheet_names: tuple[list[Any], list[str]] | None = None  # the workbook's sheets and their names
 
     # -- discovery -------------------------------------------------------------------------
     def tables(self) -> dict[str, LiveTable]:
@@ -84,12 +85,18 @@ class ExcelBook:
     def sheet_by_codename(self, code: str) -> Any:
         """The xlwings sheet of a tool sheet (codeName as in ``layout``), found by ``locate.locate_sheet``."""
         if code not in self._sheets:
-            sheets = list(self.book.sheets)
-            names = [s.name for s in sheets]
+            sheets, names = self._listed_sheets()
             tables = {t: info.sheet for t, info in self.tables().items()} if code in TOOL_TABLES else {}
             found = locate_sheet(code, names, defined_names=self._defined_name(code), table_sheets=tables)
             self._sheets[code] = sheets[names.index(found)]
         return self._sheets[code]
+
+    def _listed_sheets(self) -> tuple[list[Any], list[str]]:
+        """The sheets and their names, read once: an action adds, renames or removes no sheet."""
+        if self._sheet_names is None:
+            sheets = list(self.book.sheets)
+            self._sheet_names = sheets, [s.name for s in sheets]
+        return self._sheet_names
 
     def _defined_name(self, code: str) -> dict[str, str]:
         name = defined_name(code)
