@@ -130,21 +130,22 @@ _VALUE = re.compile(rb"<v>([^<]*)</v>")
 def marked_cells(xml: bytes) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
     """(row, column) of the cells holding an Excel error value (-> its text, e.g. "#N/A") and of those
     holding a formula, found by searching for the markers only (a sheet without them costs one scan)."""
-    data = xml[xml.find(b"<sheetData"): xml.rfind(b"</sheetData>")]
+    # the sheetData element's span, searched in place: a copy of it would double a big sheet's XML in memory
+    lo, hi, _ = slice(xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")).indices(len(xml))
     errors, formulas = {}, set()
     for marker, found in ((_ERROR_TYPE, "error"), (_FORMULA, "formula")):
-        for m in marker.finditer(data):
+        for m in marker.finditer(xml, lo, hi):
             at = m.start() - (found == "error")  # an error marker starts at the space before t="e"
-            if found == "error" and data[at] not in _SPACE:  # e.g. an attribute ending in t="e"
+            if found == "error" and xml[at] not in _SPACE:  # e.g. an attribute ending in t="e"
                 continue
-            start = data.rfind(b"<c ", 0, at + 1)  # + 1: the space before t= may be the one after <c
-            ref = _REF.search(data, start, data.index(b">", start))
+            start = xml.rfind(b"<c ", lo, at + 1)  # + 1: the space before t= may be the one after <c
+            ref = _REF.search(xml, start, xml.index(b">", start, hi)) if start >= 0 else None
             if ref is None:  # a cell without r= (rare; Excel always writes it): not located
                 continue
             cell = (int(ref.group(2)), col_index(ref.group(1).decode()))
             if found == "formula":
                 formulas.add(cell)
             else:
-                value = _VALUE.search(data, m.end(), data.find(b"</c>", m.end()))
+                value = _VALUE.search(xml, m.end(), xml.find(b"</c>", m.end(), hi))
                 errors[cell] = value.group(1).decode() if value else "#N/A"
     return errors, formulas
