@@ -59,7 +59,8 @@ def owners(view: pd.DataFrame, week: pd.DataFrame, rules: Rules, settings: Setti
     codes, names = pd.factorize(owner, sort=True)  # as a groupby: sorted, NaN left out
     status, due = view["status"].to_numpy(dtype=object), view["due"].to_numpy("datetime64[D]")
     rows = _owner_rows(names.tolist(), settings.owners)
-    at = np.array([{name: i for i, name in enumerate(names.tolist())}.get(name, -1) for name in rows], dtype=np.int64)
+    position = {name: i for i, name in enumerate(names.tolist())}
+    at = np.array([position.get(name, -1) for name in rows], dtype=np.int64)  # -1: the appended 0
 
     def customers(mask: np.ndarray) -> np.ndarray:
         return np.append(np.bincount(codes[mask & (codes >= 0)], minlength=len(names)), 0)[at]
