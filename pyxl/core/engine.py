@@ -204,8 +204,9 @@ def _by_row(values: dict, index: pd.Index) -> np.ndarray:
     """The value of each row of ``index`` (row -> value), None when it has none or a blank one (NaN, NA)."""
     out = np.full(len(index), None, dtype=object)
     at = index.get_indexer(list(values))  # -1: not a ledger row (a missing column's header)
-    found = np.array([None if v is None or pd.isna(v) else v for v in values.values()] + [None], dtype=object)
-    out[at[at >= 0]] = found[:-1][at >= 0]
+    found = np.fromiter((None if v is None or pd.isna(v) else v for v in values.values()), dtype=object,
+                        count=len(values))
+    out[at[at >= 0]] = found[at >= 0]
     return out
 
 
