@@ -78,9 +78,9 @@ class Archive:
 
     def read(self, part: str) -> bytes:
         """Uncompressed bytes of a part (once the package is verified: inflated in one piece, not checked again)."""
-        info = self._info(part)
         if not self.verified:
             return b"".join(self.inflate(part))
+        info = self._info(part)
         if info.compress_type == zipfile.ZIP_STORED:
             return self.packed(part)
         try:
