@@ -37,12 +37,12 @@ TABLE_STYLE = "Table Style Light 9"
 XLWINGS_CONF = [("UDF Modules", "pyxl.udfs"), ("ADD_WORKBOOK_TO_PYTHONPATH", True), ("Use UDF Server", True)]
 
 
-
 def header_lines(label: str, width: float) -> int:
     """Lines a bold header wraps to in a column ``width`` wide: CJK characters count two, Latin a little over
     one; the filter button takes ~2."""
     needed = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1.15 for ch in label) + 2
     return math.ceil(needed / max(width, 1))
+
 
 class Builder:
     """One workbook build. ``lang`` picks the labels; ``preset`` the tier scheme loaded into the Rules sheet."""
