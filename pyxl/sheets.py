@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -171,11 +171,16 @@ def _unplaced_rows(unplaced: pd.DataFrame, cells: dict[int, str], t: dict) -> li
     if unplaced.empty:
         return [[(t["generated"]["all_fit"], "in_window")]]
     rows = [[(t["generated"]["not_fitting"].format(n=len(unplaced)), "section")],
-            _placed({k: (t["unplaced"][k], "header") for k in _NOT_FITTING_AT}, (None, "header"))]
+            _not_fitting_header(_NOT_FITTING_AT, t)]
     for u in _tuples(unplaced):
         rows.append(_placed({**_not_fitting_cells(u, cells, t), "late_at_best": plain(u.late_at_best),
                              "extra_needed": plain(u.extra_needed)}))
     return rows
+
+
+def _not_fitting_header(keys: Iterable[str], t: dict) -> list[Cell]:
+    """The header row of a "does not fit" list: each column's name over its column."""
+    return _placed({k: (t["unplaced"][k], "header") for k in keys}, (None, "header"))
 
 
 def _not_fitting_cells(u: tuple, cells: dict[int, str], t: dict) -> dict[str, Cell]:
@@ -201,7 +206,7 @@ def _not_fitting_by_owner(unplaced: pd.DataFrame, cells: dict[int, str], t: dict
     groups = _extra_groups(unplaced)
     rows = [[(g["not_fitting"].format(n=len(unplaced)), "section")]]
     if shown:
-        rows.append(_placed({k: (t["unplaced"][k], "header") for k in _AGENDA_NOT_FITTING}, (None, "header")))
+        rows.append(_not_fitting_header(_AGENDA_NOT_FITTING, t))
     for owner, positions in theirs.items():
         summary = _owner_summary(len(positions), [groups[i] for i in positions if i in groups], t)
         rows.append(_placed({"owner": (owner, "total"), "customer_id": (summary, "total")}, (None, "total")))
